@@ -1,0 +1,51 @@
+import { isIP } from 'node:net';
+import { registerAs } from '@nestjs/config';
+import { z } from 'zod';
+import { int, list, parseEnv } from './env.js';
+
+/** `TRUST_PROXY`: a hop count, or a comma-separated list of proxy addresses/CIDRs. */
+const trustProxy = z
+  .string()
+  .optional()
+  .refine((value) => value === undefined || /^\d{1,2}$/.test(value) || list(value).every(isAddressOrCidr), {
+    error: 'expected a hop count (e.g. 1) or comma-separated proxy addresses/CIDRs (e.g. 10.0.0.0/8,::1)',
+  })
+  .transform((value): number | string[] | undefined => {
+    if (value === undefined) return undefined;
+    return /^\d+$/.test(value) ? Number(value) : list(value);
+  });
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  if (rest.length > 0 || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
+
+export const httpEnvSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'], { error: 'expected development, production or test' })
+    .default('development'),
+  PORT: int(1, 65535, 3000),
+  HOST: z.string().default('0.0.0.0'),
+  TRUST_PROXY: trustProxy,
+  SHUTDOWN_DRAIN_MS: int(0, 600_000, 5000),
+  CORS_ORIGINS: z.string().optional(),
+});
+
+export const httpConfig = registerAs('http', () => {
+  const env = parseEnv(httpEnvSchema);
+  return {
+    environment: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    port: env.PORT,
+    host: env.HOST,
+    trustProxy: env.TRUST_PROXY,
+    shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
+    corsOrigins: list(env.CORS_ORIGINS),
+    bodyLimitBytes: 1024 * 1024,
+  };
+});

@@ -1,0 +1,84 @@
+import type { ConfigType } from '@nestjs/config';
+import { authConfig, authEnvSchema } from './auth.config.js';
+import { cacheConfig, cacheEnvSchema } from './cache.config.js';
+import { databaseConfig, databaseEnvSchema } from './database.config.js';
+import { currentEnv, InvalidEnvironmentError, problemsOf, type EnvProblem } from './env.js';
+import { httpConfig, httpEnvSchema } from './http.config.js';
+import { mailConfig, mailEnvSchema } from './mail.config.js';
+import { queueConfig, queueEnvSchema } from './queue.config.js';
+import { redisConfig, redisEnvSchema } from './redis.config.js';
+import { throttleConfig, throttleEnvSchema } from './throttle.config.js';
+import { webhooksConfig, webhooksEnvSchema } from './webhooks.config.js';
+
+export { authConfig, cacheConfig, databaseConfig, httpConfig, mailConfig, queueConfig, redisConfig, throttleConfig, webhooksConfig };
+export { InvalidEnvironmentError } from './env.js';
+export type { ApiKey } from './auth.config.js';
+export type { DatabaseConfig } from './database.config.js';
+
+export type HttpConfig = ConfigType<typeof httpConfig>;
+export type RedisConfig = ConfigType<typeof redisConfig>;
+export type CacheConfig = ConfigType<typeof cacheConfig>;
+export type ThrottleConfig = ConfigType<typeof throttleConfig>;
+export type QueueConfig = ConfigType<typeof queueConfig>;
+export type WebhooksConfig = ConfigType<typeof webhooksConfig>;
+export type MailConfig = ConfigType<typeof mailConfig>;
+export type AuthConfig = ConfigType<typeof authConfig>;
+
+/** Every namespace, in the order ConfigModule loads them. */
+export const configNamespaces = [
+  httpConfig,
+  databaseConfig,
+  redisConfig,
+  cacheConfig,
+  throttleConfig,
+  queueConfig,
+  webhooksConfig,
+  mailConfig,
+  authConfig,
+];
+
+const schemas = [
+  httpEnvSchema,
+  databaseEnvSchema,
+  redisEnvSchema,
+  cacheEnvSchema,
+  throttleEnvSchema,
+  queueEnvSchema,
+  webhooksEnvSchema,
+  mailEnvSchema,
+  authEnvSchema,
+];
+
+/**
+ * Checks every namespace at once so that one start-up names every bad variable.
+ * @throws InvalidEnvironmentError listing each offending variable and what it expects.
+ */
+export function assertValidEnvironment(): void {
+  const env = currentEnv();
+  const seen = new Set<string>();
+  const problems: EnvProblem[] = [];
+  for (const schema of schemas) {
+    const result = schema.safeParse(env);
+    if (result.success) continue;
+    for (const problem of problemsOf(result.error)) {
+      if (seen.has(problem.variable)) continue;
+      seen.add(problem.variable);
+      problems.push(problem);
+    }
+  }
+  // Loading each namespace exercises the cross-field rules that live in their factories too.
+  for (const load of configNamespaces) {
+    try {
+      load();
+    } catch (error) {
+      if (!(error instanceof InvalidEnvironmentError)) throw error;
+      for (const problem of error.problems) {
+        if (!seen.has(problem.variable)) {
+          seen.add(problem.variable);
+          problems.push(problem);
+        }
+      }
+    }
+  }
+  if (problems.length > 0) throw new InvalidEnvironmentError(problems);
+}

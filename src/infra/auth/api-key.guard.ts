@@ -1,0 +1,69 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { FastifyRequest } from 'fastify';
+import { authConfig, httpConfig } from '../../config/index.js';
+import { ProblemException } from '../http/problem.js';
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The name of the API key the request authenticated with, if any. */
+    apiKeyName?: string;
+  }
+}
+
+const digest = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+/**
+ * When `API_KEYS` is set, every write under /v1 needs `Authorization: Bearer <secret>` or
+ * `X-API-Key: <secret>`. Secrets are compared as SHA-256 digests in constant time, against every
+ * key without an early exit, so timing reveals neither a secret nor which key matched.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate, OnModuleInit {
+  private readonly logger = new Logger(ApiKeyGuard.name);
+  private readonly keys: Array<{ name: string; digest: Buffer }>;
+
+  constructor(
+    @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
+    @Inject(httpConfig.KEY) private readonly http: ConfigType<typeof httpConfig>,
+  ) {
+    this.keys = auth.apiKeys.map((key) => ({ name: key.name, digest: digest(key.secret) }));
+  }
+
+  onModuleInit(): void {
+    if (this.keys.length === 0) this.logger.warn('API_KEYS is unset: writes under /v1 are open to anyone');
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const presented = presentedSecret(request);
+    if (presented !== undefined) request.apiKeyName = this.match(presented);
+    if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !request.url.startsWith('/v1/')) return true;
+    if (request.apiKeyName !== undefined) return true;
+    throw new ProblemException(401, presented === undefined ? 'This write needs an API key' : 'The API key is not valid', {
+      headers: { 'www-authenticate': 'Bearer realm="api"' },
+    });
+  }
+
+  private match(secret: string): string | undefined {
+    const presented = digest(secret);
+    let name: string | undefined;
+    for (const key of this.keys) {
+      if (timingSafeEqual(presented, key.digest)) name ??= key.name;
+    }
+    return name;
+  }
+}
+
+function presentedSecret(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey : undefined;
+}

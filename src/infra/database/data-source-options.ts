@@ -1,0 +1,71 @@
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgConfig } from '@electric-sql/pglite/node-postgres';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { PostgresDataSourceOptions as PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions.js';
+import type { DatabaseConfig } from '../../config/index.js';
+import { migrations } from './migrations/index.js';
+
+type EntityList = NonNullable<DataSourceOptions['entities']>;
+
+const common = {
+  type: 'postgres',
+  migrations,
+  migrationsTableName: 'migrations',
+  migrationsRun: false,
+  synchronize: false,
+  logging: ['warn', 'migration'],
+} as const satisfies Partial<PostgresConnectionOptions>;
+
+/** Options for a real PostgreSQL server. */
+export function postgresOptions(config: Extract<DatabaseConfig, { driver: 'postgres' }>, entities: EntityList): PostgresConnectionOptions {
+  return {
+    ...common,
+    url: config.url,
+    entities,
+    poolSize: config.poolSize,
+    applicationName: 'nest-service',
+    extra: {
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      statement_timeout: config.statementTimeoutMs,
+      idle_in_transaction_session_timeout: config.statementTimeoutMs * 2,
+      keepAlive: true,
+    },
+  };
+}
+
+/**
+ * A DataSource over embedded PGlite, through PGlite's own node-postgres adapter.
+ * One connection: PGlite is single-session, and the pool of one serialises transactions
+ * correctly (unlike typeorm-pglite, which interleaves them on one session).
+ */
+export class EmbeddedDataSource extends DataSource {
+  constructor(
+    options: PostgresConnectionOptions,
+    private readonly pglite: PGlite,
+  ) {
+    super(options);
+  }
+
+  static async open(dataDir: string, entities: EntityList): Promise<EmbeddedDataSource> {
+    const pglite = await PGlite.create({ dataDir: resolve(dataDir) });
+    const pgConfig = createPgConfig(pglite);
+    return new EmbeddedDataSource(
+      {
+        ...common,
+        entities,
+        poolSize: 1,
+        extra: { ...pgConfig, connection: pgConfig.connection, max: 1 },
+      },
+      pglite,
+    );
+  }
+
+  override async destroy(): Promise<void> {
+    try {
+      if (this.isInitialized) await super.destroy();
+    } finally {
+      if (!this.pglite.closed) await this.pglite.close();
+    }
+  }
+}

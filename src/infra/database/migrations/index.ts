@@ -1,0 +1,4 @@
+import { InitialSchema1764150000000 } from './1764150000000-initial-schema.js';
+
+/** Every migration, oldest first. `npm run migration:generate` writes new ones here; add them to this list. */
+export const migrations = [InitialSchema1764150000000];

@@ -1,0 +1,38 @@
+import { ProblemException } from './problem.js';
+
+/** A position in a newest-first listing: the last item's creation time and id. */
+export interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
+}
+
+/** @throws ProblemException 400 when the cursor was not produced by `encodeCursor`. */
+export function decodeCursor(value: string): Cursor {
+  const invalid = () =>
+    new ProblemException(400, 'The cursor is invalid', { errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }] });
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
+  const [createdAt, id] = parsed as unknown[];
+  if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  const date = new Date(createdAt);
+  if (Number.isNaN(date.getTime()) || date.toISOString() !== createdAt) throw invalid();
+  return { createdAt: date, id };
+}
+
+/** A page of a listing, as every list endpoint answers. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

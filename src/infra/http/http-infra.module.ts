@@ -1,0 +1,17 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ProblemDetailsFilter } from './problem-details.filter.js';
+import { ShutdownState } from './shutdown-state.js';
+import { AppValidationPipe } from './validation.js';
+
+/** The HTTP edge every module shares: problem+json errors, validation, shutdown state. */
+@Global()
+@Module({
+  providers: [
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    { provide: APP_PIPE, useClass: AppValidationPipe },
+    ShutdownState,
+  ],
+  exports: [ShutdownState],
+})
+export class HttpInfraModule {}

@@ -1,0 +1,84 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isConstraintViolation, isDatabaseUnavailable } from '../database/postgres-errors.js';
+import { PROBLEM_CONTENT_TYPE, ProblemException, type ProblemDetails, titleOf } from './problem.js';
+
+interface Rendered {
+  status: number;
+  detail: string;
+  exception?: ProblemException;
+}
+
+/** Fastify's own client errors arrive wrapped in an HttpException, the original in `cause`. */
+const fastifyDetails: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than 1 MiB',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Send the request body as application/json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty; send a JSON object',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The Content-Length header does not match the body',
+  FST_ERR_CTP_INVALID_CHARSET: 'Send the request body as UTF-8',
+};
+
+/**
+ * Turns every error into RFC 9457 problem+json. Client errors are answered as they are;
+ * anything unexpected is logged once with the request id and answered with a bare 500,
+ * so no stack trace, SQL or driver message reaches a client.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const rendered = this.render(exception, request);
+
+    const body: ProblemDetails = {
+      type: 'about:blank',
+      title: titleOf(rendered.status),
+      status: rendered.status,
+      detail: rendered.detail,
+      instance: request.url.split('?')[0] ?? '/',
+      ...(rendered.exception?.problem.errors ? { errors: rendered.exception.problem.errors } : {}),
+      ...rendered.exception?.problem.extensions,
+    };
+    for (const [name, value] of Object.entries(rendered.exception?.problem.headers ?? {})) reply.header(name, value);
+    void reply.status(rendered.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  }
+
+  private render(exception: unknown, request: FastifyRequest): Rendered {
+    if (exception instanceof ProblemException) {
+      return { status: exception.getStatus(), detail: exception.detail, exception };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const code = (exception.cause as { code?: string } | undefined)?.code;
+      const detail = (code && fastifyDetails[code]) ?? this.messageOf(exception);
+      if (status >= 500) this.logger.error({ msg: 'request failed', reqId: request.id, err: exception });
+      return { status, detail };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn({ msg: 'database unavailable', reqId: request.id, err: String(exception) });
+      return {
+        status: 503,
+        detail: 'The database is unavailable; try again shortly',
+        exception: new ProblemException(503, '', { headers: { 'retry-after': '2' } }),
+      };
+    }
+    if (isConstraintViolation(exception)) {
+      return { status: 409, detail: 'The request conflicts with the stored state of the resource' };
+    }
+    this.logger.error({ msg: 'unexpected error', reqId: request.id, err: exception });
+    return { status: 500, detail: 'An unexpected error occurred' };
+  }
+
+  private messageOf(exception: HttpException): string {
+    const response = exception.getResponse();
+    if (typeof response === 'string') return response;
+    const message = (response as { message?: unknown }).message;
+    if (Array.isArray(message)) return message.join('; ');
+    if (typeof message === 'string') return message;
+    return titleOf(exception.getStatus());
+  }
+}

@@ -1,0 +1,44 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsOmittable, IsText } from '../../../common/validation.js';
+
+/** ISO 4217 codes known to this runtime's ICU data. */
+const CURRENCIES: readonly string[] = Intl.supportedValuesOf('currency');
+
+export class CreateProductDto {
+  @ApiProperty({ example: 'TSHIRT-RED-M', pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Unique, case-insensitively' })
+  @IsText({ min: 1, max: 64 })
+  @Matches(/^[A-Za-z0-9._-]*$/, { message: 'may contain only letters, digits, dot, underscore and hyphen' })
+  sku!: string;
+
+  @ApiProperty({ example: 'Red T-shirt, size M', minLength: 1, maxLength: 200, description: 'Trimmed' })
+  @IsText({ min: 1, max: 200, trim: true })
+  name!: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2000 })
+  @IsOptional()
+  @IsText({ min: 0, max: 2000 })
+  description?: string | null;
+
+  @ApiProperty({ example: 1999, minimum: 0, maximum: 1_000_000_000 })
+  @IsInt({ message: 'must be an integer from 0 to 1000000000' })
+  @Min(0, { message: 'must be an integer from 0 to 1000000000' })
+  @Max(1_000_000_000, { message: 'must be an integer from 0 to 1000000000' })
+  priceCents!: number;
+
+  @ApiProperty({ example: 'EUR', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' })
+  @IsIn(CURRENCIES, { message: 'must be an ISO 4217 currency code in upper case, e.g. EUR' })
+  currency!: string;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 2_147_483_647 })
+  @IsOmittable()
+  @IsInt({ message: 'must be an integer from 0 to 2147483647' })
+  @Min(0, { message: 'must be an integer from 0 to 2147483647' })
+  @Max(2_147_483_647, { message: 'must be an integer from 0 to 2147483647' })
+  stock?: number;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOmittable()
+  @IsBoolean({ message: 'must be true or false' })
+  active?: boolean;
+}

@@ -1,0 +1,30 @@
+import { Column, Entity, Index } from 'typeorm';
+import { VersionedEntity } from '../../infra/database/versioned.entity.js';
+
+@Entity({ name: 'products' })
+// Unique on lower(sku): created by the migration, which TypeORM cannot express, hence synchronize: false.
+@Index('products_sku_lower_uq', { synchronize: false })
+@Index('products_created_at_id_idx', { synchronize: false })
+@Index('products_active_created_at_id_idx', { synchronize: false })
+export class ProductEntity extends VersionedEntity {
+  @Column({ type: 'varchar', length: 64 })
+  sku!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 2000, nullable: true })
+  description!: string | null;
+
+  @Column({ name: 'price_cents', type: 'integer' })
+  priceCents!: number;
+
+  @Column({ type: 'char', length: 3 })
+  currency!: string;
+
+  @Column({ type: 'integer', default: 0 })
+  stock!: number;
+
+  @Column({ type: 'boolean', default: true })
+  active!: boolean;
+}

@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import { UnitOfWork } from '../../infra/database/unit-of-work.js';
+import type { Page } from '../../infra/http/cursor.js';
+import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
+import type { CreateProductDto } from './dto/create-product.dto.js';
+import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
+import { type ProductResponseDto, toProductResponse } from './dto/product-response.dto.js';
+import type { UpdateProductDto } from './dto/update-product.dto.js';
+import { ProductEvent } from './product.events.js';
+import { ProductsRepository } from './products.repository.js';
+
+const SKU_CONFLICT = ['products_sku_lower_uq', 'sku', 'A product with this sku already exists'] as const;
+
+@Injectable()
+export class ProductsService {
+  constructor(
+    private readonly products: ProductsRepository,
+    private readonly unitOfWork: UnitOfWork,
+  ) {}
+
+  async get(id: string): Promise<ProductResponseDto> {
+    const product = await this.products.findById(id);
+    if (!product) throw notFound('Product');
+    return toProductResponse(product);
+  }
+
+  async list(query: ListProductsQueryDto): Promise<Page<ProductResponseDto>> {
+    const page = await this.products.page({ limit: query.limit ?? 20, cursor: query.cursor, where: { active: query.active } });
+    return { items: page.items.map(toProductResponse), nextCursor: page.nextCursor };
+  }
+
+  async create(input: CreateProductDto): Promise<ProductResponseDto> {
+    try {
+      return await this.unitOfWork.run(async (tx) => {
+        const product = toProductResponse(
+          await this.products.insert(tx.manager, { ...input, description: input.description ?? null }),
+        );
+        tx.emit(ProductEvent.Created, { type: 'product', id: product.id }, product);
+        return product;
+      });
+    } catch (error) {
+      rethrowAsConflict(error, ...SKU_CONFLICT);
+    }
+  }
+
+  /** `expectedVersions` comes from If-Match: the update applies only to one of those versions. */
+  async update(id: string, changes: UpdateProductDto, expectedVersions?: number[]): Promise<ProductResponseDto> {
+    if (Object.keys(changes).length === 0) return this.unchanged(id, expectedVersions);
+    try {
+      return await this.unitOfWork.run(async (tx) => {
+        const outcome = await this.products.update(tx.manager, id, changes, expectedVersions);
+        const product = toProductResponse(entityOrFail(outcome, 'Product'));
+        tx.emit(ProductEvent.Updated, { type: 'product', id }, product);
+        return product;
+      });
+    } catch (error) {
+      rethrowAsConflict(error, ...SKU_CONFLICT);
+    }
+  }
+
+  async remove(id: string, expectedVersions?: number[]): Promise<void> {
+    await this.unitOfWork.run(async (tx) => {
+      const outcome = await this.products.delete(tx.manager, id, expectedVersions);
+      tx.emit(ProductEvent.Deleted, { type: 'product', id }, toProductResponse(entityOrFail(outcome, 'Product')));
+    });
+  }
+
+  /** An empty PATCH changes nothing (no new version, no event) but still honours If-Match. */
+  private async unchanged(id: string, expectedVersions?: number[]): Promise<ProductResponseDto> {
+    const product = await this.get(id);
+    if (expectedVersions && !expectedVersions.includes(product.version)) entityOrFail({ status: 'version-mismatch' }, 'Product');
+    return product;
+  }
+}

@@ -1,0 +1,16 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail } from 'class-validator';
+import { IsText } from '../../../common/validation.js';
+
+export class CreateUserDto {
+  @ApiProperty({ example: 'ada@example.com', maxLength: 254, description: 'Stored in lower case; unique' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
+  @IsText({ min: 3, max: 254 })
+  @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'must be a valid email address' })
+  email!: string;
+
+  @ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 200, description: 'Trimmed' })
+  @IsText({ min: 1, max: 200, trim: true })
+  name!: string;
+}

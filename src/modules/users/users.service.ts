@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { UnitOfWork } from '../../infra/database/unit-of-work.js';
+import type { Page } from '../../infra/http/cursor.js';
+import type { PageQueryDto } from '../../infra/http/page-query.dto.js';
+import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
+import type { CreateUserDto } from './dto/create-user.dto.js';
+import type { UpdateUserDto } from './dto/update-user.dto.js';
+import { toUserResponse, type UserResponseDto } from './dto/user-response.dto.js';
+import { UserEvent } from './user.events.js';
+import { UsersRepository } from './users.repository.js';
+
+const EMAIL_CONFLICT = ['users_email_lower_uq', 'email', 'A user with this email already exists'] as const;
+
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly unitOfWork: UnitOfWork,
+  ) {}
+
+  async get(id: string): Promise<UserResponseDto> {
+    const user = await this.users.findById(id);
+    if (!user) throw notFound('User');
+    return toUserResponse(user);
+  }
+
+  async list(query: PageQueryDto): Promise<Page<UserResponseDto>> {
+    const page = await this.users.page({ limit: query.limit ?? 20, cursor: query.cursor });
+    return { items: page.items.map(toUserResponse), nextCursor: page.nextCursor };
+  }
+
+  async create(input: CreateUserDto): Promise<UserResponseDto> {
+    try {
+      return await this.unitOfWork.run(async (tx) => {
+        const user = toUserResponse(await this.users.insert(tx.manager, input));
+        tx.emit(UserEvent.Created, { type: 'user', id: user.id }, user);
+        return user;
+      });
+    } catch (error) {
+      rethrowAsConflict(error, ...EMAIL_CONFLICT);
+    }
+  }
+
+  /** `expectedVersions` comes from If-Match: the update applies only to one of those versions. */
+  async update(id: string, changes: UpdateUserDto, expectedVersions?: number[]): Promise<UserResponseDto> {
+    if (Object.keys(changes).length === 0) return this.unchanged(id, expectedVersions);
+    try {
+      return await this.unitOfWork.run(async (tx) => {
+        const user = toUserResponse(entityOrFail(await this.users.update(tx.manager, id, changes, expectedVersions), 'User'));
+        tx.emit(UserEvent.Updated, { type: 'user', id }, user);
+        return user;
+      });
+    } catch (error) {
+      rethrowAsConflict(error, ...EMAIL_CONFLICT);
+    }
+  }
+
+  async remove(id: string, expectedVersions?: number[]): Promise<void> {
+    await this.unitOfWork.run(async (tx) => {
+      const outcome = await this.users.delete(tx.manager, id, expectedVersions);
+      tx.emit(UserEvent.Deleted, { type: 'user', id }, toUserResponse(entityOrFail(outcome, 'User')));
+    });
+  }
+
+  /** An empty PATCH changes nothing (no new version, no event) but still honours If-Match. */
+  private async unchanged(id: string, expectedVersions?: number[]): Promise<UserResponseDto> {
+    const user = await this.get(id);
+    if (expectedVersions && !expectedVersions.includes(user.version)) entityOrFail({ status: 'version-mismatch' }, 'User');
+    return user;
+  }
+}
