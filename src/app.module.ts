@@ -4,6 +4,7 @@ import { AuthModule } from './infra/auth/auth.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
 import { HealthModule } from './infra/health/health.module.js';
 import { HttpInfraModule } from './infra/http/http-infra.module.js';
+import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { ProductsModule } from './modules/products/products.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
@@ -12,6 +13,7 @@ import { UsersModule } from './modules/users/users.module.js';
   imports: [
     AppConfigModule,
     HttpInfraModule,
+    MetricsModule,
     DatabaseModule,
     AuthModule,
     HealthModule,

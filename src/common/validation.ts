@@ -11,6 +11,7 @@ export function IsText({ min, max, trim = false }: { min: number; max: number; t
     ...(trim ? [Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))] : []),
     IsString({ message: 'must be a string' }),
     Length(min, max, { message: `must be ${min === 0 ? 'at most' : `${min} to`} ${max} characters` }),
+    // eslint-disable-next-line no-control-regex -- NUL is exactly what this rejects
     Matches(/^[^\u0000]*$/, { message: 'must not contain NUL characters' }),
   );
 }

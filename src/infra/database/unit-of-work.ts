@@ -104,7 +104,7 @@ export class UnitOfWork {
   }
 
   private async runAfterCommit(events: DomainEvent[], work: Array<() => Promise<void> | void>): Promise<void> {
-    const tasks: Array<Promise<void> | void> = work.map((fn) => fn());
+    const tasks: Array<Promise<void>> = work.map(async (fn) => fn());
     if (events.length > 0) {
       const committed: CommittedTransaction = { events };
       for (const listener of this.listeners) tasks.push(listener(committed));

@@ -50,7 +50,7 @@ export class VersionedRepository<T extends VersionedEntity & ObjectLiteral> {
     const query = manager
       .createQueryBuilder()
       .update(this.target)
-      .set({ ...changes, version: () => 'version + 1', updatedAt: () => 'now()' } as QueryDeepPartialEntity<T>)
+      .set({ ...changes, version: () => 'version + 1', updatedAt: () => 'now()' })
       .where('id = :id', { id });
     if (expectedVersions) query.andWhere('version = ANY(:expectedVersions)', { expectedVersions });
     const result = await query.returning('*').updateEntity(false).execute();

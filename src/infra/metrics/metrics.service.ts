@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every Prometheus series the service exposes, on a registry of its own (two app instances in
+ * one process, as the tests run them, must not share series). Modules increment the series they
+ * own; gauges that are read from elsewhere (queue depth, outbox lag) are filled at scrape time
+ * by collectors registered with `onCollect`.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly collectors: Array<() => Promise<void>> = [];
+
+  readonly httpRequestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route template, method and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  /** result: hit | miss | stale | error | coalesced (a miss that shared another caller's load). */
+  readonly cacheRequests = new Counter({
+    name: 'cache_requests_total',
+    help: 'Cache lookups by cache name and result',
+    labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly throttledRequests = new Counter({
+    name: 'throttled_requests_total',
+    help: 'Requests refused by the rate limiter, by tier',
+    labelNames: ['tier'] as const,
+    registers: [this.registry],
+  });
+
+  /** outcome: completed | failed | retried | dead_lettered */
+  readonly jobOutcomes = new Counter({
+    name: 'queue_jobs_total',
+    help: 'Background jobs by queue, job name and outcome',
+    labelNames: ['queue', 'job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'queue_job_duration_seconds',
+    help: 'Background job processing time by queue and job name',
+    labelNames: ['queue', 'job'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: 'queue_depth',
+    help: 'Jobs per queue and state (waiting, active, delayed, failed)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxLag = new Gauge({
+    name: 'outbox_lag_seconds',
+    help: 'Age of the oldest domain event not yet handed to the queue (0 when none)',
+    registers: [this.registry],
+  });
+
+  /** outcome: delivered | retried | gone | dead_lettered */
+  readonly webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Registers work that refreshes gauges just before each scrape. It must not throw. */
+  onCollect(collector: () => Promise<void>): void {
+    this.collectors.push(collector);
+  }
+
+  async render(): Promise<string> {
+    await Promise.allSettled(this.collectors.map((collect) => collect()));
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,54 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp } from '../../src/app.factory.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  baseUrl: string;
+  /** fetch against this instance: `request('/v1/products', { method: 'POST', json: {...} })`. */
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the real application (the same factory main.ts uses) on a random port with `env`
+ * applied to process.env while it is built; config is read at that moment only.
+ */
+export async function bootTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
+  const saved = { ...process.env };
+  Object.assign(process.env, { NODE_ENV: 'test', ...env });
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete process.env[key];
+  let app: NestFastifyApplication;
+  try {
+    app = await createApp({ logger: ['error', 'fatal'] });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  } finally {
+    process.env = saved;
+  }
+  const baseUrl = await app.getUrl().then((url) => url.replace('[::1]', '127.0.0.1'));
+  return {
+    app,
+    baseUrl,
+    request: (path, init = {}) => {
+      const { json, headers, ...rest } = init;
+      return fetch(`${baseUrl}${path}`, {
+        ...rest,
+        headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(headers as Record<string, string>) },
+        body: json !== undefined ? JSON.stringify(json) : rest.body,
+      });
+    },
+    close: () => app.close(),
+  };
+}
+
+/** Asserts the RFC 9457 shape every error response must have, and returns the body. */
+export async function problemOf(response: Response): Promise<{ status: number; title: string; detail: string; errors?: Array<{ field: string; message: string }> }> {
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.startsWith('application/problem+json')) {
+    throw new Error(`expected application/problem+json, got ${type} (${response.status}): ${await response.text()}`);
+  }
+  const body = (await response.json()) as { status: number; title: string; detail: string; type: string };
+  if (body.status !== response.status || body.type !== 'about:blank' || typeof body.detail !== 'string') {
+    throw new Error(`malformed problem details: ${JSON.stringify(body)}`);
+  }
+  return body;
+}
