@@ -29,6 +29,7 @@ export class AppValidationPipe extends ValidationPipe {
       whitelist: true,
       forbidNonWhitelisted: true,
       forbidUnknownValues: true,
+      stopAtFirstError: true,
       transform: true,
       transformOptions: { enableImplicitConversion: false },
       validationError: { target: false, value: false },

@@ -7,8 +7,9 @@ const CURRENCIES: readonly string[] = Intl.supportedValuesOf('currency');
 
 export class CreateProductDto {
   @ApiProperty({ example: 'TSHIRT-RED-M', pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Unique, case-insensitively' })
-  @IsText({ min: 1, max: 64 })
+  // Decorators register bottom-up and validation stops at the first error: the type check goes last.
   @Matches(/^[A-Za-z0-9._-]*$/, { message: 'may contain only letters, digits, dot, underscore and hyphen' })
+  @IsText({ min: 1, max: 64 })
   sku!: string;
 
   @ApiProperty({ example: 'Red T-shirt, size M', minLength: 1, maxLength: 200, description: 'Trimmed' })

@@ -6,8 +6,9 @@ import { IsText } from '../../../common/validation.js';
 export class CreateUserDto {
   @ApiProperty({ example: 'ada@example.com', maxLength: 254, description: 'Stored in lower case; unique' })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
-  @IsText({ min: 3, max: 254 })
+  // Decorators register bottom-up and validation stops at the first error: the type check goes last.
   @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'must be a valid email address' })
+  @IsText({ min: 3, max: 254 })
   email!: string;
 
   @ApiProperty({ example: 'Ada Lovelace', minLength: 1, maxLength: 200, description: 'Trimmed' })

@@ -1,0 +1,32 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { ProblemException } from './problem.js';
+
+describe('opaque cursors', () => {
+  it('round-trips any position', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date(0), max: new Date('2999-12-31'), noInvalidDate: true }), fc.uuid(), (createdAt, id) => {
+        expect(decodeCursor(encodeCursor({ createdAt, id }))).toEqual({ createdAt, id });
+      }),
+    );
+  });
+
+  it('rejects anything it did not produce with a 400', () => {
+    const bad = ['', '%%%', 'a'.repeat(500), Buffer.from('[]').toString('base64url'), Buffer.from(`["yesterday","${randomUUID()}"]`).toString('base64url'), Buffer.from('["2020-01-01T00:00:00.000Z",1]').toString('base64url')];
+    for (const cursor of bad) {
+      expect(() => decodeCursor(cursor)).toThrow(ProblemException);
+    }
+    fc.assert(
+      fc.property(fc.string(), (value) => {
+        try {
+          decodeCursor(value);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ProblemException);
+          expect((error as ProblemException).getStatus()).toBe(400);
+        }
+      }),
+    );
+  });
+});
