@@ -27,12 +27,13 @@ describe('API keys on writes', () => {
   });
 
   it('refuses a wrong key, or a right key in the wrong scheme', async () => {
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       { authorization: 'Bearer wrong-secret-wrong-secret' },
       { authorization: `Basic ${SECRET}` },
       { authorization: `Bearer ${SECRET}x` },
       { 'x-api-key': SECRET.slice(0, -1) },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const response = await api.request('/v1/products', { method: 'POST', json: product, headers });
       expect(response.status, JSON.stringify(headers)).toBe(401);
       await problemOf(response);

@@ -27,7 +27,7 @@ describe('migrations', () => {
       const tables = await db.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`);
       expect(tables.map((t) => t.tablename)).toEqual(expect.arrayContaining(['migrations', 'outbox_events', 'products', 'users']));
     } finally {
-      await Promise.all(instances.map((ds) => (ds.isInitialized ? ds.destroy() : undefined)));
+      await Promise.all(instances.filter((ds) => ds.isInitialized).map((ds) => ds.destroy()));
     }
   });
 

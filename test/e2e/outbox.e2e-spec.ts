@@ -73,10 +73,10 @@ describe('transactional outbox', () => {
     let insertedId: string | undefined;
     await expect(
       unitOfWork.run(async (tx) => {
-        const [row] = (await tx.manager.query(
+        const [row] = await tx.manager.query<Array<{ id: string }>>(
           `INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Rolled back', 1, 'EUR') RETURNING id`,
           [sku],
-        )) as Array<{ id: string }>;
+        );
         insertedId = row!.id;
         tx.emit('product.created', { type: 'product', id: insertedId }, { id: insertedId });
         tx.afterCommit(() => {
