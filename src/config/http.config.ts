@@ -34,6 +34,13 @@ export const httpEnvSchema = z.object({
   TRUST_PROXY: trustProxy,
   SHUTDOWN_DRAIN_MS: int(0, 600_000, 5000),
   CORS_ORIGINS: z.string().optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected fatal, error, warn, info, debug, trace or silent',
+    })
+    .optional(),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }).optional(),
+  LOG_FILE: z.string().optional(),
 });
 
 export const httpConfig = registerAs('http', () => {
@@ -46,6 +53,11 @@ export const httpConfig = registerAs('http', () => {
     trustProxy: env.TRUST_PROXY,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
     corsOrigins: list(env.CORS_ORIGINS),
+    // Request lines are info: on by default, except in tests, where only warnings and errors show.
+    logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info'),
+    logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    /** Unset: stdout. A path: append there instead (e.g. for a sidecar, or a test reading its own log). */
+    logFile: env.LOG_FILE,
     bodyLimitBytes: 1024 * 1024,
   };
 });

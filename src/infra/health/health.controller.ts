@@ -1,61 +1,87 @@
-import { Controller, Get, VERSION_NEUTRAL } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Controller, Get, Logger, ServiceUnavailableException, VERSION_NEUTRAL } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses } from '../http/openapi.decorators.js';
 import { ProblemException } from '../http/problem.js';
 import { ShutdownState } from '../http/shutdown-state.js';
+import { HealthIndicatorRegistry } from './health-indicator.registry.js';
+import { ComponentStatusDto, LiveResponseDto, ReadyResponseDto } from './health-response.dto.js';
 
 /** Driver messages stay in the logs: a probe's answer says only up or down. */
 type ComponentStatus = { status: 'up' | 'down' };
 
-const CHECK_TIMEOUT_MS = 1000;
+/** Each probe gets this long; a dependency slower than this is not ready to serve traffic. */
+const PROBE_TIMEOUT_MS = 1000;
 
 @ApiTags('health')
+@ApiExtraModels(ComponentStatusDto)
+@SkipThrottle()
 @Controller({ path: 'health', version: VERSION_NEUTRAL })
 export class HealthController {
+  private readonly logger = new Logger('Health');
+
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly registry: HealthIndicatorRegistry,
     private readonly shutdown: ShutdownState,
   ) {}
 
-  /** 200 while the process runs. */
   @Get('live')
-  live(): { status: 'ok' } {
+  @ApiOperation({ summary: 'Liveness: 200 while the process runs' })
+  @ApiOkResponse({ type: LiveResponseDto })
+  live(): LiveResponseDto {
     return { status: 'ok' };
   }
 
-  /** 200 when every dependency answers; 503 naming the failing ones, or while shutting down. */
   @Get('ready')
-  async ready(): Promise<{ status: 'ok'; details: Record<string, ComponentStatus> }> {
-    const details: Record<string, ComponentStatus> = {
-      database: await check(() => this.dataSource.query('SELECT 1')),
-    };
-    const failing = Object.entries(details)
-      .filter(([, component]) => component.status === 'down')
-      .map(([name]) => name);
+  @ApiOperation({
+    summary: 'Readiness: 200 when every dependency answers',
+    description: '503 names the failing components (database, redis, queue…), or says the service is shutting down.',
+  })
+  @ApiOkResponse({ type: ReadyResponseDto })
+  @ApiProblemResponses(503)
+  async ready(): Promise<ReadyResponseDto> {
+    const details = await this.checkAll();
     if (this.shutdown.draining) {
       throw new ProblemException(503, 'The service is shutting down', { extensions: { details } });
     }
+    const failing = Object.entries(details)
+      .filter(([, component]) => component.status === 'down')
+      .map(([name]) => name);
     if (failing.length > 0) {
-      throw new ProblemException(503, `Not ready: ${failing.join(', ')} unavailable`, { extensions: { details } });
+      throw new ProblemException(503, `Not ready: ${failing.join(', ')} unavailable`, {
+        headers: { 'retry-after': '5' },
+        extensions: { details },
+      });
     }
     return { status: 'ok', details };
   }
-}
 
-async function check(probe: () => Promise<unknown>): Promise<ComponentStatus> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return { status: 'up' };
-  } catch {
-    return { status: 'down' };
-  } finally {
-    clearTimeout(timer);
+  private async checkAll(): Promise<Record<string, ComponentStatus>> {
+    const checks = this.registry.entries().map(
+      ([name, probe]) =>
+        (): PromiseLike<HealthIndicatorResult> =>
+          this.indicators
+            .check(name)
+            .attempt(async ({ signal }) => {
+              await probe(signal);
+            })
+            .withTimeout(PROBE_TIMEOUT_MS),
+    );
+    let results: Record<string, { status: string; message?: unknown }>;
+    try {
+      results = (await this.health.check(checks)).details;
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      results = (error.getResponse() as { details: typeof results }).details;
+      for (const [name, result] of Object.entries(results)) {
+        if (result.status === 'down') this.logger.warn({ msg: 'readiness probe failed', component: name, reason: result.message });
+      }
+    }
+    return Object.fromEntries(
+      Object.entries(results).map(([name, result]) => [name, { status: result.status === 'down' ? 'down' : 'up' }]),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { HttpMetricsHook } from './http-metrics.hook.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
 
@@ -6,7 +7,7 @@ import { MetricsService } from './metrics.service.js';
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [MetricsService],
+  providers: [MetricsService, HttpMetricsHook],
   exports: [MetricsService],
 })
 export class MetricsModule {}

@@ -35,6 +35,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** mode: local (decided by the instance's in-memory limiter) | closed (refused with 503). */
+  readonly throttleFallbacks = new Counter({
+    name: 'throttle_fallbacks_total',
+    help: 'Rate-limit decisions made without Redis while it was unavailable, by fail mode',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
+
   /** outcome: completed | failed | retried | dead_lettered */
   readonly jobOutcomes = new Counter({
     name: 'queue_jobs_total',

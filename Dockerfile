@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# One image for both processes: the API (`node dist/main.js`, the default) and the background
+# worker (`node dist/worker.js`). Build: docker build -t nest-service .
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# 1. Compile with the dev dependencies (nest build runs the @nestjs/swagger CLI plugin).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# 2. Production dependencies only, installed apart so the build's dev dependencies never ship.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# 3. The runtime: compiled code + production node_modules, as the unprivileged `node` user.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    HOST=0.0.0.0
+WORKDIR /app
+COPY --chown=node:node package.json ./
+COPY --from=deps --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+USER node
+EXPOSE 3000
+# Liveness only: readiness (/health/ready) is for load balancers, and a Redis outage must not get
+# the container restarted. Node 20 has fetch built in, so the slim image needs no curl.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# SIGTERM starts the drain (readiness 503, Connection: close), then a clean close (see README).
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/main.js"]

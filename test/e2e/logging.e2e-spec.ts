@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from 'nestjs-pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RequestContext } from '../../src/infra/logging/request-context.js';
+import { bootTestApp, type TestApp } from '../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { sparePort } from '../support/redis-server.js';
+
+const API_SECRET = 'api-secret-0123456789abcdef';
+const COOKIE_SECRET = 'cookie-secret-fedcba9876543210';
+const SMTP_PASSWORD = 'smtp-p@ss/word-7531';
+const WEBHOOK_KEY = 'c2VjcmV0LXNpZ25pbmcta2V5LTEyMzQ1Njc4OQ==';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  reqId?: string;
+  context?: string;
+  req?: { method: string; url: string; headers: Record<string, string> };
+  res?: { statusCode: number };
+  [key: string]: unknown;
+}
+
+describe('logging', () => {
+  let database: TestDatabase;
+  let app: TestApp;
+  let dir: string;
+  let logFile: string;
+
+  const lines = (): LogLine[] =>
+    readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as LogLine);
+
+  /** Log writes are asynchronous: wait until a matching line has reached the file. */
+  async function logged(match: (line: LogLine) => boolean): Promise<LogLine[]> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const found = lines().filter(match);
+      if (found.length > 0) return found;
+      await sleep(50);
+    }
+    throw new Error(`no matching log line in:\n${readFileSync(logFile, 'utf8')}`);
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'logging-'));
+    logFile = join(dir, 'app.log');
+    database = await createTestDatabase('logging');
+    app = await bootTestApp({
+      DATABASE_URL: database.url,
+      LOG_LEVEL: 'info',
+      LOG_FILE: logFile,
+      API_KEYS: `tester:${API_SECRET}`,
+      WEBHOOK_URLS: 'http://127.0.0.1:9/hooks',
+      WEBHOOK_SECRET: `whsec_${WEBHOOK_KEY}`,
+      SMTP_URL: `smtp://mailer:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:2525`,
+      // Nothing listens there: readiness logs a warning during the request.
+      REDIS_URL: `redis://127.0.0.1:${await sparePort()}`,
+      REDIS_KEY_PREFIX: `logging-${process.pid}`,
+      QUEUE_DRIVER: 'memory',
+      CACHE_STORE: 'memory',
+      THROTTLE_LIMIT: '1000',
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes one JSON line per request with method, url and status (nestjs-pino on Fastify)', async () => {
+    const response = await app.request('/v1/products?limit=5', { headers: { 'x-request-id': 'req-lines-1' } });
+    expect(response.status).toBe(200);
+    const [line] = await logged((l) => l.reqId === 'req-lines-1' && l.res !== undefined);
+    expect(line).toMatchObject({ level: 30, msg: 'GET /v1/products?limit=5 200', req: { method: 'GET' }, res: { statusCode: 200 } });
+    expect(typeof line!.responseTime).toBe('number');
+  });
+
+  it('takes the request id from X-Request-Id, echoes it, and puts it on every line of the request', async () => {
+    const response = await app.request('/health/ready', { headers: { 'x-request-id': 'req-propagate-42' } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('x-request-id')).toBe('req-propagate-42');
+    await logged((l) => l.reqId === 'req-propagate-42' && l.res !== undefined);
+    const mine = lines().filter((l) => l.reqId === 'req-propagate-42');
+    // The application's own line (Nest Logger → pino) and the request line share the id.
+    expect(mine.map((l) => l.msg)).toEqual(expect.arrayContaining(['readiness probe failed', 'GET /health/ready 503']));
+    expect(mine.find((l) => l.msg === 'readiness probe failed')).toMatchObject({ context: 'Health', component: 'redis' });
+  });
+
+  it('generates a request id when none (or an unusable one) is sent', async () => {
+    const response = await app.request('/v1/users', { headers: { 'x-request-id': 'bad id with spaces' } });
+    const id = response.headers.get('x-request-id');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    await logged((l) => l.reqId === id && l.msg === 'GET /v1/users 200');
+  });
+
+  it('does not log successful probes and scrapes, only failing ones', async () => {
+    await app.request('/health/live', { headers: { 'x-request-id': 'probe-ok-1' } });
+    await app.request('/metrics', { headers: { 'x-request-id': 'probe-ok-2' } });
+    await app.request('/v1/products', { headers: { 'x-request-id': 'after-probes' } });
+    await logged((l) => l.reqId === 'after-probes');
+    expect(lines().filter((l) => l.reqId === 'probe-ok-1' || l.reqId === 'probe-ok-2')).toEqual([]);
+    // /health/ready fails here (its Redis is down): that one is logged, at warn.
+    await app.request('/health/ready', { headers: { 'x-request-id': 'probe-failing' } });
+    const [failing] = await logged((l) => l.reqId === 'probe-failing' && l.res !== undefined);
+    expect(failing).toMatchObject({ level: 40, res: { statusCode: 503 } });
+  });
+
+  it('never writes credentials from headers', async () => {
+    await app.request('/v1/products', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_SECRET}`, 'x-request-id': 'req-redact-1', cookie: `session=${COOKIE_SECRET}` },
+      json: { sku: 'LOG-1', name: 'Logged', priceCents: 100, currency: 'EUR' },
+    });
+    await app.request('/v1/products', {
+      method: 'POST',
+      headers: { 'x-api-key': API_SECRET, 'x-request-id': 'req-redact-2' },
+      json: { sku: 'LOG-2', name: 'Logged', priceCents: 100, currency: 'EUR' },
+    });
+    const [first] = await logged((l) => l.reqId === 'req-redact-1' && l.res !== undefined);
+    const [second] = await logged((l) => l.reqId === 'req-redact-2' && l.res !== undefined);
+    expect(first!.res!.statusCode).toBe(201);
+    expect(first!.req!.headers.authorization).toBe('[Redacted]');
+    expect(first!.req!.headers.cookie).toBe('[Redacted]');
+    expect(second!.req!.headers['x-api-key']).toBe('[Redacted]');
+    const text = readFileSync(logFile, 'utf8');
+    expect(text).not.toContain(API_SECRET);
+    expect(text).not.toContain(COOKIE_SECRET);
+  });
+
+  it('removes the webhook secret and the SMTP password wherever they turn up in a line', async () => {
+    const logger = app.app.get(Logger);
+    logger.warn(`mail transport smtp://mailer:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:2525 failed`, 'RedactionProbe');
+    logger.warn({ msg: 'signing', secret: `whsec_${WEBHOOK_KEY}`, password: SMTP_PASSWORD }, 'RedactionProbe');
+    await logged((l) => l.context === 'RedactionProbe' && l.msg === 'signing');
+    const text = readFileSync(logFile, 'utf8');
+    expect(text).toContain('[Redacted]');
+    for (const secret of [SMTP_PASSWORD, encodeURIComponent(SMTP_PASSWORD), WEBHOOK_KEY, API_SECRET]) {
+      expect(text).not.toContain(secret);
+    }
+  });
+
+  it('lets other code read the current request id and log under one later (e.g. in a job)', async () => {
+    const context = app.app.get(RequestContext);
+    expect(context.currentRequestId()).toBeUndefined();
+    const seen = context.run('job-from-req-7', () => {
+      app.app.get(Logger).log('processing job', 'JobProbe');
+      return context.currentRequestId();
+    });
+    expect(seen).toBe('job-from-req-7');
+    await logged((l) => l.reqId === 'job-from-req-7' && l.msg === 'processing job' && l.context === 'JobProbe');
+  });
+});
