@@ -1,0 +1,87 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails, titleOf } from '../http/problem.js';
+
+/** Everything under this prefix is operator-only: the dashboard, its API and assets, dead letters. */
+export const ADMIN_PREFIX = '/admin';
+
+const digest = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+
+/** The credential a request presents: a bearer token, or the password of HTTP Basic (any user name). */
+export function presentedAdminToken(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
+  if (bearer) return bearer[1];
+  const basic = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(authorization);
+  if (!basic?.[1]) return undefined;
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
+}
+
+/**
+ * Whether a request falls under `/admin`. The route template Fastify matched is checked as well as
+ * the decoded path, so spellings the router treats as the same route (`/%61dmin/…`, `//admin`)
+ * cannot slip past the guard.
+ */
+export function isAdminRequest(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  return (route !== undefined && isAdminPath(route)) || isAdminPath(normalisedPath(request.url));
+}
+
+function isAdminPath(path: string): boolean {
+  return path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`);
+}
+
+function normalisedPath(url: string): string {
+  const path = url.split('?')[0] ?? '/';
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // A malformed escape cannot match a route; compare the raw path.
+  }
+  return decoded.replace(/\/{2,}/g, '/').toLowerCase();
+}
+
+/**
+ * Installs the `/admin/*` guard as a root `onRequest` hook, so it covers every route under the
+ * prefix, including those a plugin (bull-board) registers itself. Call it before the app is
+ * initialised: Fastify copies root hooks into a plugin's context when the plugin loads.
+ *
+ * - `ADMIN_TOKEN` unset → `404` for the whole prefix (admin is off, and says nothing about itself);
+ * - no credential → `401` with `WWW-Authenticate: Basic` (so a browser prompts);
+ * - a wrong one → `403`.
+ *
+ * The token is compared as a SHA-256 digest with `timingSafeEqual`, so timing reveals nothing.
+ *
+ * ```ts
+ * installAdminGuard(app.getHttpAdapter().getInstance(), authConfig().adminToken);
+ * ```
+ */
+export function installAdminGuard(fastify: FastifyInstance, adminToken: string | undefined): void {
+  const expected = adminToken === undefined ? undefined : digest(adminToken);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!isAdminRequest(request)) return done();
+    if (expected === undefined) return refuse(request, reply, 404, 'Not Found');
+    const presented = presentedAdminToken(request.headers.authorization);
+    if (presented === undefined) {
+      void reply.header('www-authenticate', 'Basic realm="admin", charset="UTF-8"');
+      return refuse(request, reply, 401, 'The admin API needs the admin token (Bearer, or as the Basic password)');
+    }
+    if (!timingSafeEqual(digest(presented), expected)) return refuse(request, reply, 403, 'The admin token is not valid');
+    done();
+  });
+}
+
+/** Answers problem+json directly: bull-board's plugin has its own error handler, so no throwing. */
+function refuse(request: FastifyRequest, reply: FastifyReply, status: number, detail: string): void {
+  const body: ProblemDetails = {
+    type: 'about:blank',
+    title: titleOf(status),
+    status,
+    detail: status === 404 ? `Cannot ${request.method} ${request.url.split('?')[0] ?? '/'}` : detail,
+    instance: request.url.split('?')[0] ?? '/',
+  };
+  void reply.code(status).header('content-type', PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store').send(JSON.stringify(body));
+}

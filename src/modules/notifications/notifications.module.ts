@@ -1,0 +1,39 @@
+import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MailTransport, mailTransportProvider } from './email/mail-transport.js';
+import { SentEmailEntity } from './email/sent-email.entity.js';
+import { WelcomeEmailHandler } from './email/welcome-email.handler.js';
+import { WelcomeEmailService } from './email/welcome-email.service.js';
+import { WelcomeEmailSubscriber } from './email/welcome-email.subscriber.js';
+import { DeadLetterEntity } from './webhooks/dead-letter.entity.js';
+import { DeadLettersController } from './webhooks/dead-letters.controller.js';
+import { DeadLettersService } from './webhooks/dead-letters.service.js';
+import { WebhookDeliveryHandler } from './webhooks/webhook-delivery.handler.js';
+import { WebhookFanOutSubscriber } from './webhooks/webhook-fan-out.subscriber.js';
+
+/**
+ * Side effects of domain events: signed webhooks to every `WEBHOOK_URLS` receiver (with retries
+ * and dead letters, replayable under /admin/dead-letters) and the welcome email on `user.created`.
+ * The queue module finds the subscribers and handlers by their decorators.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([DeadLetterEntity, SentEmailEntity])],
+  controllers: [DeadLettersController],
+  providers: [
+    WebhookFanOutSubscriber,
+    WebhookDeliveryHandler,
+    DeadLettersService,
+    mailTransportProvider,
+    WelcomeEmailService,
+    WelcomeEmailSubscriber,
+    WelcomeEmailHandler,
+  ],
+})
+export class NotificationsModule implements OnApplicationShutdown {
+  constructor(@Inject(MailTransport) private readonly transport: MailTransport) {}
+
+  /** Closes pooled SMTP connections; workers have stopped by now. */
+  onApplicationShutdown(): void {
+    this.transport.close();
+  }
+}

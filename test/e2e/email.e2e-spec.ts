@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobName, QueueDriver, QueueName } from '../../src/infra/queue/queue.types.js';
+import type { WelcomeEmailJob } from '../../src/modules/notifications/email/welcome-email.js';
+import { bootTestApp, type TestApp } from '../support/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
+import { deleteKeys } from '../support/redis-keys.js';
+import { TEST_REDIS_URL } from '../support/services.js';
+import { SmtpPeer } from '../support/smtp-peer.js';
+
+const PREFIX = `t-email-${randomUUID().slice(0, 8)}`;
+
+let db: TestDatabase;
+let smtp: SmtpPeer;
+let api: TestApp;
+let queue: QueueDriver;
+
+beforeAll(async () => {
+  db = await createTestDatabase('email');
+  smtp = await SmtpPeer.start();
+  api = await bootTestApp({
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: PREFIX,
+    QUEUE_DRIVER: 'bullmq',
+    API_KEYS: undefined,
+    WEBHOOK_URLS: undefined,
+    SMTP_URL: smtp.url,
+    MAIL_FROM: 'Test Service <hello@example.com>',
+    MAIL_MAX_ATTEMPTS: '3',
+    MAIL_BACKOFF_BASE_MS: '50',
+  });
+  queue = api.app.get<QueueDriver>(QueueDriver);
+});
+
+afterAll(async () => {
+  await api?.close();
+  await smtp?.stop();
+  await db?.drop();
+  await deleteKeys(PREFIX);
+});
+
+const mailsTo = (address: string) => smtp.received.filter((m) => m.to.includes(address));
+
+async function createUser(name: string): Promise<{ id: string; email: string; eventId: string }> {
+  const email = `welcome-${randomUUID()}@example.com`;
+  const response = await api.request('/v1/users', { method: 'POST', json: { email, name } });
+  expect(response.status).toBe(201);
+  const user = (await response.json()) as { id: string };
+  const [event] = await db.query<{ id: string }>(`SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = 'user.created'`, [user.id]);
+  return { id: user.id, email, eventId: event!.id };
+}
+
+async function completed(jobId: string): Promise<unknown> {
+  return eventually(async () => {
+    const status = await queue.getJob(jobId);
+    expect(status?.state).toBe('completed');
+    return status!.result;
+  });
+}
+
+describe('welcome email', () => {
+  it('sends the new user a welcome email over SMTP, with their address and name', async () => {
+    const user = await createUser('Ada Lovelace');
+    const [mail] = await eventually(() => {
+      const found = mailsTo(user.email);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    expect(mail!.from).toBe('hello@example.com');
+    expect(mail!.raw).toMatch(new RegExp(`^To: "?Ada Lovelace"? <${user.email}>`, 'm'));
+    expect(mail!.raw).toMatch(/^Subject: Welcome, Ada Lovelace!/m);
+    expect(mail!.raw).toContain('Hello Ada Lovelace');
+    // The ledger row commits once the server has accepted the message.
+    await eventually(async () => {
+      const [ledger] = await db.query(`SELECT * FROM sent_emails WHERE event_id = $1`, [user.eventId]);
+      expect(ledger).toMatchObject({ recipient: user.email, kind: 'welcome' });
+    });
+  });
+
+  it('sends nothing twice when the job is delivered again', async () => {
+    const user = await createUser('Grace Hopper');
+    await eventually(() => expect(mailsTo(user.email)).toHaveLength(1));
+    const data: WelcomeEmailJob = { eventId: user.eventId, email: user.email, name: 'Grace Hopper' };
+    // A redelivery: the same event's job again, under another job id (as after a crash or a re-dispatch).
+    const again = await queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `redeliver-${randomUUID()}` });
+    expect(await completed(again)).toBe('already-sent');
+    expect(mailsTo(user.email)).toHaveLength(1);
+  });
+
+  it('sends once when two deliveries of the same job run at the same time', async () => {
+    const eventId = randomUUID();
+    const email = `twice-${randomUUID()}@example.com`;
+    const data: WelcomeEmailJob = { eventId, email, name: 'Twice' };
+    const ids = await Promise.all(
+      [1, 2].map((n) => queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `concurrent-${n}-${eventId}` })),
+    );
+    const results = await Promise.all(ids.map((id) => completed(id)));
+    expect(results.sort()).toEqual(['already-sent', 'sent']);
+    expect(mailsTo(email)).toHaveLength(1);
+  });
+
+  it('retries when the SMTP server refuses for a while, and then sends once', async () => {
+    smtp.failNext(2);
+    const user = await createUser('Retry Me');
+    await eventually(() => expect(mailsTo(user.email)).toHaveLength(1));
+    await eventually(async () => expect(await db.query(`SELECT * FROM sent_emails WHERE event_id = $1`, [user.eventId])).toHaveLength(1));
+    expect(mailsTo(user.email)).toHaveLength(1);
+    expect(smtp.refused).toBe(2);
+  });
+});
