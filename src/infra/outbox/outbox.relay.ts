@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { UnitOfWork } from '../database/unit-of-work.js';
+import { type DispatchEventJob, JobName, type JobOptions, QueueDriver, QueueName } from '../queue/queue.types.js';
+import type { DomainEvent } from './domain-event.js';
+
+/** A dispatch job retries for about ten minutes; after that the event's subscribers simply never ran, which the logs say. */
+export const DISPATCH_JOB_OPTIONS: Omit<JobOptions, 'jobId'> = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 500, jitter: 0.5, maxDelay: 120_000 },
+};
+
+const ENQUEUE_CHUNK = 100;
+
+/**
+ * Hands committed domain events to the queue: one `dispatch-event` job per event, with the event
+ * id as job id (so a second hand-over of the same event adds nothing), then marks them
+ * dispatched. It runs after every commit without holding up the HTTP response; when the queue is
+ * unreachable the events simply stay undispatched and the sweeper hands them over later. A write
+ * therefore never fails because Redis is down.
+ */
+@Injectable()
+export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('OutboxRelay');
+  private readonly pending = new Set<Promise<void>>();
+  private lastWarning = 0;
+
+  constructor(
+    private readonly unitOfWork: UnitOfWork,
+    @Inject(QueueDriver) private readonly queue: QueueDriver,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  onModuleInit(): void {
+    this.unitOfWork.onCommitted(({ events }) => {
+      this.relayInBackground(events);
+      return Promise.resolve();
+    });
+  }
+
+  /** Waits for hand-overs still in flight (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.drain();
+  }
+
+  /**
+   * Enqueues the events and marks the ones that made it dispatched (with `manager` when given, so
+   * the sweeper does it inside its locked transaction). Returns how many were dispatched.
+   */
+  async relay(events: readonly DomainEvent[], manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const dispatched = await this.enqueue(events);
+    if (dispatched.length > 0) {
+      await manager.query(`UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`, [
+        dispatched,
+      ]);
+    }
+    return dispatched.length;
+  }
+
+  private relayInBackground(events: readonly DomainEvent[]): void {
+    const work: Promise<void> = this.relay(events)
+      .then(() => undefined)
+      .catch((error: unknown) => this.warn(`could not mark ${events.length} event(s) dispatched; the sweeper will retry`, error))
+      .finally(() => this.pending.delete(work));
+    this.pending.add(work);
+  }
+
+  /** Returns the ids that are now safely on the queue. */
+  private async enqueue(events: readonly DomainEvent[]): Promise<string[]> {
+    const done: string[] = [];
+    let failure: unknown;
+    for (let start = 0; start < events.length; start += ENQUEUE_CHUNK) {
+      const chunk = events.slice(start, start + ENQUEUE_CHUNK);
+      const outcomes = await Promise.allSettled(
+        chunk.map((event) =>
+          this.queue.add<DispatchEventJob>(QueueName.Events, JobName.DispatchEvent, { event }, { ...DISPATCH_JOB_OPTIONS, jobId: event.id }),
+        ),
+      );
+      outcomes.forEach((outcome, index) => {
+        if (outcome.status === 'fulfilled') done.push(chunk[index]!.id);
+        else failure ??= outcome.reason;
+      });
+      // The queue is down: the rest would fail the same way; the sweeper takes over.
+      if (failure !== undefined) break;
+    }
+    if (failure !== undefined) this.warn(`queue unavailable; ${events.length - done.length} event(s) left for the sweeper`, failure);
+    return done;
+  }
+
+  /** At most one warning every 10 s: an outage must not flood the log with one line per write. */
+  private warn(message: string, error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastWarning < 10_000) return;
+    this.lastWarning = now;
+    this.logger.warn(`${message}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

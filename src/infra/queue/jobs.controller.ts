@@ -1,0 +1,24 @@
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ParseUuidPipe } from '../http/parse-uuid.pipe.js';
+import { ProblemException } from '../http/problem.js';
+import { JobStatusDto, toJobStatusDto } from './dto/job-status.dto.js';
+import { QueueDriver } from './queue.types.js';
+
+@ApiTags('jobs')
+@Controller({ path: 'jobs', version: '1' })
+export class JobsController {
+  constructor(@Inject(QueueDriver) private readonly queue: QueueDriver) {}
+
+  /** A background job's state; jobs are kept for QUEUE_KEEP_COMPLETED_SECONDS / QUEUE_KEEP_FAILED_SECONDS after they finish. */
+  @Get(':jobId')
+  @ApiOkResponse({ type: JobStatusDto })
+  async get(@Param('jobId', ParseUuidPipe) jobId: string): Promise<JobStatusDto> {
+    const job = await this.queue.getJob(jobId).catch((error: unknown) => {
+      // Only the queue's backend can fail here (Redis or PostgreSQL unreachable): a 503, not a 500.
+      throw new ProblemException(503, 'The job queue is unavailable; try again shortly', { headers: { 'retry-after': '1' }, cause: error });
+    });
+    if (!job) throw new ProblemException(404, 'No job with this id (it may have finished long ago and been pruned)');
+    return toJobStatusDto(job);
+  }
+}

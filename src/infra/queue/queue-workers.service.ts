@@ -1,0 +1,119 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { BullRegistrar } from '@nestjs/bullmq';
+import type { ConfigType } from '@nestjs/config';
+import { queueConfig } from '../../config/index.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { BullmqQueueDriver, bullmqBackendFactory, bullmqWorkerOptions } from './drivers/bullmq.driver.js';
+import { MemoryQueueDriver } from './drivers/memory.driver.js';
+import { JobRunner } from './job-runner.js';
+import { ConfiguredWorker, EventsProcessor, ImportsProcessor, NotificationsProcessor } from './queue.processors.js';
+import { QueueDriver, QueueName } from './queue.types.js';
+
+/**
+ * Starts the workers (unless WORKERS=false) once the app is up, and stops them first on shutdown:
+ * active jobs get `QUEUE_SHUTDOWN_GRACE_MS` to finish; BullMQ jobs still running then keep their
+ * lock until it expires and are picked up again by another worker (stalled-job recovery), so no
+ * job is lost. Producers close last, after the HTTP server stopped taking requests.
+ */
+@Injectable()
+export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Queue');
+  private started = false;
+
+  constructor(
+    @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,
+    @Inject(QueueDriver) private readonly driver: QueueDriver,
+    private readonly runner: JobRunner,
+    private readonly registrar: BullRegistrar,
+    private readonly metrics: MetricsService,
+    private readonly events: EventsProcessor,
+    private readonly notifications: NotificationsProcessor,
+    private readonly imports: ImportsProcessor,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.metrics.onCollect(() => this.collectDepth());
+    if (this.driver instanceof BullmqQueueDriver) void this.driver.checkEvictionPolicy();
+    if (!this.config.workers) {
+      const warning = this.driver instanceof MemoryQueueDriver ? ' (memory driver: jobs of this process will never run)' : '';
+      this.logger.log(`WORKERS=false: this process only enqueues jobs${warning}`);
+      return;
+    }
+    this.start();
+  }
+
+  /** Starts processing; exposed for the worker-only entry and tests. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.driver instanceof MemoryQueueDriver) {
+      this.driver.startWorkers((job) => this.runner.run(job), this.config.concurrency);
+    } else if (this.driver instanceof BullmqQueueDriver) {
+      const backend = this.driver.backend;
+      ConfiguredWorker.settings = {
+        options: bullmqWorkerOptions(backend, {
+          concurrency: this.config.concurrency,
+          lockDurationMs: this.config.lockDurationMs,
+          stalledIntervalMs: this.config.stalledIntervalMs,
+        }),
+        backend: bullmqBackendFactory(backend),
+      };
+      this.registrar.register();
+      for (const processor of this.processors()) {
+        processor.worker.on('error', (error: Error) => this.logger.warn(`worker ${processor.worker.name}: ${error.message}`));
+      }
+    }
+    this.logger.log(`Workers started (${this.config.driver}, concurrency ${this.config.concurrency} per queue)`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.started) return;
+    const grace = this.config.shutdownGraceMs;
+    if (this.driver instanceof MemoryQueueDriver) {
+      await this.driver.close(grace);
+      return;
+    }
+    await Promise.all(
+      this.processors().map(async ({ worker }) => {
+        let timer: NodeJS.Timeout | undefined;
+        const closed = worker.close().then(() => true);
+        const inTime = await Promise.race([closed, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace)))]);
+        clearTimeout(timer);
+        if (!inTime) {
+          this.logger.warn(`worker ${worker.name}: jobs still active after ${grace} ms; leaving them to stalled-job recovery`);
+          await worker.close(true);
+        }
+      }),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.driver instanceof BullmqQueueDriver) await this.driver.close();
+  }
+
+  private processors(): Array<EventsProcessor | NotificationsProcessor | ImportsProcessor> {
+    return this.driver instanceof BullmqQueueDriver ? [this.events, this.notifications, this.imports] : [];
+  }
+
+  private async collectDepth(): Promise<void> {
+    await Promise.all(
+      Object.values(QueueName).map(async (queue) => {
+        try {
+          const counts = await this.driver.counts(queue);
+          for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
+            this.metrics.queueDepth.set({ queue, state }, counts[state]);
+          }
+        } catch {
+          // Queue unreachable: leave the last values; readiness reports the outage.
+        }
+      }),
+    );
+  }
+}

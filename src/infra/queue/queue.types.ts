@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { SetMetadata } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import type { DomainEvent } from '../outbox/domain-event.js';
+
+/*
+ * The queue's public API: everything a feature module needs, nothing about Redis or BullMQ.
+ *
+ * 1. Handle a job: an injectable class, listed in your module's `providers`, decorated with
+ *    `@JobHandler(JobName.X)`. Exactly one handler per job name, or start-up fails.
+ *
+ *    ```ts
+ *    @JobHandler(JobName.SendWelcomeEmail)
+ *    export class WelcomeEmailHandler implements QueueJobHandler<WelcomeEmailJob> {
+ *      async handle(job: JobContext<WelcomeEmailJob>): Promise<void> {
+ *        // Idempotent: a job can run more than once (crash, stalled lock, redelivery).
+ *        if (job.attempt > 1) ...;
+ *        throw new PermanentJobError('410 Gone');   // stops retrying at once (no more attempts)
+ *      }
+ *      // Optional: after the last attempt failed, or a PermanentJobError (dead-lettering goes here).
+ *      async onFinalFailure(job: JobContext<WelcomeEmailJob>, error: Error): Promise<void> {}
+ *    }
+ *    ```
+ *
+ * 2. Enqueue a job directly: inject the driver.
+ *
+ *    ```ts
+ *    constructor(@Inject(QueueDriver) private readonly queue: QueueDriver) {}
+ *    const id = await this.queue.add(QueueName.Imports, JobName.ImportProducts, { items }, { attempts: 3 });
+ *    ```
+ *
+ * 3. React to domain events (the usual way to add a side effect): after commit the outbox relay
+ *    enqueues ONE `dispatch-event` job per event (job id = event id) on the `events` queue; its
+ *    handler asks every `@EventSubscriber()` for the jobs that event needs and enqueues them with
+ *    the deterministic ids they return, so a redelivered event never duplicates a job.
+ *
+ *    ```ts
+ *    @EventSubscriber()
+ *    export class WebhookFanOut implements DomainEventSubscriber {
+ *      readonly events = '*';                       // or ['user.created']
+ *      jobsFor(event: DomainEvent): FanOutJob[] {
+ *        return this.urls.map((url) => ({
+ *          queue: QueueName.Notifications,
+ *          name: JobName.DeliverWebhook,
+ *          data: { event, url },
+ *          opts: { jobId: jobIdOf(event.id, url), attempts: 8, backoff: { type: 'exponential', delay: 1000, jitter: 0.5, maxDelay: 3_600_000 } },
+ *        }));
+ *      }
+ *    }
+ *    ```
+ */
+
+/** Every queue. Workers scale per queue; a slow queue never holds up another. */
+export enum QueueName {
+  /** One `dispatch-event` job per committed domain event (fan-out to subscribers). */
+  Events = 'events',
+  /** Outgoing messages: webhooks, email. */
+  Notifications = 'notifications',
+  /** Long-running bulk work reported through GET /v1/jobs/{id}. */
+  Imports = 'imports',
+}
+
+/** Every job name. Each has exactly one `@JobHandler`, checked at start-up. */
+export enum JobName {
+  /** Owned by the outbox module: fans one domain event out to its subscribers' jobs. */
+  DispatchEvent = 'dispatch-event',
+  DeliverWebhook = 'deliver-webhook',
+  SendWelcomeEmail = 'send-welcome-email',
+  ImportProducts = 'import-products',
+}
+
+/** Which queue each job runs on; `add` rejects a job on another queue. */
+export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
+  [JobName.DispatchEvent]: QueueName.Events,
+  [JobName.DeliverWebhook]: QueueName.Notifications,
+  [JobName.SendWelcomeEmail]: QueueName.Notifications,
+  [JobName.ImportProducts]: QueueName.Imports,
+};
+
+export type JobId = string;
+
+/**
+ * Retry delays. `exponential`: the n-th retry waits `delay × 2^(n-1)`; with `jitter: 0.5` a
+ * random time between half and all of it (so waits never shrink), then at most `maxDelay`.
+ * `fixed`: always `delay` (with jitter, between (1-jitter)×delay and delay).
+ */
+export interface BackoffOptions {
+  type: 'exponential' | 'fixed';
+  /** Base delay, ms. */
+  delay: number;
+  /** 0..1, the share of the step that is random. Default 0. */
+  jitter?: number;
+  /** Upper bound of any single wait, ms. Default: none. */
+  maxDelay?: number;
+}
+
+export interface JobOptions {
+  /**
+   * Custom id: adding a job whose id already exists is a no-op that returns that id (dedupe).
+   * Only `[A-Za-z0-9._-]`, up to 128 characters (BullMQ forbids ':'); use `jobIdOf(...)`.
+   */
+  jobId?: JobId;
+  /** Total tries including the first. Default 1. */
+  attempts?: number;
+  backoff?: BackoffOptions;
+  /** Wait this long (ms) before the first try. */
+  delay?: number;
+}
+
+export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed';
+
+/** A job as GET /v1/jobs/{id} shows it. */
+export interface JobStatus {
+  id: JobId;
+  name: string;
+  queue: QueueName;
+  state: JobState;
+  /** 0-100 */
+  progress: number;
+  /** Tries made so far (finished ones: failed or completed). */
+  attempts: number;
+  result?: unknown;
+  failedReason?: string;
+}
+
+/** Jobs per state, for the queue_depth gauge. */
+export type QueueCounts = Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed', number>;
+
+/**
+ * The producer side of a queue. Implementations: BullMQ (Redis or PostgreSQL) and in-memory;
+ * both pass the same contract suite (`queue-driver.contract.ts`).
+ */
+export interface QueueDriver {
+  /** Enqueues a job and resolves once it is stored; with an existing `jobId` it adds nothing. */
+  add<T>(queue: QueueName, job: JobName, data: T, opts?: JobOptions): Promise<JobId>;
+  /** Looks the id up on every queue; `undefined` when unknown (or already pruned). */
+  getJob(id: JobId): Promise<JobStatus | undefined>;
+  /** Jobs per state on one queue. */
+  counts(queue: QueueName): Promise<QueueCounts>;
+}
+export const QueueDriver = Symbol('QueueDriver');
+
+/** What a handler sees of the job it runs. */
+export interface JobContext<T = unknown> {
+  readonly id: JobId;
+  readonly name: JobName;
+  readonly queue: QueueName;
+  readonly data: T;
+  /** 1 on the first try, 2 on the first retry, ... */
+  readonly attempt: number;
+  /** Total tries allowed (`opts.attempts`). */
+  readonly maxAttempts: number;
+  /** Reports progress, 0-100; GET /v1/jobs/{id} shows it. */
+  updateProgress(percent: number): Promise<void>;
+}
+
+/** A job handler: one per `JobName`, registered with `@JobHandler(name)`. */
+export interface QueueJobHandler<T = unknown, R = unknown> {
+  /** Throw to fail this attempt (it is retried while attempts remain). Must be idempotent. */
+  handle(job: JobContext<T>): Promise<R>;
+  /**
+   * Called once the job has failed for good: its last attempt threw, or it threw a
+   * `PermanentJobError`. Must not throw (errors are logged). Can run twice after a crash.
+   */
+  onFinalFailure?(job: JobContext<T>, error: Error): Promise<void>;
+}
+
+/**
+ * Thrown by a handler to fail the job at once with no further retries (e.g. a webhook
+ * receiver answered 410 Gone). It is BullMQ's `UnrecoverableError`, which the memory driver
+ * honours too.
+ */
+export class PermanentJobError extends UnrecoverableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export const JOB_HANDLER_METADATA = 'app:queue:job-handler';
+export const EVENT_SUBSCRIBER_METADATA = 'app:queue:event-subscriber';
+
+/** Marks a provider as the handler of one job name. */
+export const JobHandler = (name: JobName): ClassDecorator => SetMetadata(JOB_HANDLER_METADATA, name);
+
+/** A job a subscriber wants for one domain event. Give it a deterministic `opts.jobId`. */
+export interface FanOutJob<T = unknown> {
+  queue: QueueName;
+  name: JobName;
+  data: T;
+  opts: JobOptions & { jobId: JobId };
+}
+
+/** Turns committed domain events into jobs. Runs in the `dispatch-event` job (a worker). */
+export interface DomainEventSubscriber {
+  /** The event types it wants (`'user.created'`, ...), or `'*'` for all. */
+  readonly events: readonly string[] | '*';
+  jobsFor(event: DomainEvent): FanOutJob[] | Promise<FanOutJob[]>;
+}
+
+/** Marks a provider as a `DomainEventSubscriber`; the dispatcher finds all of them at start-up. */
+export const EventSubscriber = (): ClassDecorator => SetMetadata(EVENT_SUBSCRIBER_METADATA, true);
+
+/** The data of a `dispatch-event` job. */
+export interface DispatchEventJob {
+  event: DomainEvent;
+}
+
+const SAFE_PART = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * A deterministic, BullMQ-safe job id from its parts: safe parts are kept, anything else
+ * (a URL, say) is replaced by a short hash. `jobIdOf(event.id, 'https://a/b')` →
+ * `"<event-id>.<hash>"`.
+ */
+export function jobIdOf(...parts: string[]): JobId {
+  return parts
+    .map((part) => (SAFE_PART.test(part) ? part : createHash('sha256').update(part).digest('base64url').slice(0, 16)))
+    .join('.');
+}
+
+export const JOB_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;

@@ -1,0 +1,31 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray } from 'class-validator';
+import type { FieldError } from '../../../infra/http/problem.js';
+import { CreateProductDto } from './create-product.dto.js';
+
+export const MAX_IMPORT_ITEMS = 10_000;
+
+/** POST /v1/products/import. Items are validated one by one in the job, with POST /v1/products' rules. */
+export class ImportProductsDto {
+  @ApiProperty({ type: [CreateProductDto], minItems: 1, maxItems: MAX_IMPORT_ITEMS })
+  @IsArray({ message: 'must be an array of products' })
+  @ArrayMinSize(1, { message: `must hold 1 to ${MAX_IMPORT_ITEMS} items` })
+  @ArrayMaxSize(MAX_IMPORT_ITEMS, { message: `must hold 1 to ${MAX_IMPORT_ITEMS} items` })
+  items!: unknown[];
+}
+
+export class ImportAcceptedDto {
+  @ApiProperty({ format: 'uuid', description: 'Follow Location: /v1/jobs/{jobId} for progress and result' })
+  jobId!: string;
+}
+
+/** The import job's data. */
+export interface ImportProductsJob {
+  items: unknown[];
+}
+
+/** The import job's result, as GET /v1/jobs/{id} shows it. */
+export interface ImportProductsResult {
+  created: number;
+  failed: Array<{ index: number; errors: FieldError[] }>;
+}
