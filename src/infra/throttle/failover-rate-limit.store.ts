@@ -1,0 +1,108 @@
+import { Logger } from '@nestjs/common';
+import type { MemoryRateLimitStore } from './memory-rate-limit.store.js';
+import { type ConsumeResult, RateLimitStore, type TierLimit } from './rate-limit.store.js';
+import type { RedisRateLimitStore } from './redis-rate-limit.store.js';
+
+export type ThrottleFailMode = 'local' | 'closed';
+
+/** Thrown in `closed` mode while Redis is down: the guard answers 503. */
+export class RateLimiterUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('The rate limiter store is unavailable', { cause });
+    this.name = 'RateLimiterUnavailableError';
+  }
+}
+
+export interface FailoverOptions {
+  failMode: ThrottleFailMode;
+  /** A Redis call slower than this counts as a failure. */
+  timeoutMs: number;
+  /** After a failure, how long to decide without asking Redis (a circuit breaker, so an outage costs no timeout per request). */
+  cooldownMs?: number;
+  /** Called once per request decided without Redis, with the fail mode that applied. */
+  onFallback?: (mode: ThrottleFailMode) => void;
+}
+
+/**
+ * Redis first; when Redis is down, slow or disconnected, the fail mode decides: `local` answers
+ * from this instance's in-memory limiter (same algorithm, limits then hold per instance), `closed`
+ * throws `RateLimiterUnavailableError`. Never unlimited: each outage is logged once and every
+ * request decided without Redis is counted through `onFallback`.
+ */
+export class FailoverRateLimitStore extends RateLimitStore {
+  private readonly logger = new Logger('Throttle');
+  private readonly cooldownMs: number;
+  private openUntil = 0;
+  private degraded = false;
+
+  constructor(
+    private readonly redis: RedisRateLimitStore,
+    private readonly local: MemoryRateLimitStore,
+    private readonly options: FailoverOptions,
+  ) {
+    super();
+    this.cooldownMs = options.cooldownMs ?? 1_000;
+  }
+
+  async consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+    if (this.redis.ready && Date.now() >= this.openUntil) {
+      try {
+        const result = await withTimeout(this.redis.consume(client, tiers), this.options.timeoutMs);
+        if (this.degraded) {
+          this.degraded = false;
+          this.logger.log('Redis answers again: rate limits are shared across instances again');
+        }
+        return result;
+      } catch (error) {
+        this.openUntil = Date.now() + this.cooldownMs;
+        return this.fallback(client, tiers, error);
+      }
+    }
+    return this.fallback(client, tiers, new Error(`Redis connection is ${this.redis.client.status}`));
+  }
+
+  private fallback(client: string, tiers: readonly TierLimit[], error: unknown): Promise<ConsumeResult> {
+    if (!this.degraded) {
+      this.degraded = true;
+      this.logger.warn(
+        `Redis is unavailable for rate limiting (${String(error)}); ` +
+          (this.options.failMode === 'local' ? 'limiting per instance in memory' : 'refusing limited routes with 503'),
+      );
+    }
+    this.options.onFallback?.(this.options.failMode);
+    if (this.options.failMode === 'closed') return Promise.reject(new RateLimiterUnavailableError(error));
+    return this.local.consume(client, tiers);
+  }
+}
+
+/**
+ * Rejects when `promise` has not settled within `ms`. The deadline is checked one event-loop turn
+ * after the timer fires, so a reply that arrived while the loop was busy is still taken instead of
+ * being mistaken for a timeout.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new Error(`Redis did not answer within ${ms} ms`));
+      });
+    }, ms);
+    promise.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
