@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { BullRegistrar } from '@nestjs/bullmq';
 import type { ConfigType } from '@nestjs/config';
+import { settlesWithin } from '../../common/timeout.js';
 import { queueConfig } from '../../config/index.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { BullmqQueueDriver, bullmqBackendFactory, bullmqWorkerOptions } from './drivers/bullmq.driver.js';
@@ -15,6 +16,9 @@ import { MemoryQueueDriver } from './drivers/memory.driver.js';
 import { JobRunner } from './job-runner.js';
 import { ConfiguredWorker, EventsProcessor, ImportsProcessor, NotificationsProcessor } from './queue.processors.js';
 import { QueueDriver, QueueName } from './queue.types.js';
+
+/** How long a forced close may take before we stop waiting for it. */
+const FORCED_CLOSE_MS = 3000;
 
 /**
  * Starts the workers (unless WORKERS=false) once the app is up, and stops them first on shutdown:
@@ -82,20 +86,23 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     }
     await Promise.all(
       this.processors().map(async ({ worker }) => {
-        let timer: NodeJS.Timeout | undefined;
-        const closed = worker.close().then(() => true);
-        const inTime = await Promise.race([closed, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace)))]);
-        clearTimeout(timer);
-        if (!inTime) {
-          this.logger.warn(`worker ${worker.name}: jobs still active after ${grace} ms; leaving them to stalled-job recovery`);
-          await worker.close(true);
+        if (await settlesWithin(worker.close(), grace)) return;
+        this.logger.warn(`worker ${worker.name}: jobs still active after ${grace} ms; leaving them to stalled-job recovery`);
+        // A forced close can itself hang on a connection that Redis dropped and re-established
+        // (seen after a Redis restart): bound it, so shutdown always ends.
+        if (!(await settlesWithin(worker.close(true), FORCED_CLOSE_MS))) {
+          this.logger.warn(`worker ${worker.name}: did not close within ${FORCED_CLOSE_MS} ms; disconnecting`);
+          await settlesWithin(worker.disconnect(), FORCED_CLOSE_MS);
         }
       }),
     );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.driver instanceof BullmqQueueDriver) await this.driver.close();
+    if (!(this.driver instanceof BullmqQueueDriver)) return;
+    if (!(await settlesWithin(this.driver.close(), FORCED_CLOSE_MS))) {
+      this.logger.warn(`queue producers did not close within ${FORCED_CLOSE_MS} ms; leaving them`);
+    }
   }
 
   private processors(): Array<EventsProcessor | NotificationsProcessor | ImportsProcessor> {

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import { type ConsumeResult, RateLimitStore, type TierLimit } from './rate-limit.store.js';
 import type { RedisRateLimitStore } from './redis-rate-limit.store.js';
+import { withTimeout } from '../../common/timeout.js';
 
 export type ThrottleFailMode = 'local' | 'closed';
 
@@ -47,7 +48,7 @@ export class FailoverRateLimitStore extends RateLimitStore {
   async consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
     if (this.redis.ready && Date.now() >= this.openUntil) {
       try {
-        const result = await withTimeout(this.redis.consume(client, tiers), this.options.timeoutMs);
+        const result = await withTimeout(this.redis.consume(client, tiers), this.options.timeoutMs, 'Redis');
         if (this.degraded) {
           this.degraded = false;
           this.logger.log('Redis answers again: rate limits are shared across instances again');
@@ -73,36 +74,4 @@ export class FailoverRateLimitStore extends RateLimitStore {
     if (this.options.failMode === 'closed') return Promise.reject(new RateLimiterUnavailableError(error));
     return this.local.consume(client, tiers);
   }
-}
-
-/**
- * Rejects when `promise` has not settled within `ms`. The deadline is checked one event-loop turn
- * after the timer fires, so a reply that arrived while the loop was busy is still taken instead of
- * being mistaken for a timeout.
- */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      setImmediate(() => {
-        if (settled) return;
-        settled = true;
-        reject(new Error(`Redis did not answer within ${ms} ms`));
-      });
-    }, ms);
-    promise.then(
-      (value) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
