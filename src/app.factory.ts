@@ -2,9 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type INestApplicationContext, type LogLevel, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
-import { httpConfig } from './config/index.js';
+import { authConfig, httpConfig } from './config/index.js';
+import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
+import { setupOpenApi } from './infra/http/openapi.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
 
 export interface CreateAppOptions {
@@ -12,6 +16,10 @@ export interface CreateAppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** What a browser script on an allowed origin may do (the default omits PATCH and DELETE), and read. */
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const EXPOSED_HEADERS = ['etag', 'location', 'cache-status', 'ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'];
 
 /**
  * Builds the fully configured application (adapter, versioning, hooks) without listening:
@@ -34,9 +42,22 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     abortOnError: false,
+    // Fastify's own JSON parser only (it rejects __proto__ keys); Nest would add a form parser too.
+    bodyParser: false,
     logger: options.logger,
+    // Start-up lines wait for the pino logger below instead of going to Nest's console logger.
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   app.enableVersioning({ type: VersioningType.URI });
+  // Helmet's default CSP suits /docs: Swagger UI loads its scripts from 'self', its inline <style> is
+  // allowed by style-src 'unsafe-inline', its icons are data: images (the browser test checks it).
+  // Without upgrade-insecure-requests, so /docs also works over plain HTTP on a private host.
+  await app.register(helmet, { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  if (http.corsOrigins.length > 0) {
+    app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
+  }
+  setupOpenApi(app);
 
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is a client mistake (415), not a string to validate.
@@ -47,6 +68,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     if (shutdown.draining) void reply.header('connection', 'close');
     done();
   });
+  // Before init, so the hook also covers the routes bull-board's plugin adds under /admin.
+  installAdminGuard(fastify, authConfig().adminToken);
   return app;
 }
 

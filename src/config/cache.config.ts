@@ -9,6 +9,14 @@ export const cacheEnvSchema = z.object({
   CACHE_TTL_SECONDS: int(1, 86_400 * 30, 60),
   CACHE_NEGATIVE_TTL_SECONDS: int(0, 3600, 5),
   CACHE_L1_TTL_MS: int(0, 60_000, 0),
+  /** How long a miss waits for another instance that holds the key's load lease before loading itself. */
+  CACHE_LOCK_WAIT_MS: int(0, 10_000, 200),
+  /** Per-command timeout on the cache's Redis connection: a slow Redis is a miss, not a slow request. */
+  CACHE_COMMAND_TIMEOUT_MS: int(10, 10_000, 250),
+  /** After the circuit breaker opens, how long before one request probes Redis again. */
+  CACHE_BREAKER_HALF_OPEN_MS: int(100, 300_000, 2000),
+  /** Entries the in-process (memory) store keeps before evicting the oldest. */
+  CACHE_MEMORY_MAX_ENTRIES: int(100, 10_000_000, 10_000),
 });
 
 export const cacheConfig = registerAs('cache', () => {
@@ -21,5 +29,9 @@ export const cacheConfig = registerAs('cache', () => {
     ttlMs: seconds(env.CACHE_TTL_SECONDS),
     negativeTtlMs: seconds(env.CACHE_NEGATIVE_TTL_SECONDS),
     l1TtlMs: env.CACHE_L1_TTL_MS,
+    lockWaitMs: env.CACHE_LOCK_WAIT_MS,
+    commandTimeoutMs: env.CACHE_COMMAND_TIMEOUT_MS,
+    breakerHalfOpenMs: env.CACHE_BREAKER_HALF_OPEN_MS,
+    memoryMaxEntries: env.CACHE_MEMORY_MAX_ENTRIES,
   } as const;
 });

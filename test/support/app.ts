@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory.js';
+import { UNTHROTTLED } from './unthrottled.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -15,7 +16,8 @@ export interface TestApp {
  */
 export async function bootTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
   const saved = { ...process.env };
-  Object.assign(process.env, { NODE_ENV: 'test', ...env });
+  // Rate limits stay out of the way of suites that are not about them (throttle*.e2e-spec.ts set their own).
+  Object.assign(process.env, { NODE_ENV: 'test', ...UNTHROTTLED, ...env });
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete process.env[key];
   let app: NestFastifyApplication;
   try {

@@ -2,6 +2,19 @@ import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError
 import { type FieldError, ProblemException } from './problem.js';
 
 const READ_ONLY_FIELDS = new Set(['id', 'version', 'createdAt', 'updatedAt']);
+const DROPPED_KEYS = ['constructor', '__proto__'];
+
+/** The dotted path of the first own `constructor`/`__proto__` key in a parsed JSON value, if any. */
+function unsafeKeyPath(value: unknown, parent: string): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, member] of Object.entries(value)) {
+    const field = parent ? `${parent}.${key}` : key;
+    if (DROPPED_KEYS.includes(key)) return field;
+    const nested = unsafeKeyPath(member, field);
+    if (nested !== undefined) return nested;
+  }
+  return undefined;
+}
 
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -43,6 +56,11 @@ export class AppValidationPipe extends ValidationPipe {
     if (isDto && (metadata.type === 'body' || metadata.type === 'query')) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new ProblemException(400, metadata.type === 'body' ? 'The request body must be a JSON object' : 'Invalid query');
+      }
+      // class-transformer silently drops `constructor` and `__proto__` keys, so the whitelist never sees them.
+      const field = unsafeKeyPath(value, '');
+      if (field !== undefined) {
+        throw new ProblemException(400, 'The request is invalid', { errors: [{ field, message: 'is not a known property' }] });
       }
     }
     return super.transform(value, metadata);

@@ -1,13 +1,22 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/http/cursor.js';
-import { etagOf, ifNoneMatchHits, versionsFromIfMatch } from '../../infra/http/etag.js';
+import { etagOf, versionsFromIfMatch } from '../../infra/http/etag.js';
 import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
+import {
+  ApiIfMatch,
+  ApiIfNoneMatch,
+  ApiKeyProtected,
+  ApiProblemResponses,
+  ResponseHeaders,
+} from '../../infra/http/openapi.decorators.js';
 import { CreateProductDto } from './dto/create-product.dto.js';
 import { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 import { ProductPageDto, ProductResponseDto } from './dto/product-response.dto.js';
 import { UpdateProductDto } from './dto/update-product.dto.js';
+import { PRODUCTS_TAG, productKeyOf, productListKeyOf } from './products.cache.js';
 import { ProductsService } from './products.service.js';
 
 @ApiTags('products')
@@ -16,7 +25,10 @@ export class ProductsController {
   constructor(private readonly products: ProductsService) {}
 
   @Post()
-  @ApiCreatedResponse({ type: ProductResponseDto })
+  @ApiOperation({ summary: 'Create a product' })
+  @ApiCreatedResponse({ type: ProductResponseDto, headers: { Location: ResponseHeaders.location, ETag: ResponseHeaders.etag } })
+  @ApiProblemResponses(400, 409, 413, 415)
+  @ApiKeyProtected()
   async create(@Body() body: CreateProductDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProductResponseDto> {
     const product = await this.products.create(body);
     void reply.header('location', `/v1/products/${product.id}`).header('etag', etagOf(product.version));
@@ -24,29 +36,32 @@ export class ProductsController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List products, newest first' })
   @ApiOkResponse({ type: ProductPageDto })
+  @ApiProblemResponses(400)
+  @Cached({ key: productListKeyOf, tags: [PRODUCTS_TAG], name: 'products:list' })
   list(@Query() query: ListProductsQueryDto): Promise<Page<ProductResponseDto>> {
     return this.products.list(query);
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: ProductResponseDto })
-  async get(
-    @Param('id', ParseUuidPipe) id: string,
-    @Headers('if-none-match') ifNoneMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ProductResponseDto | undefined> {
-    const product = await this.products.get(id);
-    void reply.header('etag', etagOf(product.version));
-    if (ifNoneMatchHits(ifNoneMatch, product.version)) {
-      void reply.status(304);
-      return undefined;
-    }
-    return product;
+  @ApiOperation({ summary: 'Read a product' })
+  @ApiIfNoneMatch()
+  @ApiOkResponse({ type: ProductResponseDto, headers: { ETag: ResponseHeaders.etag, 'Cache-Status': ResponseHeaders.cacheStatus } })
+  @ApiNotModifiedResponse({ description: 'If-None-Match matched the current ETag; no body', headers: { ETag: ResponseHeaders.etag } })
+  @ApiProblemResponses(400, 404)
+  // ETag, If-None-Match (304) and Cache-Status are the cache interceptor's, on hits and misses alike.
+  @Cached({ key: productKeyOf, name: 'product' })
+  get(@Param('id', ParseUuidPipe) id: string): Promise<ProductResponseDto> {
+    return this.products.get(id);
   }
 
   @Patch(':id')
-  @ApiOkResponse({ type: ProductResponseDto })
+  @ApiOperation({ summary: 'Update any subset of a product\'s writable fields' })
+  @ApiIfMatch()
+  @ApiOkResponse({ type: ProductResponseDto, headers: { ETag: ResponseHeaders.etag } })
+  @ApiProblemResponses(400, 404, 409, 412, 413, 415)
+  @ApiKeyProtected()
   async update(
     @Param('id', ParseUuidPipe) id: string,
     @Body() body: UpdateProductDto,
@@ -60,7 +75,11 @@ export class ProductsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiNoContentResponse()
+  @ApiOperation({ summary: 'Delete a product' })
+  @ApiIfMatch()
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblemResponses(400, 404, 412)
+  @ApiKeyProtected()
   async remove(@Param('id', ParseUuidPipe) id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
     await this.products.remove(id, versionsFromIfMatch(ifMatch));
   }

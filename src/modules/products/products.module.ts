@@ -1,14 +1,18 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CacheModule } from '../../infra/cache/index.js';
 import { ProductEntity } from './product.entity.js';
+import { ProductImportController } from './product-import.controller.js';
+import { ProductImportProcessor, ProductImportService } from './product-import.processor.js';
+import { productWriteThrough } from './products.cache.js';
 import { ProductsController } from './products.controller.js';
 import { ProductsRepository } from './products.repository.js';
 import { ProductsService } from './products.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ProductEntity])],
-  controllers: [ProductsController],
-  providers: [ProductsRepository, ProductsService],
+  imports: [TypeOrmModule.forFeature([ProductEntity]), CacheModule.forFeature(productWriteThrough)],
+  controllers: [ProductsController, ProductImportController],
+  providers: [ProductsRepository, ProductsService, ProductImportService, ProductImportProcessor],
   exports: [ProductsService],
 })
 export class ProductsModule {}

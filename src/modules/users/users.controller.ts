@@ -1,13 +1,22 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/http/cursor.js';
-import { etagOf, ifNoneMatchHits, versionsFromIfMatch } from '../../infra/http/etag.js';
+import { etagOf, versionsFromIfMatch } from '../../infra/http/etag.js';
 import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
+import {
+  ApiIfMatch,
+  ApiIfNoneMatch,
+  ApiKeyProtected,
+  ApiProblemResponses,
+  ResponseHeaders,
+} from '../../infra/http/openapi.decorators.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { PageQueryDto } from '../../infra/http/page-query.dto.js';
 import { UserPageDto, UserResponseDto } from './dto/user-response.dto.js';
 import { UpdateUserDto } from './dto/update-user.dto.js';
+import { USERS_TAG, userKeyOf, userListKeyOf } from './users.cache.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('users')
@@ -16,7 +25,10 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
-  @ApiCreatedResponse({ type: UserResponseDto })
+  @ApiOperation({ summary: 'Create a user' })
+  @ApiCreatedResponse({ type: UserResponseDto, headers: { Location: ResponseHeaders.location, ETag: ResponseHeaders.etag } })
+  @ApiProblemResponses(400, 409, 413, 415)
+  @ApiKeyProtected()
   async create(@Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserResponseDto> {
     const user = await this.users.create(body);
     void reply.header('location', `/v1/users/${user.id}`).header('etag', etagOf(user.version));
@@ -24,29 +36,32 @@ export class UsersController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List users, newest first' })
   @ApiOkResponse({ type: UserPageDto })
+  @ApiProblemResponses(400)
+  @Cached({ key: userListKeyOf, tags: [USERS_TAG], name: 'users:list' })
   list(@Query() query: PageQueryDto): Promise<Page<UserResponseDto>> {
     return this.users.list(query);
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: UserResponseDto })
-  async get(
-    @Param('id', ParseUuidPipe) id: string,
-    @Headers('if-none-match') ifNoneMatch: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<UserResponseDto | undefined> {
-    const user = await this.users.get(id);
-    void reply.header('etag', etagOf(user.version));
-    if (ifNoneMatchHits(ifNoneMatch, user.version)) {
-      void reply.status(304);
-      return undefined;
-    }
-    return user;
+  @ApiOperation({ summary: 'Read a user' })
+  @ApiIfNoneMatch()
+  @ApiOkResponse({ type: UserResponseDto, headers: { ETag: ResponseHeaders.etag, 'Cache-Status': ResponseHeaders.cacheStatus } })
+  @ApiNotModifiedResponse({ description: 'If-None-Match matched the current ETag; no body', headers: { ETag: ResponseHeaders.etag } })
+  @ApiProblemResponses(400, 404)
+  // ETag, If-None-Match (304) and Cache-Status are the cache interceptor's, on hits and misses alike.
+  @Cached({ key: userKeyOf, name: 'user' })
+  get(@Param('id', ParseUuidPipe) id: string): Promise<UserResponseDto> {
+    return this.users.get(id);
   }
 
   @Patch(':id')
-  @ApiOkResponse({ type: UserResponseDto })
+  @ApiOperation({ summary: 'Update any subset of a user\'s writable fields' })
+  @ApiIfMatch()
+  @ApiOkResponse({ type: UserResponseDto, headers: { ETag: ResponseHeaders.etag } })
+  @ApiProblemResponses(400, 404, 409, 412, 413, 415)
+  @ApiKeyProtected()
   async update(
     @Param('id', ParseUuidPipe) id: string,
     @Body() body: UpdateUserDto,
@@ -60,7 +75,11 @@ export class UsersController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiNoContentResponse()
+  @ApiOperation({ summary: 'Delete a user' })
+  @ApiIfMatch()
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblemResponses(400, 404, 412)
+  @ApiKeyProtected()
   async remove(@Param('id', ParseUuidPipe) id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
     await this.users.remove(id, versionsFromIfMatch(ifMatch));
   }

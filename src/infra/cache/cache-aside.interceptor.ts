@@ -1,0 +1,110 @@
+import { type CallHandler, type ExecutionContext, HttpException, Injectable, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { lastValueFrom, type Observable, of } from 'rxjs';
+import { etagOf, ifNoneMatchHits } from '../http/etag.js';
+import { ProblemException } from '../http/problem.js';
+import type { CacheRecord } from './cache-record.js';
+import { CACHED_OPTIONS } from './cache.tokens.js';
+import { type CachePolicy, CacheService, type Loaded, type Resolved } from './cache.service.js';
+import type { CachedOptions } from './cached.decorator.js';
+import { NotModifiedException } from './not-modified.filter.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+interface Route {
+  options: CachedOptions;
+  policy: CachePolicy;
+  /** Untagged entries carry the entity's version, hence an ETag. */
+  etag: boolean;
+}
+
+/**
+ * The interceptor behind `@Cached`. It answers from the stored, already serialised body, so a hit
+ * costs one store read and a string send; the handler runs only to fill a miss.
+ */
+@Injectable()
+export class CacheAsideInterceptor implements NestInterceptor {
+  private readonly routes = new WeakMap<object, Route | null>();
+
+  constructor(
+    private readonly cache: CacheService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const route = this.routeOf(context);
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    if (route === null || (request.method !== 'GET' && request.method !== 'HEAD')) return next.handle();
+    const reply = http.getResponse<FastifyReply>();
+    let resolved: Resolved;
+    try {
+      resolved = await this.cache.resolve(route.options.key(request), route.policy, () => this.load(next));
+    } catch (error) {
+      // The handler failed (400, 503…): nothing was stored, and the answer says it went past the cache.
+      void reply.header('cache-status', `${this.cache.cacheName}; fwd=miss`);
+      throw error;
+    }
+    return of(this.answer(resolved, request, reply, route));
+  }
+
+  private answer(resolved: Resolved, request: FastifyRequest, reply: FastifyReply, route: Route): string {
+    const { record } = resolved;
+    void reply.header('cache-status', this.cacheStatus(resolved, record));
+    if (record.status === 404) throw new ProblemException(404, record.body);
+    if (route.etag && record.version > 0) {
+      void reply.header('etag', etagOf(record.version));
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, record.version)) throw new NotModifiedException();
+    }
+    void reply.header('content-type', JSON_TYPE);
+    return record.body;
+  }
+
+  /** RFC 9211: `app; hit; ttl=42`, `app; fwd=miss; stored`, `app; fwd=miss; collapsed`, `app; fwd=bypass`. */
+  private cacheStatus(resolved: Resolved, record: CacheRecord): string {
+    const name = this.cache.cacheName;
+    switch (resolved.outcome) {
+      case 'hit':
+        return `${name}; hit; ttl=${Math.max(0, Math.floor((record.expiresAt - Date.now()) / 1000))}`;
+      case 'collapsed':
+        return `${name}; fwd=miss; collapsed`;
+      case 'bypass':
+        return `${name}; fwd=bypass`;
+      default:
+        return resolved.stored ? `${name}; fwd=miss; stored` : `${name}; fwd=miss`;
+    }
+  }
+
+  /** Runs the handler; its body is serialised once, here, and that string is both stored and sent. */
+  private async load(next: CallHandler): Promise<Loaded> {
+    try {
+      const value: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      const version = (value as { version?: unknown } | null | undefined)?.version;
+      return { status: 200, body: JSON.stringify(value ?? null), version: typeof version === 'number' ? version : 0 };
+    } catch (error) {
+      if (error instanceof HttpException && error.getStatus() === 404) {
+        return { status: 404, body: error instanceof ProblemException ? error.detail : error.message, version: 0 };
+      }
+      throw error;
+    }
+  }
+
+  private routeOf(context: ExecutionContext): Route | null {
+    const handler = context.getHandler();
+    let route = this.routes.get(handler);
+    if (route === undefined) {
+      const options = this.reflector.get<CachedOptions | undefined>(CACHED_OPTIONS, handler);
+      route = options
+        ? {
+            options,
+            policy: { ttlMs: options.ttl, tags: options.tags, name: options.name ?? `${context.getClass().name}.${handler.name}` },
+            etag: (options.tags ?? []).length === 0,
+          }
+        : null;
+      this.routes.set(handler, route);
+    }
+    return route;
+  }
+}

@@ -1,0 +1,122 @@
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { cacheConfig, redisConfig } from '../../config/index.js';
+import { CacheAsideInterceptor } from './cache-aside.interceptor.js';
+import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-definition.js';
+import type { CacheBehaviour, CacheModuleOptions } from './cache.options.js';
+import { CacheService } from './cache.service.js';
+import { CacheStore } from './cache.store.js';
+import { CACHE_BEHAVIOUR } from './cache.tokens.js';
+import { MemoryCacheStore } from './memory.store.js';
+import { NotModifiedFilter } from './not-modified.filter.js';
+import { RedisCacheStore } from './redis.store.js';
+import { TieredCacheStore } from './tiered.store.js';
+import { type WriteThroughRule, WriteThroughListener, WriteThroughRegistry } from './write-through.js';
+
+/** How long start-up waits for Redis before serving from the database (the cache joins when Redis answers). */
+const CONNECT_WAIT_MS = 2000;
+
+/**
+ * Builds the store the options name. An unknown store stops start-up: there is no silent fallback.
+ */
+export async function createCacheStore(options: CacheModuleOptions): Promise<CacheStore | null> {
+  switch (options.store) {
+    case 'none':
+      return null;
+    case 'memory':
+      return new MemoryCacheStore(options.maxEntries);
+    case 'redis': {
+      const redis = new RedisCacheStore(options);
+      redis.connect();
+      await redis.ready(CONNECT_WAIT_MS);
+      if (!options.l1TtlMs) return redis;
+      const tiered = new TieredCacheStore(redis, options.l1TtlMs, options.maxEntries);
+      await tiered.connect(CONNECT_WAIT_MS);
+      return tiered;
+    }
+    default:
+      throw new Error(`Unknown cache store "${(options as { store: string }).store}": expected none, memory or redis`);
+  }
+}
+
+function behaviourOf(options: CacheModuleOptions): CacheBehaviour {
+  return {
+    ttlMs: options.ttlMs ?? 60_000,
+    negativeTtlMs: options.negativeTtlMs ?? 5000,
+    lockWaitMs: options.lockWaitMs ?? 200,
+    jitter: options.jitter,
+    leaseTtlMs: options.leaseTtlMs,
+    refreshBeta: options.refreshBeta,
+    cacheName: options.cacheName,
+  };
+}
+
+/**
+ * The options from the typed config namespaces, for `forRootAsync`:
+ *
+ * ```ts
+ * CacheModule.forRootAsync({ inject: [cacheConfig.KEY, redisConfig.KEY], useFactory: cacheOptionsFromConfig })
+ * ```
+ */
+export function cacheOptionsFromConfig(cache: ConfigType<typeof cacheConfig>, redis: ConfigType<typeof redisConfig>): CacheModuleOptions {
+  const behaviour: CacheBehaviour = { ttlMs: cache.ttlMs, negativeTtlMs: cache.negativeTtlMs, lockWaitMs: cache.lockWaitMs };
+  switch (cache.store) {
+    case 'none':
+      return { store: 'none', ...behaviour };
+    case 'memory':
+      return { store: 'memory', maxEntries: cache.memoryMaxEntries, ...behaviour };
+    case 'redis':
+      return {
+        store: 'redis',
+        // The config namespace refuses `redis` without REDIS_URL.
+        url: redis.url!,
+        keyPrefix: redis.keyPrefix,
+        commandTimeoutMs: cache.commandTimeoutMs,
+        breakerHalfOpenMs: cache.breakerHalfOpenMs,
+        l1TtlMs: cache.l1TtlMs,
+        maxEntries: cache.memoryMaxEntries,
+        ...behaviour,
+      };
+  }
+}
+
+/** Carries one feature's write-through rules into the global registry. */
+@Module({})
+export class CacheFeatureModule {}
+
+/**
+ * The cache: `forRoot`/`forRootAsync` once in the app module (global), `forFeature(rules)` in each
+ * feature module that wants write-through. Feature code uses `@Cached(...)` and `CacheService`
+ * only; stores, Redis and leases stay in here.
+ */
+@Module({
+  providers: [
+    {
+      provide: CacheStore,
+      inject: [CACHE_MODULE_OPTIONS],
+      useFactory: async (options: CacheModuleOptions) => {
+        const store = await createCacheStore(options);
+        new Logger('Cache').log(store === null ? 'Cache off (CACHE_STORE=none)' : `Cache store: ${store.kind}`);
+        return store;
+      },
+    },
+    { provide: CACHE_BEHAVIOUR, inject: [CACHE_MODULE_OPTIONS], useFactory: behaviourOf },
+    CacheService,
+    WriteThroughRegistry,
+    WriteThroughListener,
+    CacheAsideInterceptor,
+    NotModifiedFilter,
+  ],
+  exports: [CacheService, WriteThroughRegistry, CacheAsideInterceptor, NotModifiedFilter],
+})
+export class CacheModule extends ConfigurableCacheModule {
+  /** Declares write-through for a feature's aggregates (see `WriteThroughRule`). */
+  static forFeature(...rules: WriteThroughRule[]): DynamicModule {
+    const token = Symbol(`CacheWriteThrough(${rules.map((r) => r.aggregateType).join(',')})`);
+    return {
+      // A module of its own: a dynamic CacheModule would build a second store.
+      module: CacheFeatureModule,
+      providers: [{ provide: token, inject: [WriteThroughRegistry], useFactory: (registry: WriteThroughRegistry) => registry.add(rules) }],
+    };
+  }
+}

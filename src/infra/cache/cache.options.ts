@@ -1,0 +1,40 @@
+import type { CacheStoreKind } from './cache.store.js';
+
+/** Behaviour shared by every store. Durations in milliseconds. */
+export interface CacheBehaviour {
+  /** Default TTL of an entry (before jitter). */
+  ttlMs: number;
+  /** TTL of a 404 seen by a reader; 0 disables negative caching. */
+  negativeTtlMs: number;
+  /** How long a miss waits for the instance holding the key's load lease (then loads itself). */
+  lockWaitMs: number;
+  /** Relative TTL jitter: 0.1 spreads TTLs over ±10% so entries written together expire apart. */
+  jitter?: number;
+  /** How long a load lease lives if its holder never releases it (it died). */
+  leaseTtlMs?: number;
+  /** XFetch β: > 1 refreshes hot keys earlier, < 1 later. */
+  refreshBeta?: number;
+  /** Name in `Cache-Status` (RFC 9211). */
+  cacheName?: string;
+}
+
+/**
+ * The options of `CacheModule.forRoot`, a union on `store`:
+ * `none` turns caching off (handlers always run; ETag and 304 still work),
+ * `memory` keeps entries in this process, `redis` shares them (optionally with an L1 tier).
+ */
+export type CacheModuleOptions =
+  | ({ store: 'none' } & Partial<CacheBehaviour>)
+  | ({ store: 'memory'; maxEntries?: number } & CacheBehaviour)
+  | ({
+      store: 'redis';
+      url: string;
+      keyPrefix: string;
+      commandTimeoutMs: number;
+      breakerHalfOpenMs: number;
+      /** > 0 adds the in-process tier in front of Redis (see TieredCacheStore for its bound). */
+      l1TtlMs?: number;
+      maxEntries?: number;
+    } & CacheBehaviour);
+
+export type ResolvedStoreKind = CacheStoreKind | 'none';

@@ -1,0 +1,375 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import type { Counter } from 'prom-client';
+import { MetricsService } from '../metrics/metrics.service.js';
+import type { CacheRecord } from './cache-record.js';
+import { CACHE_BEHAVIOUR } from './cache.tokens.js';
+import type { CacheBehaviour } from './cache.options.js';
+import { CacheStore, type StoreStatus } from './cache.store.js';
+
+/** What a loader produced, ready to store: the serialised body (or a 404 detail) and its version. */
+export interface Loaded {
+  status: 200 | 404;
+  body: string;
+  version: number;
+}
+
+export interface CachePolicy {
+  /** TTL in ms (before jitter); the module default when omitted. */
+  ttlMs?: number;
+  /** Any change to one of these tags (`invalidateTags`) makes the entry a miss. */
+  tags?: readonly string[];
+  /** `cache` label of `cache_requests_total`. */
+  name?: string;
+}
+
+/** hit: from the cache; miss: this call ran the loader; collapsed: it shared another caller's load; bypass: cache off. */
+export type CacheOutcome = 'hit' | 'miss' | 'collapsed' | 'bypass';
+
+export interface Resolved {
+  record: CacheRecord;
+  outcome: CacheOutcome;
+  /** Whether this call's load was stored (false when a newer value was there or the store failed). */
+  stored: boolean;
+}
+
+/** The `result` label values of `cache_requests_total`. */
+export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'error';
+
+const NO_TAGS: readonly string[] = [];
+const POLL_MS = 10;
+/** Refresh-ahead assumes a load takes at least this long, so hot write-through entries refresh too. */
+const MIN_COMPUTE_MS = 25;
+
+/**
+ * The cache, as feature code and the interceptor use it. Inside: single flight per key in this
+ * process, a load lease across processes (the others wait up to `lockWaitMs` for the holder's
+ * value), TTL jitter, negative caching, refresh-ahead (XFetch), tag generations, and a version
+ * guard on every write. Any store error is a miss: logged, counted, never thrown at the caller.
+ *
+ * ```ts
+ * const product = await cache.getOrLoad(`product:${id}`, () => repo.findById(id), {
+ *   ttlMs: seconds(60),
+ *   version: (p) => p.version,
+ * });
+ * await cache.invalidateTags(['products']);
+ * ```
+ */
+@Injectable()
+export class CacheService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Cache');
+  private readonly flights = new Map<string, Promise<Resolved>>();
+  private readonly refreshing = new Set<string>();
+  private readonly counters = new Map<string, Map<CacheResult, ReturnType<Counter<'cache' | 'result'>['labels']>>>();
+  private readonly jitter: number;
+  private readonly leaseTtlMs: number;
+  private readonly beta: number;
+  readonly cacheName: string;
+
+  constructor(
+    @Optional() @Inject(CacheStore) private readonly store: CacheStore | null,
+    @Inject(CACHE_BEHAVIOUR) private readonly behaviour: CacheBehaviour,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
+    this.jitter = behaviour.jitter ?? 0.1;
+    this.leaseTtlMs = behaviour.leaseTtlMs ?? 5000;
+    this.beta = behaviour.refreshBeta ?? 1;
+    this.cacheName = behaviour.cacheName ?? 'app';
+  }
+
+  get enabled(): boolean {
+    return this.store !== null;
+  }
+
+  get negativeTtlMs(): number {
+    return this.behaviour.negativeTtlMs;
+  }
+
+  get defaultTtlMs(): number {
+    return this.behaviour.ttlMs;
+  }
+
+  /** The store's health: which store, breaker state, command and failure counts. */
+  status(): StoreStatus | { kind: 'none' } {
+    return this.store?.status() ?? { kind: 'none' };
+  }
+
+  /**
+   * The cached value of `key`, or the loader's (stored for next time). A loader answering
+   * `undefined` means "not found" and is cached for the negative TTL.
+   */
+  async getOrLoad<T>(
+    key: string,
+    loader: () => Promise<T | undefined>,
+    policy: CachePolicy & { version?: (value: T) => number } = {},
+  ): Promise<T | undefined> {
+    let loadedValue: { value: T | undefined } | undefined;
+    const resolved = await this.resolve(key, policy, async () => {
+      const value = await loader();
+      loadedValue = { value };
+      if (value === undefined) return { status: 404, body: '', version: 0 };
+      return { status: 200, body: JSON.stringify(value), version: policy.version?.(value) ?? 0 };
+    });
+    if (loadedValue !== undefined && resolved.outcome === 'miss') return loadedValue.value;
+    return resolved.record.status === 404 ? undefined : (JSON.parse(resolved.record.body) as T);
+  }
+
+  /**
+   * The lookup the interceptor uses: a hit costs one store read; a miss runs `load` once per key
+   * across processes (as far as the lease allows) and stores its result, version-guarded.
+   * `refresh` reloads a hot entry in the background before it expires (defaults to `load`).
+   */
+  async resolve(key: string, policy: CachePolicy, load: () => Promise<Loaded>, refresh?: () => Promise<Loaded>): Promise<Resolved> {
+    const store = this.store;
+    if (store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
+    const tags = policy.tags ?? NO_TAGS;
+    let generations: Array<number | undefined> | undefined;
+    try {
+      const read = await store.read(key, tags);
+      generations = read.generations;
+      const record = read.record;
+      if (record !== undefined && this.isFresh(record, tags, generations)) {
+        this.count(policy.name, 'hit');
+        if (this.shouldRefresh(record)) this.refreshInBackground(key, policy, refresh ?? load);
+        return { record, outcome: 'hit', stored: false };
+      }
+    } catch (error) {
+      // A failing store is a miss; single flight still spares the database the concurrent loads.
+      this.failed('read', key, error, policy.name);
+      return this.fill(key, policy, load, undefined, true);
+    }
+    return this.fill(key, policy, load, generations, false);
+  }
+
+  /**
+   * Stores `value` as version `version` of `key` unless a newer version is already there
+   * (write-through after a commit uses this). Never throws; resolves to whether it was stored.
+   */
+  async set(key: string, value: unknown, options: { version: number; ttlMs?: number; name?: string }): Promise<boolean> {
+    return this.write(key, { status: 200, body: JSON.stringify(value), version: options.version }, options);
+  }
+
+  /**
+   * Leaves a tombstone for a deleted entity: reads of `key` answer 404 with `detail`, and no reader
+   * that loaded the entity before the delete can store it again (the tombstone's version is newer).
+   */
+  async tombstone(key: string, deletedVersion: number, detail: string, options: { ttlMs?: number; name?: string } = {}): Promise<boolean> {
+    return this.write(key, { status: 404, body: detail, version: deletedVersion + 1 }, options);
+  }
+
+  /** Removes `key` outright. Prefer `set`/`tombstone`: a delete lets a slow reader store an older value. */
+  async delete(key: string): Promise<void> {
+    if (this.store === null) return;
+    try {
+      await this.store.delete(key);
+    } catch (error) {
+      this.failed('delete', key, error);
+    }
+  }
+
+  /** Every entry stored under one of `tags` becomes a miss (e.g. every list page after a create). */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    if (this.store === null || tags.length === 0) return;
+    try {
+      await this.store.bump(tags);
+    } catch (error) {
+      this.failed('invalidate', tags.join(','), error);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.flights.values()]);
+    await this.store?.close();
+  }
+
+  /** Counts one lookup in `cache_requests_total{cache,result}` (label children are reused: this runs per request). */
+  count(name: string | undefined, result: CacheResult): void {
+    if (this.metrics === undefined) return;
+    const cache = name ?? 'default';
+    let children = this.counters.get(cache);
+    if (children === undefined) this.counters.set(cache, (children = new Map<CacheResult, ReturnType<Counter<'cache' | 'result'>['labels']>>()));
+    let child = children.get(result);
+    if (child === undefined) children.set(result, (child = this.metrics.cacheRequests.labels(cache, result)));
+    child.inc();
+  }
+
+  private async write(key: string, loaded: Loaded, options: { ttlMs?: number; name?: string }): Promise<boolean> {
+    if (this.store === null) return false;
+    // A tombstone lives as long as an entry would: it must outlast any reader that loaded the entity before the delete.
+    const base = options.ttlMs ?? this.behaviour.ttlMs;
+    const ttlMs = loaded.status === 404 ? Math.max(base, this.behaviour.negativeTtlMs) : this.jittered(base);
+    const record: CacheRecord = { ...loaded, expiresAt: Date.now() + ttlMs, computeMs: 0 };
+    try {
+      return await this.store.write(key, record, ttlMs);
+    } catch (error) {
+      this.failed('write', key, error, options.name);
+      return false;
+    }
+  }
+
+  private fill(
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<Loaded>,
+    seen: Array<number | undefined> | undefined,
+    storeDown: boolean,
+  ): Promise<Resolved> {
+    const inFlight = this.flights.get(key);
+    if (inFlight !== undefined) {
+      this.count(policy.name, 'coalesced');
+      return inFlight.then((resolved) => ({ ...resolved, outcome: 'collapsed', stored: false }));
+    }
+    const flight = (storeDown ? this.loadOnly(policy, load) : this.fly(key, policy, load, seen)).finally(() => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+    });
+    this.flights.set(key, flight);
+    return flight;
+  }
+
+  private async loadOnly(policy: CachePolicy, load: () => Promise<Loaded>): Promise<Resolved> {
+    this.count(policy.name, 'miss');
+    return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'miss', stored: false };
+  }
+
+  /** One load for `key` in this process: take the lease or wait for its holder, then load and store. */
+  private async fly(key: string, policy: CachePolicy, load: () => Promise<Loaded>, seen: Array<number | undefined> | undefined): Promise<Resolved> {
+    const store = this.store!;
+    const tags = policy.tags ?? NO_TAGS;
+    const token = randomUUID();
+    let leased = false;
+    try {
+      leased = await store.acquire(key, token, this.leaseTtlMs);
+    } catch (error) {
+      this.failed('lease', key, error, policy.name);
+    }
+    if (leased) {
+      // Double-check: the previous holder may have stored the value (and freed the lease) between our read and our lease.
+      try {
+        const again = await store.read(key, tags);
+        if (again.record !== undefined && this.isFresh(again.record, tags, again.generations)) {
+          void store.release(key, token).catch(() => undefined);
+          this.count(policy.name, 'coalesced');
+          return { record: again.record, outcome: 'collapsed', stored: false };
+        }
+        seen = again.generations;
+      } catch (error) {
+        this.failed('read', key, error, policy.name);
+      }
+    } else if (this.behaviour.lockWaitMs > 0) {
+      const found = await this.waitForHolder(key, tags);
+      if (found !== undefined) {
+        this.count(policy.name, 'coalesced');
+        return { record: found, outcome: 'collapsed', stored: false };
+      }
+    }
+    // The generations are taken before the load, so a write committed during it makes this entry stale, never the reverse.
+    let generations: number[] | undefined = seen !== undefined && seen.every((g) => g !== undefined) ? seen : undefined;
+    if (generations === undefined && tags.length > 0) {
+      try {
+        generations = await store.generations(tags);
+      } catch (error) {
+        this.failed('generations', key, error, policy.name);
+      }
+    }
+    this.count(policy.name, 'miss');
+    const started = performance.now();
+    let loaded: Loaded;
+    try {
+      loaded = await load();
+    } catch (error) {
+      if (leased) await store.release(key, token).catch(() => undefined);
+      throw error;
+    }
+    const record = this.toRecord(loaded, tags, generations ?? [], performance.now() - started, policy);
+    const ttlMs = record.expiresAt - Date.now();
+    const storable = ttlMs > 0 && (tags.length === 0 || generations !== undefined);
+    let stored = false;
+    if (storable) {
+      try {
+        stored = await store.write(key, record, ttlMs, leased ? token : undefined);
+      } catch (error) {
+        this.failed('write', key, error, policy.name);
+      }
+    } else if (leased) {
+      await store.release(key, token).catch(() => undefined);
+    }
+    return { record, outcome: 'miss', stored };
+  }
+
+  /** Polls for the lease holder's value; undefined once `lockWaitMs` passes without one (the holder may be gone). */
+  private async waitForHolder(key: string, tags: readonly string[]): Promise<CacheRecord | undefined> {
+    const deadline = Date.now() + this.behaviour.lockWaitMs;
+    while (Date.now() < deadline) {
+      await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
+      try {
+        const read = await this.store!.read(key, tags);
+        if (read.record !== undefined && this.isFresh(read.record, tags, read.generations)) return read.record;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private refreshInBackground(key: string, policy: CachePolicy, load: () => Promise<Loaded>): void {
+    if (this.refreshing.has(key) || this.flights.has(key)) return;
+    this.refreshing.add(key);
+    this.refresh(key, policy, load)
+      .catch((error: unknown) => this.logger.debug(`refresh of ${key} failed: ${String(error)}`))
+      .finally(() => this.refreshing.delete(key));
+  }
+
+  /** Reloads an entry before it expires; only the instance that gets the lease does it. */
+  private async refresh(key: string, policy: CachePolicy, load: () => Promise<Loaded>): Promise<void> {
+    const store = this.store!;
+    const tags = policy.tags ?? NO_TAGS;
+    const token = randomUUID();
+    if (!(await store.acquire(key, token, this.leaseTtlMs))) return;
+    try {
+      const generations = await store.generations(tags);
+      const started = performance.now();
+      const record = this.toRecord(await load(), tags, generations, performance.now() - started, policy);
+      const ttlMs = record.expiresAt - Date.now();
+      if (ttlMs > 0) await store.write(key, record, ttlMs, token);
+      else await store.release(key, token);
+    } catch (error) {
+      await store.release(key, token).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private toRecord(loaded: Loaded, tags: readonly string[], generations: readonly number[], computeMs: number, policy: CachePolicy): CacheRecord {
+    const ttlMs = loaded.status === 404 ? this.behaviour.negativeTtlMs : this.jittered(policy.ttlMs ?? this.behaviour.ttlMs);
+    let version = loaded.status === 404 ? 0 : loaded.version;
+    if (tags.length > 0) version = generations.reduce((sum, g) => sum + g, 0);
+    return { version, status: loaded.status, body: loaded.body, expiresAt: Date.now() + ttlMs, computeMs: Math.round(computeMs) };
+  }
+
+  private isFresh(record: CacheRecord, tags: readonly string[], generations: ReadonlyArray<number | undefined>): boolean {
+    if (record.expiresAt <= Date.now()) return false;
+    if (tags.length === 0) return true;
+    let sum = 0;
+    for (const generation of generations) {
+      if (generation === undefined) return false;
+      sum += generation;
+    }
+    return record.version === sum;
+  }
+
+  /** XFetch: recompute early with a probability that grows as expiry nears and with the load's cost. */
+  private shouldRefresh(record: CacheRecord): boolean {
+    if (record.status !== 200) return false;
+    const delta = Math.max(record.computeMs, MIN_COMPUTE_MS);
+    return Date.now() - delta * this.beta * Math.log(Math.random()) >= record.expiresAt;
+  }
+
+  private jittered(ttlMs: number): number {
+    return Math.max(1, Math.round(ttlMs * (1 + this.jitter * (2 * Math.random() - 1))));
+  }
+
+  private failed(operation: string, key: string, error: unknown, name?: string): void {
+    this.count(name, 'error');
+    this.logger.debug(`cache ${operation} failed for ${key}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

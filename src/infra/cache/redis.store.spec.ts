@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@keyv/redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/eventually.js';
+import { RedisServer } from '../../../test/support/redis-server.js';
+import { TcpProxy } from '../../../test/support/tcp-proxy.js';
+import { decodeRecord } from './cache-record.js';
+import { CacheService } from './cache.service.js';
+import { RedisCacheStore } from './redis.store.js';
+
+// Fail-fast behaviour of the Redis store against a private redis-server, reached through a proxy
+// that the tests cut and restore (an outage that keeps the data, as a network partition does).
+let server: RedisServer;
+let proxy: TcpProxy;
+const admin = () => createClient({ url: server.url });
+
+beforeAll(async () => {
+  server = await RedisServer.start();
+  proxy = await TcpProxy.start({ host: '127.0.0.1', port: server.port });
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await server?.stop();
+});
+
+async function open(commandTimeoutMs = 200): Promise<RedisCacheStore> {
+  const store = new RedisCacheStore({
+    url: proxy.rewrite(server.url),
+    keyPrefix: `t-store-${randomUUID().slice(0, 8)}`,
+    commandTimeoutMs,
+    breakerHalfOpenMs: 300,
+    breakerThreshold: 3,
+  });
+  store.connect();
+  await store.ready(5000);
+  return store;
+}
+
+describe('RedisCacheStore when Redis is unreachable', () => {
+  it('fails at once, opens the breaker after 3 failures, short-circuits, and recovers', async () => {
+    const store = await open();
+    const cache = new CacheService(store, { ttlMs: 60_000, negativeTtlMs: 1000, lockWaitMs: 50 });
+    try {
+      await proxy.stop();
+      let loads = 0;
+      const loader = () => {
+        loads += 1;
+        return Promise.resolve({ version: 1 });
+      };
+      for (let i = 0; i < 50; i++) expect(await cache.getOrLoad(`k:${i}`, loader)).toEqual({ version: 1 });
+      expect(loads).toBe(50);
+      const status = store.status();
+      expect(status.breaker).toBe('open');
+      // Only the calls before the breaker opened reached the client; every other one was refused at once.
+      expect(status.commands).toBeLessThanOrEqual(3);
+      expect(status.shortCircuited).toBeGreaterThanOrEqual(45);
+
+      await proxy.resume();
+      await eventually(async () => {
+        await store.read('probe', []);
+        expect(store.status().breaker).toBe('closed');
+      }, 10_000);
+      expect(await cache.set('k:back', { version: 1 }, { version: 1 })).toBe(true);
+      expect(await cache.getOrLoad('k:back', () => Promise.resolve({ version: 0 }))).toEqual({ version: 1 });
+    } finally {
+      await proxy.resume();
+      await store.close();
+    }
+  });
+
+  it('replays a write that failed during the outage, and treats its key as a miss until then', async () => {
+    const store = await open();
+    const cache = new CacheService(store, { ttlMs: 60_000, negativeTtlMs: 1000, lockWaitMs: 50 });
+    try {
+      expect(await cache.set('item', { name: 'old', version: 1 }, { version: 1 })).toBe(true);
+      await proxy.stop();
+      expect(await cache.set('item', { name: 'new', version: 2 }, { version: 2 })).toBe(false);
+      expect((await store.read('item', [])).record).toBeUndefined();
+
+      await proxy.resume();
+      await eventually(async () => {
+        await store.read('other', []);
+        const record = (await store.read('item', [])).record;
+        expect(record?.version).toBe(2);
+      }, 10_000);
+      expect(await cache.getOrLoad('item', () => Promise.resolve({ name: 'db', version: 2 }))).toEqual({ name: 'new', version: 2 });
+    } finally {
+      await proxy.resume();
+      await store.close();
+    }
+  });
+
+  it('times a command out instead of waiting for a Redis that does not answer', async () => {
+    const store = await open(100);
+    const client = admin();
+    await client.connect();
+    try {
+      await client.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+      await expect(store.read('slow', [])).rejects.toThrow(/timeout/i);
+      expect(store.status().failures).toBe(1);
+    } finally {
+      await client.sendCommand(['CLIENT', 'UNPAUSE']).catch(() => undefined);
+      await client.close();
+      await store.close();
+    }
+  });
+
+  it('stores records that decode to what was written, under its key prefix', async () => {
+    const store = await open();
+    const client = admin();
+    await client.connect();
+    try {
+      const record = { version: 7, status: 200 as const, body: '{"a":"b|c\\nd"}', expiresAt: Date.now() + 10_000, computeMs: 3 };
+      expect(await store.write('x', record, 10_000)).toBe(true);
+      const prefix = (store as unknown as { entryPrefix: string }).entryPrefix;
+      const raw = await client.get(`${prefix}x`);
+      expect(decodeRecord(raw!)).toEqual(record);
+      expect(await client.pTTL(`${prefix}x`)).toBeGreaterThan(9000);
+    } finally {
+      await client.close();
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,343 @@
+import { Logger } from '@nestjs/common';
+import { createClient, type RedisClientType } from '@keyv/redis';
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import { type CacheRecord, decodeRecord, encodeRecord } from './cache-record.js';
+import type { CacheStore, StoreRead, StoreStatus } from './cache.store.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  /** Every key lives under `<keyPrefix>:cache…`, so suites and deployments sharing a Redis stay apart. */
+  keyPrefix: string;
+  /** Per-command timeout: past it the command fails (a miss), it is never waited for. */
+  commandTimeoutMs: number;
+  /** After this many consecutive failures the breaker opens and calls fail at once. */
+  breakerThreshold?: number;
+  /** How long the breaker stays open before letting one probe through. */
+  breakerHalfOpenMs: number;
+}
+
+// Stores only if nothing newer is there, releasing the caller's lease in the same step.
+// KEYS: entry, lease. ARGV: version, value, ttl ms, lease token ('' for none).
+const WRITE_IF_NEWER = `
+if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%d+)|'))
+  if version and version > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+// KEYS: lease. ARGV: token.
+const RELEASE_IF_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+// Generations start at the clock (ms) so one lost with its key can never return to an old value.
+// KEYS: generation keys. ARGV: now.
+const GENERATIONS = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if not value then value = ARGV[1]; redis.call('SET', key, value) end
+  out[i] = value
+end
+return out`;
+
+const BUMP = `
+local now = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  local next = tonumber(redis.call('GET', key) or '0') + 1
+  if next < now then next = now end
+  redis.call('SET', key, string.format('%.0f', next))
+end
+return 1`;
+
+interface InFlight {
+  startedAt: number;
+  reject: (error: Error) => void;
+}
+
+type Repair = { record: CacheRecord; ttlMs: number } | 'delete';
+
+/**
+ * The Redis store on the node-redis v5 client that `@keyv/redis` ships. Fail-fast by design: a
+ * short per-command timeout, no offline queue (a command sent while disconnected fails at once),
+ * and a circuit breaker that stops sending after consecutive failures and probes for Redis's return.
+ *
+ * A write that fails is remembered and replayed (version-guarded) once the breaker closes again,
+ * and until then this instance treats that key as a miss: a write acknowledged during an outage
+ * cannot leave an older value behind for this instance once Redis is back.
+ */
+export class RedisCacheStore implements CacheStore {
+  readonly kind = 'redis' as const;
+  readonly client: RedisClientType;
+  private readonly logger = new Logger('Cache');
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly scripts = new Map<string, string>();
+  private readonly repairs = new Map<string, Repair>();
+  private readonly repairTags = new Set<string>();
+  private readonly counts = { commands: 0, failures: 0, shortCircuited: 0 };
+  private readonly entryPrefix: string;
+  private readonly leasePrefix: string;
+  private readonly tagPrefix: string;
+  private outageLogged = false;
+  private breakerOpenLogged = false;
+  private readonly inFlight = new Set<InFlight>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.entryPrefix = `${options.keyPrefix}:cache:`;
+    this.leasePrefix = `${options.keyPrefix}:cache-lease:`;
+    this.tagPrefix = `${options.keyPrefix}:cache-tag:`;
+    this.client = createClient({
+      url: options.url,
+      disableOfflineQueue: true,
+      commandsQueueMaxLength: 10_000,
+      socket: {
+        connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50),
+      },
+    });
+    this.client.on('error', (error: unknown) => this.onClientError(error));
+    this.client.on('ready', () => {
+      if (this.outageLogged) this.logger.log('Redis cache connection is back');
+      this.outageLogged = false;
+    });
+    this.breaker = circuitBreaker(handleAll, {
+      halfOpenAfter: options.breakerHalfOpenMs,
+      breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 3),
+    });
+    // Each failed probe re-opens the breaker: say so once per outage.
+    this.breaker.onBreak(() => {
+      if (this.breakerOpenLogged) return;
+      this.breakerOpenLogged = true;
+      this.logger.warn('Redis cache circuit opened: reads go to the database until it recovers');
+    });
+    this.breaker.onReset(() => {
+      this.breakerOpenLogged = false;
+      void this.replayRepairs();
+    });
+  }
+
+  /** Starts connecting without waiting: the service starts (and serves from the database) while Redis is away. */
+  connect(): void {
+    this.client.connect().catch((error: unknown) => this.onClientError(error));
+  }
+
+  /** Resolves once connected, or after `timeoutMs` (start-up waits briefly so the first reads can hit). */
+  async ready(timeoutMs: number): Promise<void> {
+    if (this.client.isReady) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      this.client.once('ready', done);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  async read(key: string, tags: readonly string[]): Promise<StoreRead> {
+    if (this.repairs.size > 0 && this.repairs.has(key)) return { record: undefined, generations: tags.map(() => undefined) };
+    if (tags.length === 0) {
+      const raw = await this.run(() => this.client.get(this.entryPrefix + key));
+      return { record: raw === null ? undefined : decodeRecord(raw), generations: [] };
+    }
+    const [raw, ...generations] = await this.run(() => this.client.mGet([this.entryPrefix + key, ...tags.map((tag) => this.tagPrefix + tag)]));
+    return {
+      record: raw === null || raw === undefined ? undefined : decodeRecord(raw),
+      generations: generations.map((g, i) => (g === null || this.repairTags.has(tags[i]!) ? undefined : Number(g))),
+    };
+  }
+
+  async generations(tags: readonly string[]): Promise<number[]> {
+    if (tags.length === 0) return [];
+    const values = (await this.script(GENERATIONS, tags.map((tag) => this.tagPrefix + tag), [String(Date.now())])) as string[];
+    return values.map(Number);
+  }
+
+  async write(key: string, record: CacheRecord, ttlMs: number, lease?: string): Promise<boolean> {
+    try {
+      const stored = await this.script(
+        WRITE_IF_NEWER,
+        [this.entryPrefix + key, this.leasePrefix + key],
+        [String(record.version), encodeRecord(record), String(Math.max(1, Math.round(ttlMs))), lease ?? ''],
+      );
+      this.repairs.delete(key);
+      return stored === 1;
+    } catch (error) {
+      this.remember(key, { record, ttlMs });
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.run(() => this.client.del(this.entryPrefix + key));
+      this.repairs.delete(key);
+    } catch (error) {
+      this.remember(key, 'delete');
+      throw error;
+    }
+  }
+
+  async bump(tags: readonly string[]): Promise<void> {
+    if (tags.length === 0) return;
+    try {
+      await this.script(BUMP, tags.map((tag) => this.tagPrefix + tag), [String(Date.now())]);
+      for (const tag of tags) this.repairTags.delete(tag);
+    } catch (error) {
+      for (const tag of tags) this.repairTags.add(tag);
+      throw error;
+    }
+  }
+
+  async acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.run(() =>
+      this.client.set(this.leasePrefix + key, token, { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.round(ttlMs)) } }),
+    );
+    return reply === 'OK';
+  }
+
+  async release(key: string, token: string): Promise<void> {
+    await this.script(RELEASE_IF_OWNER, [this.leasePrefix + key], [token]);
+  }
+
+  /** The pub/sub channel `name` under this store's prefix. */
+  channelName(name: string): string {
+    return `${this.options.keyPrefix}:${name}`;
+  }
+
+  /** Sends one message through the breaker (the tiered store's invalidations). */
+  async publish(channel: string, message: string): Promise<void> {
+    await this.run(() => this.client.publish(this.channelName(channel), message));
+  }
+
+  status(): StoreStatus {
+    return { kind: this.kind, breaker: stateName(this.breaker.state), ...this.counts };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    if (this.client.isReady) {
+      await this.client.close().catch(() => this.client.destroy());
+    } else if (this.client.isOpen) {
+      this.client.destroy();
+    }
+  }
+
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await this.breaker.execute(() => {
+        this.counts.commands += 1;
+        return this.withDeadline(command());
+      });
+    } catch (error) {
+      if (isBrokenCircuitError(error)) this.counts.shortCircuited += 1;
+      else this.counts.failures += 1;
+      throw error;
+    }
+  }
+
+  /**
+   * Fails `reply` once it is older than the command timeout. node-redis's own timeout only covers
+   * a command still waiting to be written, not one waiting for its reply (a hung Redis). One sweep
+   * timer serves every command in flight, instead of a timer per command on the hot path.
+   */
+  private withDeadline<T>(reply: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry: InFlight = { startedAt: Date.now(), reject };
+      this.inFlight.add(entry);
+      if (this.sweeper === undefined) {
+        this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.floor(this.options.commandTimeoutMs / 4)));
+        this.sweeper.unref();
+      }
+      reply.then(
+        (value) => {
+          this.inFlight.delete(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.inFlight.delete(entry);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  private sweep(): void {
+    if (this.inFlight.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      return;
+    }
+    const expired = Date.now() - this.options.commandTimeoutMs;
+    for (const entry of this.inFlight) {
+      if (entry.startedAt > expired) continue;
+      this.inFlight.delete(entry);
+      entry.reject(new Error(`Redis command timeout after ${this.options.commandTimeoutMs} ms`));
+    }
+  }
+
+  /** EVALSHA, loading the script on first use and again after a Redis restart (NOSCRIPT). */
+  private script(source: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.run(async () => {
+      let sha = this.scripts.get(source);
+      if (sha !== undefined) {
+        try {
+          return await this.client.evalSha(sha, { keys, arguments: args });
+        } catch (error) {
+          if (!String(error).includes('NOSCRIPT')) throw error;
+        }
+      }
+      sha = await this.client.scriptLoad(source);
+      this.scripts.set(source, sha);
+      return this.client.evalSha(sha, { keys, arguments: args });
+    });
+  }
+
+  private remember(key: string, repair: Repair): void {
+    // Bounded: past this many, the oldest is forgotten and only its TTL limits how long it can be stale.
+    if (this.repairs.size >= 10_000) {
+      const oldest = this.repairs.keys().next();
+      if (!oldest.done) this.repairs.delete(oldest.value);
+    }
+    this.repairs.set(key, repair);
+  }
+
+  private async replayRepairs(): Promise<void> {
+    if (this.repairs.size === 0 && this.repairTags.size === 0) return;
+    this.logger.log(`Replaying ${this.repairs.size} cache writes and ${this.repairTags.size} tag invalidations missed during the outage`);
+    try {
+      if (this.repairTags.size > 0) await this.bump([...this.repairTags]);
+      for (const [key, repair] of [...this.repairs]) {
+        if (repair === 'delete') await this.delete(key);
+        else await this.write(key, repair.record, repair.ttlMs);
+      }
+    } catch {
+      // Still failing: what is left stays remembered until the next recovery.
+    }
+  }
+
+  private onClientError(error: unknown): void {
+    // node-redis emits one error per failed reconnect attempt; log the outage once.
+    if (this.outageLogged) return;
+    this.outageLogged = true;
+    this.logger.warn(`Redis cache connection failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function stateName(state: CircuitState): StoreStatus['breaker'] {
+  switch (state) {
+    case CircuitState.Closed:
+      return 'closed';
+    case CircuitState.Open:
+      return 'open';
+    case CircuitState.HalfOpen:
+      return 'half-open';
+    default:
+      return 'isolated';
+  }
+}
