@@ -41,7 +41,7 @@ describe('transactional outbox', () => {
     const product = (await created.json()) as Record<string, unknown> & { id: string };
     let events = await eventsFor(product.id);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'product.created', aggregate_type: 'product', aggregate_id: product.id, payload: product, dispatched_at: null });
+    expect(events[0]).toMatchObject({ type: 'product.created', aggregate_type: 'product', aggregate_id: product.id, payload: product });
 
     const updated = (await (await api.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { stock: 3 } })).json()) as Record<string, unknown>;
     expect((await api.request(`/v1/products/${product.id}`, { method: 'DELETE' })).status).toBe(204);

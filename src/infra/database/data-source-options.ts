@@ -15,6 +15,10 @@ const common = {
   migrationsRun: false,
   synchronize: false,
   logging: ['warn', 'migration'],
+  // Schema changes come only from migrations: never CREATE EXTENSION at connect. gen_random_uuid()
+  // is built into PostgreSQL 13+ and PGlite; 'pgcrypto' makes generated migrations use it.
+  installExtensions: false,
+  uuidExtension: 'pgcrypto',
 } as const satisfies Partial<PostgresConnectionOptions>;
 
 /** Options for a real PostgreSQL server. */
