@@ -1,0 +1,49 @@
+import type { INestApplicationContext, Logger } from '@nestjs/common';
+import { assertValidEnvironment, InvalidEnvironmentError } from '../config/index.js';
+
+/** Start-up's first step: a bad environment prints one message naming every bad variable and exits 1. */
+export function exitOnInvalidEnvironment(): void {
+  try {
+    assertValidEnvironment();
+  } catch (error) {
+    if (!(error instanceof InvalidEnvironmentError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+/**
+ * On SIGTERM/SIGINT: runs `beforeClose` (e.g. a drain period), then `app.close()` (every module's
+ * shutdown hooks), then exits 0 — or 1 if closing failed. A second signal exits at once.
+ */
+export function closeOnShutdownSignal(
+  app: INestApplicationContext,
+  logger: Logger,
+  beforeClose: (signal: NodeJS.Signals) => Promise<void> = () => Promise.resolve(),
+): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    beforeClose(signal)
+      .then(() => app.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error('shutdown failed', error instanceof Error ? error.stack : error);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** The last line of an entry point: a failed start-up is logged and exits 1. */
+export function exitOnStartupFailure(logger: Logger): (error: unknown) => never {
+  return (error) => {
+    logger.error('start-up failed', error instanceof Error ? error.stack : error);
+    process.exit(1);
+  };
+}
