@@ -9,6 +9,7 @@ import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
 import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
 import { setupOpenApi } from './infra/http/openapi.js';
+import { RouteMethods } from './infra/http/route-methods.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
 
 export interface CreateAppOptions {
@@ -62,6 +63,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is a client mistake (415), not a string to validate.
   fastify.removeContentTypeParser(['text/plain']);
+  // Routes are registered when the app initialises; remember their methods for 405 answers.
+  const routeMethods = app.get(RouteMethods);
+  fastify.addHook('onRoute', (route) => routeMethods.register(route.method, route.url));
   const shutdown = app.get(ShutdownState);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

@@ -133,6 +133,18 @@ describe.each([productSpec, userSpec])('$name: the HTTP contract', (spec) => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(9);
   });
 
+  it('answers an unsupported method on a known path with 405 and Allow', async () => {
+    const created = await create(spec, 10);
+    const item = await api.request(`${spec.path}/${created.id as string}`, { method: 'PUT', json: spec.valid(11) });
+    expect(item.status).toBe(405);
+    expect(item.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
+    await problemOf(item);
+    const collection = await api.request(spec.path, { method: 'DELETE' });
+    expect(collection.status).toBe(405);
+    expect(collection.headers.get('allow')).toContain('POST');
+    expect((await api.request(`${spec.path}/${created.id as string}/nested`)).status).toBe(404);
+  });
+
   it('validates list query parameters instead of clamping them', async () => {
     for (const query of ['limit=0', 'limit=101', 'limit=abc', 'limit=1.5', 'limit=-1', 'limit=', 'cursor=%%%', 'cursor=bm9wZQ', 'unknown=1', 'limit=1&limit=2']) {
       const response = await api.request(`${spec.path}?${query}`);

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
+import { RouteMethods } from './route-methods.js';
 import { ShutdownState } from './shutdown-state.js';
 import { AppValidationPipe } from './validation.js';
 
@@ -11,7 +12,8 @@ import { AppValidationPipe } from './validation.js';
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     { provide: APP_PIPE, useClass: AppValidationPipe },
     ShutdownState,
+    RouteMethods,
   ],
-  exports: [ShutdownState],
+  exports: [ShutdownState, RouteMethods],
 })
 export class HttpInfraModule {}

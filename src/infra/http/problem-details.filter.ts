@@ -1,7 +1,8 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isConstraintViolation, isDatabaseUnavailable } from '../database/postgres-errors.js';
 import { PROBLEM_CONTENT_TYPE, ProblemException, type ProblemDetails, titleOf } from './problem.js';
+import { RouteMethods } from './route-methods.js';
 
 interface Rendered {
   status: number;
@@ -28,6 +29,8 @@ const fastifyDetails: Record<string, string> = {
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
+  constructor(private readonly routeMethods: RouteMethods) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
@@ -50,6 +53,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private render(exception: unknown, request: FastifyRequest): Rendered {
     if (exception instanceof ProblemException) {
       return { status: exception.getStatus(), detail: exception.detail, exception };
+    }
+    if (exception instanceof NotFoundException) {
+      // No route for this method: if the path exists with other methods, that is a 405.
+      const allowed = this.routeMethods.allowedFor(request.url.split('?')[0] ?? '/');
+      if (allowed.length > 0) {
+        const detail = `${request.method} is not allowed here; use ${allowed.join(', ')}`;
+        return { status: 405, detail, exception: new ProblemException(405, detail, { headers: { allow: allowed.join(', ') } }) };
+      }
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
