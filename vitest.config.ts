@@ -33,6 +33,20 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        plugins: [decorators],
+        test: {
+          // Fault injection on the built service (dist/): each file starts its own servers and
+          // instances, so the files run one at a time, after the other projects (docs/faults.md).
+          name: 'faults',
+          include: ['test/faults/**/*.fault-spec.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

@@ -23,6 +23,8 @@ export const queueEnvSchema = z.object({
   OUTBOX_SWEEP_INTERVAL_MS: int(100, 600_000, 1000),
   OUTBOX_SWEEP_AFTER_MS: int(0, 3_600_000, 5000),
   OUTBOX_RETENTION_SECONDS: int(1, 86_400 * 90, 86_400),
+  /** When the queue's storage lost its jobs (Redis restarted empty), events dispatched this recently are handed over again. */
+  OUTBOX_REDISPATCH_WINDOW_SECONDS: int(0, 86_400 * 7, 900),
   IMPORT_BATCH_SIZE: int(1, 5000, 250),
 });
 
@@ -54,6 +56,7 @@ export const queueConfig = registerAs('queue', () => {
       sweepIntervalMs: env.OUTBOX_SWEEP_INTERVAL_MS,
       sweepAfterMs: env.OUTBOX_SWEEP_AFTER_MS,
       retentionMs: seconds(env.OUTBOX_RETENTION_SECONDS),
+      redispatchWindowMs: seconds(env.OUTBOX_REDISPATCH_WINDOW_SECONDS),
     },
     importBatchSize: env.IMPORT_BATCH_SIZE,
   } as const;

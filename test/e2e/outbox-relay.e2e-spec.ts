@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnitOfWork } from '../../src/infra/database/unit-of-work.js';
@@ -86,6 +87,37 @@ describe('outbox relay and sweeper (BullMQ on a private redis-server)', () => {
     } finally {
       await redis.resume().catch(() => undefined);
     }
+  });
+
+  it('hands recent events over again when Redis restarts empty and has lost their jobs', async () => {
+    const created = await api.request('/v1/products', { method: 'POST', json: product() });
+    const { id } = (await created.json()) as { id: string };
+    const [event] = await eventsOf(id);
+    await delivered(event!.id);
+    const firstDispatch = await eventually(async () => {
+      const at = (await eventsOf(id))[0]?.dispatched_at;
+      expect(at).not.toBeNull();
+      return at!;
+    });
+
+    // The sweeper has recorded the current storage epoch (it reads it on every sweep)...
+    const client = new Redis(redis.url);
+    try {
+      const current = await client.get('t-outbox-relay:bull:storage-epoch');
+      await eventually(async () => {
+        const [state] = await db.query<{ value: string }>(`SELECT value FROM outbox_state WHERE key = 'queue_storage_epoch'`);
+        expect(state?.value).toBe(await client.get('t-outbox-relay:bull:storage-epoch'));
+        expect(current).not.toBeNull();
+      });
+    } finally {
+      client.disconnect();
+    }
+    // ...then Redis dies and comes back empty: the completed dispatch job is gone.
+    await redis.stop();
+    await redis.resume();
+    // The sweeper sees a new storage epoch and hands the event over again, under the same job id.
+    await eventually(async () => expect((await eventsOf(id))[0]!.dispatched_at!.getTime()).toBeGreaterThan(firstDispatch.getTime()));
+    await delivered(event!.id);
   });
 
   it('records no event for a rolled-back write', async () => {

@@ -33,8 +33,9 @@ export class RedisServer {
     return server;
   }
 
-  /** Starts (again) on the same port, with nothing persisted. */
+  /** Starts (again) on the same port, with nothing persisted; a no-op while it runs. */
   async resume(): Promise<void> {
+    if (this.process && this.process.exitCode === null && this.process.signalCode === null) return;
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });

@@ -1,9 +1,10 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { QueueDriver } from '../queue/queue.types.js';
 import type { DomainEvent } from './domain-event.js';
 import { OutboxRelay } from './outbox.relay.js';
 
@@ -39,6 +40,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly relay: OutboxRelay,
     private readonly metrics: MetricsService,
+    @Inject(QueueDriver) private readonly queue: QueueDriver,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -57,6 +59,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
     return this.dataSource.transaction(async (manager) => {
       const [lock] = await manager.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SWEEPER_LOCK]);
       if (!lock?.locked) return 0;
+      await this.redispatchIfQueueStorageWasLost(manager);
       const rows = await manager.query<OutboxRow[]>(
         `SELECT id, type, aggregate_type, aggregate_id, payload, occurred_at FROM outbox_events
           WHERE dispatched_at IS NULL AND occurred_at < now() - make_interval(secs => $1)
@@ -77,6 +80,39 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
       }
       return dispatched;
     });
+  }
+
+  /**
+   * A queue storage that lost its jobs (Redis without persistence, restarted empty) also lost the
+   * dispatch jobs of recently dispatched events: mark those undispatched again so this sweep hands
+   * them over once more. Job ids are event ids, so events whose jobs did survive add nothing.
+   */
+  private async redispatchIfQueueStorageWasLost(manager: EntityManager): Promise<void> {
+    let epoch: string | undefined;
+    try {
+      epoch = await this.queue.storageEpoch();
+    } catch {
+      return; // queue unreachable: nothing can be handed over now anyway
+    }
+    if (epoch === undefined) return;
+    const changed = await manager.query<unknown[]>(
+      `INSERT INTO outbox_state (key, value) VALUES ('queue_storage_epoch', $1)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE outbox_state.value <> EXCLUDED.value
+         RETURNING key`,
+      [epoch],
+    );
+    if (changed.length === 0) return;
+    const [reset] = await manager.query<Array<{ count: number }>>(
+      `WITH reset AS (
+         UPDATE outbox_events SET dispatched_at = NULL
+          WHERE dispatched_at IS NOT NULL AND dispatched_at > now() - make_interval(secs => $1)
+          RETURNING 1)
+       SELECT count(*)::int AS count FROM reset`,
+      [this.config.outbox.redispatchWindowMs / 1000],
+    );
+    if ((reset?.count ?? 0) > 0) {
+      this.logger.warn(`the queue storage is new (lost or first seen): handing over ${reset?.count} recent event(s) again`);
+    }
   }
 
   private tick(): void {

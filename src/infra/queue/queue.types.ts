@@ -137,6 +137,12 @@ export interface QueueDriver {
   getJob(id: JobId): Promise<JobStatus | undefined>;
   /** Jobs per state on one queue. */
   counts(queue: QueueName): Promise<QueueCounts>;
+  /**
+   * An id of the queue's storage that changes when the storage loses what it held (a Redis
+   * without persistence restarted empty). The outbox sweeper compares it with the last one it
+   * saw and, on a change, hands recent events over again. `undefined`: not tracked (memory).
+   */
+  storageEpoch(): Promise<string | undefined>;
 }
 export const QueueDriver = Symbol('QueueDriver');
 

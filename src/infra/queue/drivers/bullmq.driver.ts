@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
   type BackendFactory,
@@ -141,9 +142,16 @@ export class BullmqQueueDriver implements QueueDriver {
 
   readonly backend: BullmqBackend;
 
+  /** A small fail-fast client for the storage epoch key (Redis backend only). */
+  private readonly epochClient: Redis | undefined;
+
   constructor(private readonly options: BullmqDriverOptions) {
     const { backend } = options;
     this.backend = backend;
+    if (backend.kind === 'redis') {
+      this.epochClient = new Redis({ ...redisOptionsFromUrl(backend.url), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+      this.epochClient.on('error', () => undefined); // outages surface as rejected calls
+    }
     const factory = bullmqBackendFactory(backend);
     const queueOptions: QueueOptions = {
       connection: producerConnection(backend),
@@ -229,8 +237,25 @@ export class BullmqQueueDriver implements QueueDriver {
     }
   }
 
+  /**
+   * Redis: a random id stored once (`SET NX`) under the queue prefix; a Redis that restarted
+   * empty has lost it (and every queued job with it), so the next call stores a new one.
+   * PostgreSQL keeps its jobs, so its epoch never changes.
+   */
+  async storageEpoch(): Promise<string | undefined> {
+    if (this.backend.kind !== 'redis' || !this.epochClient) return 'postgres';
+    const client = this.epochClient;
+    if (client.status === 'wait' || client.status === 'end') await client.connect();
+    const key = `${this.backend.prefix}:storage-epoch`;
+    await client.set(key, randomUUID(), 'NX');
+    const epoch = await client.get(key);
+    if (epoch === null) throw new Error('the queue storage epoch vanished between SET and GET');
+    return epoch;
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
+    this.epochClient?.disconnect();
   }
 
   private queue(name: QueueName): AppQueue {

@@ -95,6 +95,11 @@ export class MemoryQueueDriver implements QueueDriver {
     return Promise.resolve(undefined);
   }
 
+  /** Not tracked: a memory queue is per process and keeps nothing across a restart (documented). */
+  storageEpoch(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   counts(queue: QueueName): Promise<QueueCounts> {
     const counts: QueueCounts = { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 };
     for (const job of this.jobs.get(queue)!.values()) counts[job.state]++;
