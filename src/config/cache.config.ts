@@ -13,6 +13,10 @@ export const cacheEnvSchema = z.object({
   CACHE_LOCK_WAIT_MS: int(0, 10_000, 200),
   /** Per-command timeout on the cache's Redis connection: a slow Redis is a miss, not a slow request. */
   CACHE_COMMAND_TIMEOUT_MS: int(10, 10_000, 250),
+  /** Timeout of a write-through (before a write is acknowledged); it also goes past an open breaker. */
+  CACHE_WRITE_TIMEOUT_MS: int(10, 60_000, 2000),
+  /** How long past its TTL an entry is kept, to answer stale while the database is unavailable; 0 = off. */
+  CACHE_STALE_IF_ERROR_SECONDS: int(0, 86_400, 300),
   /** After the circuit breaker opens, how long before one request probes Redis again. */
   CACHE_BREAKER_HALF_OPEN_MS: int(100, 300_000, 2000),
   /** Entries the in-process (memory) store keeps before evicting the oldest. */
@@ -31,6 +35,8 @@ export const cacheConfig = registerAs('cache', () => {
     l1TtlMs: env.CACHE_L1_TTL_MS,
     lockWaitMs: env.CACHE_LOCK_WAIT_MS,
     commandTimeoutMs: env.CACHE_COMMAND_TIMEOUT_MS,
+    writeTimeoutMs: env.CACHE_WRITE_TIMEOUT_MS,
+    staleIfErrorMs: seconds(env.CACHE_STALE_IF_ERROR_SECONDS),
     breakerHalfOpenMs: env.CACHE_BREAKER_HALF_OPEN_MS,
     memoryMaxEntries: env.CACHE_MEMORY_MAX_ENTRIES,
   } as const;

@@ -62,12 +62,17 @@ export class CacheAsideInterceptor implements NestInterceptor {
     return record.body;
   }
 
-  /** RFC 9211: `app; hit; ttl=42`, `app; fwd=miss; stored`, `app; fwd=miss; collapsed`, `app; fwd=bypass`. */
+  /**
+   * RFC 9211: `app; hit; ttl=42`, `app; fwd=miss; stored`, `app; fwd=miss; collapsed`, `app; fwd=bypass`,
+   * and stale-if-error `app; hit; ttl=-12; detail=stale-if-error` (a negative ttl: seconds past expiry).
+   */
   private cacheStatus(resolved: Resolved, record: CacheRecord): string {
     const name = this.cache.cacheName;
     switch (resolved.outcome) {
       case 'hit':
         return `${name}; hit; ttl=${Math.max(0, Math.floor((record.expiresAt - Date.now()) / 1000))}`;
+      case 'stale':
+        return `${name}; hit; ttl=${Math.min(0, Math.floor((record.expiresAt - Date.now()) / 1000))}; detail=stale-if-error`;
       case 'collapsed':
         return `${name}; fwd=miss; collapsed`;
       case 'bypass':

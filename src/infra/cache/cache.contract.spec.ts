@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL } from '../../../test/support/services.js';
+import { ProblemException } from '../http/problem.js';
 import type { CacheBehaviour } from './cache.options.js';
 import { CacheService, type Loaded } from './cache.service.js';
 import type { CacheStore } from './cache.store.js';
@@ -262,6 +263,38 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     }
     expect(version).toBeGreaterThan(1);
     expect(outcomes.filter((o) => o !== 'hit')).toEqual([]);
+  });
+
+  it('an expired entry is served stale when the loader fails with 503, not when it fails with 404/400, and not after the grace period', async () => {
+    const graceMs = 600;
+    const staleA = new CacheService(stores[0]!, { ...behaviour, ttlMs: 200, jitter: 0, staleIfErrorMs: graceMs });
+    const staleB = new CacheService(stores.at(-1)!, { ...behaviour, ttlMs: 200, jitter: 0, staleIfErrorMs: graceMs });
+    const failing = (error: Error) => () => Promise.reject(error);
+    const databaseDown = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const listKey = `${key}:list`;
+    const list = { tags: ['stale-things'] };
+
+    const first = await staleA.resolve(key, {}, () => Promise.resolve(loaded({ version: 3 })));
+    expect(first.stored).toBe(true);
+    await staleA.resolve(listKey, list, () => Promise.resolve(loaded({ version: 1 })));
+    await sleep(first.record.expiresAt - Date.now() + 50);
+
+    // Past its TTL: an answer from the database (404, 400) is never replaced by the stale entry.
+    await expect(staleB.resolve(key, {}, failing(new ProblemException(404, 'gone')))).rejects.toThrow(ProblemException);
+    await expect(staleB.resolve(key, {}, failing(new ProblemException(400, 'bad')))).rejects.toThrow(ProblemException);
+    // The database is unavailable: the expired entry answers, on either instance.
+    for (const [service, error] of [[staleB, new ProblemException(503, 'Database unavailable')], [staleA, databaseDown]] as const) {
+      const resolved = await service.resolve(key, {}, failing(error));
+      expect(resolved.outcome).toBe('stale');
+      expect(JSON.parse(resolved.record.body)).toEqual({ version: 3 });
+      expect(resolved.record.expiresAt).toBeLessThan(Date.now());
+    }
+    // A list page whose tag changed since it was loaded is never served stale.
+    await staleB.invalidateTags(['stale-things']);
+    await expect(staleA.resolve(listKey, list, failing(databaseDown))).rejects.toThrow(/ECONNREFUSED/);
+
+    await sleep(first.record.expiresAt + graceMs - Date.now() + 50);
+    await expect(staleB.resolve(key, {}, failing(new ProblemException(503, 'Database unavailable')))).rejects.toThrow(ProblemException);
   });
 
   it('removes an entry with delete', async () => {

@@ -44,6 +44,7 @@ function behaviourOf(options: CacheModuleOptions): CacheBehaviour {
     ttlMs: options.ttlMs ?? 60_000,
     negativeTtlMs: options.negativeTtlMs ?? 5000,
     lockWaitMs: options.lockWaitMs ?? 200,
+    staleIfErrorMs: options.staleIfErrorMs ?? 0,
     jitter: options.jitter,
     leaseTtlMs: options.leaseTtlMs,
     refreshBeta: options.refreshBeta,
@@ -59,7 +60,12 @@ function behaviourOf(options: CacheModuleOptions): CacheBehaviour {
  * ```
  */
 export function cacheOptionsFromConfig(cache: ConfigType<typeof cacheConfig>, redis: ConfigType<typeof redisConfig>): CacheModuleOptions {
-  const behaviour: CacheBehaviour = { ttlMs: cache.ttlMs, negativeTtlMs: cache.negativeTtlMs, lockWaitMs: cache.lockWaitMs };
+  const behaviour: CacheBehaviour = {
+    ttlMs: cache.ttlMs,
+    negativeTtlMs: cache.negativeTtlMs,
+    lockWaitMs: cache.lockWaitMs,
+    staleIfErrorMs: cache.staleIfErrorMs,
+  };
   switch (cache.store) {
     case 'none':
       return { store: 'none', ...behaviour };
@@ -72,6 +78,7 @@ export function cacheOptionsFromConfig(cache: ConfigType<typeof cacheConfig>, re
         url: redis.url!,
         keyPrefix: redis.keyPrefix,
         commandTimeoutMs: cache.commandTimeoutMs,
+        writeTimeoutMs: cache.writeTimeoutMs,
         breakerHalfOpenMs: cache.breakerHalfOpenMs,
         l1TtlMs: cache.l1TtlMs,
         maxEntries: cache.memoryMaxEntries,

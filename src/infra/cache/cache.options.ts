@@ -8,6 +8,11 @@ export interface CacheBehaviour {
   negativeTtlMs: number;
   /** How long a miss waits for the instance holding the key's load lease (then loads itself). */
   lockWaitMs: number;
+  /**
+   * Stale-if-error: entries are kept this long past their TTL, and an expired one is answered
+   * (stale) when its reload fails because the database is unavailable (503). 0 or omitted = off.
+   */
+  staleIfErrorMs?: number;
   /** Relative TTL jitter: 0.1 spreads TTLs over ±10% so entries written together expire apart. */
   jitter?: number;
   /** How long a load lease lives if its holder never releases it (it died). */
@@ -31,6 +36,8 @@ export type CacheModuleOptions =
       url: string;
       keyPrefix: string;
       commandTimeoutMs: number;
+      /** Timeout of write-through commands, which also bypass the open breaker (default 2000). */
+      writeTimeoutMs?: number;
       breakerHalfOpenMs: number;
       /** > 0 adds the in-process tier in front of Redis (see TieredCacheStore for its bound). */
       l1TtlMs?: number;

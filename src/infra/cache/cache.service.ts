@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { Counter } from 'prom-client';
+import { isDatabaseUnavailable } from '../database/postgres-errors.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { CacheRecord } from './cache-record.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
@@ -24,8 +25,11 @@ export interface CachePolicy {
   name?: string;
 }
 
-/** hit: from the cache; miss: this call ran the loader; collapsed: it shared another caller's load; bypass: cache off. */
-export type CacheOutcome = 'hit' | 'miss' | 'collapsed' | 'bypass';
+/**
+ * hit: from the cache; miss: this call ran the loader; collapsed: it shared another caller's load;
+ * stale: an expired entry, answered because its reload failed with the database unavailable; bypass: cache off.
+ */
+export type CacheOutcome = 'hit' | 'miss' | 'collapsed' | 'stale' | 'bypass';
 
 export interface Resolved {
   record: CacheRecord;
@@ -35,7 +39,7 @@ export interface Resolved {
 }
 
 /** The `result` label values of `cache_requests_total`. */
-export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'error';
+export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'stale' | 'error';
 
 const NO_TAGS: readonly string[] = [];
 const POLL_MS = 10;
@@ -65,6 +69,7 @@ export class CacheService implements OnApplicationShutdown {
   private readonly jitter: number;
   private readonly leaseTtlMs: number;
   private readonly beta: number;
+  private readonly staleMs: number;
   readonly cacheName: string;
 
   constructor(
@@ -76,6 +81,7 @@ export class CacheService implements OnApplicationShutdown {
     this.leaseTtlMs = behaviour.leaseTtlMs ?? 5000;
     this.beta = behaviour.refreshBeta ?? 1;
     this.cacheName = behaviour.cacheName ?? 'app';
+    this.staleMs = behaviour.staleIfErrorMs ?? 0;
   }
 
   get enabled(): boolean {
@@ -119,12 +125,16 @@ export class CacheService implements OnApplicationShutdown {
    * The lookup the interceptor uses: a hit costs one store read; a miss runs `load` once per key
    * across processes (as far as the lease allows) and stores its result, version-guarded.
    * `refresh` reloads a hot entry in the background before it expires (defaults to `load`).
+   * Stale-if-error: when `load` fails because the database is unavailable (a 503), an expired 200
+   * entry still within `staleIfErrorMs` of its TTL (and not replaced by a newer version or a tag
+   * change) is answered instead, with outcome `stale`.
    */
   async resolve(key: string, policy: CachePolicy, load: () => Promise<Loaded>, refresh?: () => Promise<Loaded>): Promise<Resolved> {
     const store = this.store;
     if (store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
     const tags = policy.tags ?? NO_TAGS;
     let generations: Array<number | undefined> | undefined;
+    let stale: CacheRecord | undefined;
     try {
       const read = await store.read(key, tags);
       generations = read.generations;
@@ -134,17 +144,29 @@ export class CacheService implements OnApplicationShutdown {
         if (this.shouldRefresh(record)) this.refreshInBackground(key, policy, refresh ?? load);
         return { record, outcome: 'hit', stored: false };
       }
+      if (record !== undefined && this.isServableStale(record, tags, generations)) stale = record;
     } catch (error) {
       // A failing store is a miss; single flight still spares the database the concurrent loads.
       this.failed('read', key, error, policy.name);
       return this.fill(key, policy, load, undefined, true);
     }
-    return this.fill(key, policy, load, generations, false);
+    if (stale === undefined) return this.fill(key, policy, load, generations, false);
+    try {
+      return await this.fill(key, policy, load, generations, false);
+    } catch (error) {
+      // Tags were checked on read; the grace is checked again, as the failed load took time.
+      if (!isUnavailable(error) || !this.isServableStale(stale, NO_TAGS, [])) throw error;
+      this.count(policy.name, 'stale');
+      this.logger.debug(`serving ${key} stale: its reload failed with ${error instanceof Error ? error.message : String(error)}`);
+      return { record: stale, outcome: 'stale', stored: false };
+    }
   }
 
   /**
    * Stores `value` as version `version` of `key` unless a newer version is already there
    * (write-through after a commit uses this). Never throws; resolves to whether it was stored.
+   * Like `tombstone`, `delete` and `invalidateTags`, it is a `commit` write: on Redis it uses the
+   * longer write timeout and is not refused by a breaker that slow reads opened.
    */
   async set(key: string, value: unknown, options: { version: number; ttlMs?: number; name?: string }): Promise<boolean> {
     return this.write(key, { status: 200, body: JSON.stringify(value), version: options.version }, options);
@@ -162,7 +184,7 @@ export class CacheService implements OnApplicationShutdown {
   async delete(key: string): Promise<void> {
     if (this.store === null) return;
     try {
-      await this.store.delete(key);
+      await this.store.delete(key, 'commit');
     } catch (error) {
       this.failed('delete', key, error);
     }
@@ -172,7 +194,7 @@ export class CacheService implements OnApplicationShutdown {
   async invalidateTags(tags: readonly string[]): Promise<void> {
     if (this.store === null || tags.length === 0) return;
     try {
-      await this.store.bump(tags);
+      await this.store.bump(tags, 'commit');
     } catch (error) {
       this.failed('invalidate', tags.join(','), error);
     }
@@ -201,7 +223,7 @@ export class CacheService implements OnApplicationShutdown {
     const ttlMs = loaded.status === 404 ? Math.max(base, this.behaviour.negativeTtlMs) : this.jittered(base);
     const record: CacheRecord = { ...loaded, expiresAt: Date.now() + ttlMs, computeMs: 0 };
     try {
-      return await this.store.write(key, record, ttlMs);
+      return await this.store.write(key, record, this.retention(record, ttlMs), { mode: 'commit' });
     } catch (error) {
       this.failed('write', key, error, options.name);
       return false;
@@ -287,7 +309,7 @@ export class CacheService implements OnApplicationShutdown {
     let stored = false;
     if (storable) {
       try {
-        stored = await store.write(key, record, ttlMs, leased ? token : undefined);
+        stored = await store.write(key, record, this.retention(record, ttlMs), { lease: leased ? token : undefined });
       } catch (error) {
         this.failed('write', key, error, policy.name);
       }
@@ -331,7 +353,7 @@ export class CacheService implements OnApplicationShutdown {
       const started = performance.now();
       const record = this.toRecord(await load(), tags, generations, performance.now() - started, policy);
       const ttlMs = record.expiresAt - Date.now();
-      if (ttlMs > 0) await store.write(key, record, ttlMs, token);
+      if (ttlMs > 0) await store.write(key, record, this.retention(record, ttlMs), { lease: token });
       else await store.release(key, token);
     } catch (error) {
       await store.release(key, token).catch(() => undefined);
@@ -347,7 +369,21 @@ export class CacheService implements OnApplicationShutdown {
   }
 
   private isFresh(record: CacheRecord, tags: readonly string[], generations: ReadonlyArray<number | undefined>): boolean {
-    if (record.expiresAt <= Date.now()) return false;
+    return record.expiresAt > Date.now() && this.isCurrent(record, tags, generations);
+  }
+
+  /** Expired, but within the stale-if-error grace, a 200 and loaded under the tags' current generations. */
+  private isServableStale(record: CacheRecord, tags: readonly string[], generations: ReadonlyArray<number | undefined>): boolean {
+    return record.status === 200 && record.expiresAt + this.staleMs > Date.now() && this.isCurrent(record, tags, generations);
+  }
+
+  /** Physical life of an entry: a 200 is kept `staleIfErrorMs` past its TTL, so it can be served stale-if-error. */
+  private retention(record: CacheRecord, ttlMs: number): number {
+    return record.status === 200 ? ttlMs + this.staleMs : ttlMs;
+  }
+
+  /** No tag of the entry changed since it was loaded. */
+  private isCurrent(record: CacheRecord, tags: readonly string[], generations: ReadonlyArray<number | undefined>): boolean {
     if (tags.length === 0) return true;
     let sum = 0;
     for (const generation of generations) {
@@ -372,4 +408,10 @@ export class CacheService implements OnApplicationShutdown {
     this.count(name, 'error');
     this.logger.debug(`cache ${operation} failed for ${key}: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** A load that failed because the database is unavailable (a 503), as opposed to an answer such as a 4xx. */
+function isUnavailable(error: unknown): boolean {
+  if (error instanceof HttpException) return error.getStatus() === 503;
+  return isDatabaseUnavailable(error);
 }

@@ -20,6 +20,19 @@ export interface StoreStatus {
 export type CacheStoreKind = 'memory' | 'redis' | 'tiered';
 
 /**
+ * How hard a change tries. `fill`: a reader storing what it loaded, fail-fast like a read (short
+ * timeout, refused by an open breaker). `commit`: a write-through that runs before a write is
+ * acknowledged (a longer timeout, and never refused by an open breaker: it tries Redis itself).
+ */
+export type WriteMode = 'fill' | 'commit';
+
+export interface WriteOptions {
+  /** The load lease to release in the same step. */
+  lease?: string;
+  mode?: WriteMode;
+}
+
+/**
  * The one seam between the cache service and a backend. Every store applies the same rules
  * (checked by the shared contract suite): `write` never replaces a newer version, a lease is held
  * by one token at a time, and generations only grow. Errors are thrown, never swallowed: the
@@ -32,13 +45,14 @@ export interface CacheStore {
   /** The generations of `tags`, starting any that do not exist yet. */
   generations(tags: readonly string[]): Promise<number[]>;
   /**
-   * Stores `record` for `ttlMs` unless a newer version is there (see `mayReplace`); when `lease`
-   * is given, releases that lease in the same step. Resolves to whether the record was stored.
+   * Stores `record` for `ttlMs` (its physical life: `record.expiresAt` is the logical one) unless a
+   * newer version is there (see `mayReplace`); when `lease` is given, releases that lease in the
+   * same step. Resolves to whether the record was stored.
    */
-  write(key: string, record: CacheRecord, ttlMs: number, lease?: string): Promise<boolean>;
-  delete(key: string): Promise<void>;
+  write(key: string, record: CacheRecord, ttlMs: number, options?: WriteOptions): Promise<boolean>;
+  delete(key: string, mode?: WriteMode): Promise<void>;
   /** Moves every tag to a new generation: entries loaded under the old one no longer match. */
-  bump(tags: readonly string[]): Promise<void>;
+  bump(tags: readonly string[], mode?: WriteMode): Promise<void>;
   /** Takes the load lease of `key` for `ttlMs` if nobody holds it. */
   acquire(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the lease only if `token` still holds it (a late holder never frees someone else's). */

@@ -1,5 +1,5 @@
 import { type CacheRecord, mayReplace } from './cache-record.js';
-import type { CacheStore, StoreRead, StoreStatus } from './cache.store.js';
+import type { CacheStore, StoreRead, StoreStatus, WriteOptions } from './cache.store.js';
 
 interface Slot<T> {
   value: T;
@@ -40,8 +40,8 @@ export class MemoryCacheStore implements CacheStore {
     );
   }
 
-  write(key: string, record: CacheRecord, ttlMs: number, lease?: string): Promise<boolean> {
-    if (lease !== undefined) this.releaseNow(key, lease);
+  write(key: string, record: CacheRecord, ttlMs: number, options: WriteOptions = {}): Promise<boolean> {
+    if (options.lease !== undefined) this.releaseNow(key, options.lease);
     if (!mayReplace(this.live(this.entries, key), record)) return Promise.resolve(false);
     // Re-inserting moves the key to the end, so eviction takes the least recently written.
     this.entries.delete(key);

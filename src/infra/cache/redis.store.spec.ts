@@ -106,6 +106,48 @@ describe('RedisCacheStore when Redis is unreachable', () => {
     }
   });
 
+  it('lets a write-through past a breaker that slow reads opened, with its longer timeout', async () => {
+    // A loaded machine: Redis is up but answers late (CLIENT PAUSE), so 100 ms reads time out and open the breaker.
+    const store = new RedisCacheStore({
+      url: server.url,
+      keyPrefix: `t-store-${randomUUID().slice(0, 8)}`,
+      commandTimeoutMs: 100,
+      writeTimeoutMs: 3000,
+      breakerHalfOpenMs: 60_000,
+      breakerThreshold: 3,
+    });
+    store.connect();
+    await store.ready(5000);
+    const cache = new CacheService(store, { ttlMs: 60_000, negativeTtlMs: 1000, lockWaitMs: 50 });
+    const client = admin();
+    await client.connect();
+    try {
+      expect(await cache.set('item', { name: 'v4', version: 4 }, { version: 4 })).toBe(true);
+      await client.sendCommand(['CLIENT', 'PAUSE', '600', 'ALL']);
+      const reads = await Promise.allSettled([1, 2, 3].map((i) => store.read(`slow:${i}`, [])));
+      expect(reads.every((r) => r.status === 'rejected')).toBe(true);
+      expect(store.status().breaker).toBe('open');
+
+      // Still paused: the write waits for Redis (up to writeTimeoutMs) instead of being refused.
+      expect(await cache.set('item', { name: 'v5', version: 5 }, { version: 5 })).toBe(true);
+      await cache.invalidateTags(['items']);
+      // After the pause: lands at once, the breaker still open for reads.
+      expect(await cache.tombstone('gone', 1, 'Item not found')).toBe(true);
+      expect(store.status().breaker).toBe('open');
+      await expect(store.read('item', [])).rejects.toThrow(/circuit|open/i);
+
+      const prefix = (store as unknown as { entryPrefix: string }).entryPrefix;
+      expect(decodeRecord((await client.get(`${prefix}item`))!)).toMatchObject({ version: 5, body: '{"name":"v5","version":5}' });
+      expect(decodeRecord((await client.get(`${prefix}gone`))!)).toMatchObject({ status: 404, version: 2 });
+      const tagPrefix = (store as unknown as { tagPrefix: string }).tagPrefix;
+      expect(await client.get(`${tagPrefix}items`)).not.toBeNull();
+    } finally {
+      await client.sendCommand(['CLIENT', 'UNPAUSE']).catch(() => undefined);
+      await client.close();
+      await store.close();
+    }
+  });
+
   it('stores records that decode to what was written, under its key prefix', async () => {
     const store = await open();
     const client = admin();

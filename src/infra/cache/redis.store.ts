@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createClient, type RedisClientType } from '@keyv/redis';
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
 import { type CacheRecord, decodeRecord, encodeRecord } from './cache-record.js';
-import type { CacheStore, StoreRead, StoreStatus } from './cache.store.js';
+import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -10,6 +10,12 @@ export interface RedisStoreOptions {
   keyPrefix: string;
   /** Per-command timeout: past it the command fails (a miss), it is never waited for. */
   commandTimeoutMs: number;
+  /**
+   * Timeout of `commit` writes (write-through before a write is acknowledged; default 2000, never
+   * below `commandTimeoutMs`). They also bypass the breaker: a breaker opened by slow reads must
+   * not leave an acknowledged write out of Redis.
+   */
+  writeTimeoutMs?: number;
   /** After this many consecutive failures the breaker opens and calls fail at once. */
   breakerThreshold?: number;
   /** How long the breaker stays open before letting one probe through. */
@@ -54,17 +60,24 @@ end
 return 1`;
 
 interface InFlight {
-  startedAt: number;
+  /** Epoch ms past which the command fails. */
+  deadline: number;
+  timeoutMs: number;
   reject: (error: Error) => void;
 }
 
 type Repair = { record: CacheRecord; ttlMs: number } | 'delete';
+
+/** How often missed write-throughs are retried while any is left. */
+const REPLAY_RETRY_MS = 1000;
 
 /**
  * The Redis store on the node-redis v5 client that `@keyv/redis` ships. Fail-fast by design: a
  * short per-command timeout, no offline queue (a command sent while disconnected fails at once),
  * and a circuit breaker that stops sending after consecutive failures and probes for Redis's return.
  *
+ * Writes in `commit` mode (write-through) try harder: a longer timeout, and the breaker does not
+ * refuse them (it only counts reads and fills, so it still opens and closes on those).
  * A write that fails is remembered and replayed (version-guarded) once the breaker closes again,
  * and until then this instance treats that key as a miss: a write acknowledged during an outage
  * cannot leave an older value behind for this instance once Redis is back.
@@ -85,8 +98,12 @@ export class RedisCacheStore implements CacheStore {
   private breakerOpenLogged = false;
   private readonly inFlight = new Set<InFlight>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly writeTimeoutMs: number;
+  private replayTimer: NodeJS.Timeout | undefined;
+  private replaying = false;
 
   constructor(private readonly options: RedisStoreOptions) {
+    this.writeTimeoutMs = Math.max(options.writeTimeoutMs ?? 2000, options.commandTimeoutMs);
     this.entryPrefix = `${options.keyPrefix}:cache:`;
     this.leasePrefix = `${options.keyPrefix}:cache-lease:`;
     this.tagPrefix = `${options.keyPrefix}:cache-tag:`;
@@ -103,6 +120,7 @@ export class RedisCacheStore implements CacheStore {
     this.client.on('ready', () => {
       if (this.outageLogged) this.logger.log('Redis cache connection is back');
       this.outageLogged = false;
+      void this.replayRepairs();
     });
     this.breaker = circuitBreaker(handleAll, {
       halfOpenAfter: options.breakerHalfOpenMs,
@@ -157,12 +175,13 @@ export class RedisCacheStore implements CacheStore {
     return values.map(Number);
   }
 
-  async write(key: string, record: CacheRecord, ttlMs: number, lease?: string): Promise<boolean> {
+  async write(key: string, record: CacheRecord, ttlMs: number, options: WriteOptions = {}): Promise<boolean> {
     try {
       const stored = await this.script(
         WRITE_IF_NEWER,
         [this.entryPrefix + key, this.leasePrefix + key],
-        [String(record.version), encodeRecord(record), String(Math.max(1, Math.round(ttlMs))), lease ?? ''],
+        [String(record.version), encodeRecord(record), String(Math.max(1, Math.round(ttlMs))), options.lease ?? ''],
+        options.mode,
       );
       this.repairs.delete(key);
       return stored === 1;
@@ -172,9 +191,9 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, mode?: WriteMode): Promise<void> {
     try {
-      await this.run(() => this.client.del(this.entryPrefix + key));
+      await this.run(() => this.client.del(this.entryPrefix + key), mode);
       this.repairs.delete(key);
     } catch (error) {
       this.remember(key, 'delete');
@@ -182,10 +201,10 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
-  async bump(tags: readonly string[]): Promise<void> {
+  async bump(tags: readonly string[], mode?: WriteMode): Promise<void> {
     if (tags.length === 0) return;
     try {
-      await this.script(BUMP, tags.map((tag) => this.tagPrefix + tag), [String(Date.now())]);
+      await this.script(BUMP, tags.map((tag) => this.tagPrefix + tag), [String(Date.now())], mode);
       for (const tag of tags) this.repairTags.delete(tag);
     } catch (error) {
       for (const tag of tags) this.repairTags.add(tag);
@@ -209,9 +228,9 @@ export class RedisCacheStore implements CacheStore {
     return `${this.options.keyPrefix}:${name}`;
   }
 
-  /** Sends one message through the breaker (the tiered store's invalidations). */
-  async publish(channel: string, message: string): Promise<void> {
-    await this.run(() => this.client.publish(this.channelName(channel), message));
+  /** Sends one message (the tiered store's invalidations), fail-fast unless `mode` is `commit`. */
+  async publish(channel: string, message: string, mode?: WriteMode): Promise<void> {
+    await this.run(() => this.client.publish(this.channelName(channel), message), mode);
   }
 
   status(): StoreStatus {
@@ -221,6 +240,8 @@ export class RedisCacheStore implements CacheStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.sweeper = undefined;
+    clearTimeout(this.replayTimer);
+    this.replayTimer = undefined;
     if (this.client.isReady) {
       await this.client.close().catch(() => this.client.destroy());
     } else if (this.client.isOpen) {
@@ -228,11 +249,21 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
-  private async run<T>(command: () => Promise<T>): Promise<T> {
+  private async run<T>(command: () => Promise<T>, mode: WriteMode = 'fill'): Promise<T> {
+    if (mode === 'commit') {
+      // Past the breaker, with the longer timeout: see `writeTimeoutMs`.
+      this.counts.commands += 1;
+      try {
+        return await this.withDeadline(command(), this.writeTimeoutMs);
+      } catch (error) {
+        this.counts.failures += 1;
+        throw error;
+      }
+    }
     try {
       return await this.breaker.execute(() => {
         this.counts.commands += 1;
-        return this.withDeadline(command());
+        return this.withDeadline(command(), this.options.commandTimeoutMs);
       });
     } catch (error) {
       if (isBrokenCircuitError(error)) this.counts.shortCircuited += 1;
@@ -242,13 +273,13 @@ export class RedisCacheStore implements CacheStore {
   }
 
   /**
-   * Fails `reply` once it is older than the command timeout. node-redis's own timeout only covers
+   * Fails `reply` once it is older than `timeoutMs`. node-redis's own timeout only covers
    * a command still waiting to be written, not one waiting for its reply (a hung Redis). One sweep
    * timer serves every command in flight, instead of a timer per command on the hot path.
    */
-  private withDeadline<T>(reply: Promise<T>): Promise<T> {
+  private withDeadline<T>(reply: Promise<T>, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: InFlight = { startedAt: Date.now(), reject };
+      const entry: InFlight = { deadline: Date.now() + timeoutMs, timeoutMs, reject };
       this.inFlight.add(entry);
       if (this.sweeper === undefined) {
         this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.floor(this.options.commandTimeoutMs / 4)));
@@ -273,16 +304,16 @@ export class RedisCacheStore implements CacheStore {
       this.sweeper = undefined;
       return;
     }
-    const expired = Date.now() - this.options.commandTimeoutMs;
+    const now = Date.now();
     for (const entry of this.inFlight) {
-      if (entry.startedAt > expired) continue;
+      if (entry.deadline > now) continue;
       this.inFlight.delete(entry);
-      entry.reject(new Error(`Redis command timeout after ${this.options.commandTimeoutMs} ms`));
+      entry.reject(new Error(`Redis command timeout after ${entry.timeoutMs} ms`));
     }
   }
 
   /** EVALSHA, loading the script on first use and again after a Redis restart (NOSCRIPT). */
-  private script(source: string, keys: string[], args: string[]): Promise<unknown> {
+  private script(source: string, keys: string[], args: string[], mode?: WriteMode): Promise<unknown> {
     return this.run(async () => {
       let sha = this.scripts.get(source);
       if (sha !== undefined) {
@@ -295,7 +326,7 @@ export class RedisCacheStore implements CacheStore {
       sha = await this.client.scriptLoad(source);
       this.scripts.set(source, sha);
       return this.client.evalSha(sha, { keys, arguments: args });
-    });
+    }, mode);
   }
 
   private remember(key: string, repair: Repair): void {
@@ -305,19 +336,39 @@ export class RedisCacheStore implements CacheStore {
       if (!oldest.done) this.repairs.delete(oldest.value);
     }
     this.repairs.set(key, repair);
+    this.scheduleReplay();
+  }
+
+  /**
+   * Retries the missed writes every second until none is left. The breaker's reset and the
+   * client's reconnect also trigger it, but an instance whose reads never failed (so whose breaker
+   * never opened) must still replay, or another instance's older replay could win.
+   */
+  private scheduleReplay(): void {
+    if (this.replayTimer !== undefined) return;
+    this.replayTimer = setTimeout(() => {
+      this.replayTimer = undefined;
+      void this.replayRepairs();
+    }, REPLAY_RETRY_MS);
+    this.replayTimer.unref();
   }
 
   private async replayRepairs(): Promise<void> {
     if (this.repairs.size === 0 && this.repairTags.size === 0) return;
+    if (this.replaying) return;
+    this.replaying = true;
     this.logger.log(`Replaying ${this.repairs.size} cache writes and ${this.repairTags.size} tag invalidations missed during the outage`);
     try {
-      if (this.repairTags.size > 0) await this.bump([...this.repairTags]);
+      if (this.repairTags.size > 0) await this.bump([...this.repairTags], 'commit');
       for (const [key, repair] of [...this.repairs]) {
-        if (repair === 'delete') await this.delete(key);
-        else await this.write(key, repair.record, repair.ttlMs);
+        if (repair === 'delete') await this.delete(key, 'commit');
+        else await this.write(key, repair.record, repair.ttlMs, { mode: 'commit' });
       }
     } catch {
       // Still failing: what is left stays remembered until the next recovery.
+    } finally {
+      this.replaying = false;
+      if (this.repairs.size > 0 || this.repairTags.size > 0) this.scheduleReplay();
     }
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { RedisClientType } from '@keyv/redis';
 import type { CacheRecord } from './cache-record.js';
-import type { CacheStore, StoreRead, StoreStatus } from './cache.store.js';
+import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 import type { RedisCacheStore } from './redis.store.js';
 
 interface L1Slot {
@@ -82,23 +82,23 @@ export class TieredCacheStore implements CacheStore {
     return this.l2.generations(tags);
   }
 
-  async write(key: string, record: CacheRecord, ttlMs: number, lease?: string): Promise<boolean> {
+  async write(key: string, record: CacheRecord, ttlMs: number, options: WriteOptions = {}): Promise<boolean> {
     this.invalidateLocally(key);
-    const stored = await this.l2.write(key, record, ttlMs, lease);
-    if (stored) await this.broadcast(`k|${key}`);
+    const stored = await this.l2.write(key, record, ttlMs, options);
+    if (stored) await this.broadcast(`k|${key}`, options.mode);
     return stored;
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, mode?: WriteMode): Promise<void> {
     this.invalidateLocally(key);
-    await this.l2.delete(key);
-    await this.broadcast(`k|${key}`);
+    await this.l2.delete(key, mode);
+    await this.broadcast(`k|${key}`, mode);
   }
 
-  async bump(tags: readonly string[]): Promise<void> {
+  async bump(tags: readonly string[], mode?: WriteMode): Promise<void> {
     for (const tag of tags) this.invalidateTagLocally(tag);
-    await this.l2.bump(tags);
-    for (const tag of tags) await this.broadcast(`t|${tag}`);
+    await this.l2.bump(tags, mode);
+    for (const tag of tags) await this.broadcast(`t|${tag}`, mode);
   }
 
   acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -120,8 +120,9 @@ export class TieredCacheStore implements CacheStore {
     await this.l2.close();
   }
 
-  private async broadcast(change: string): Promise<void> {
-    await this.l2.publish(CHANNEL, `${this.origin}|${change}`);
+  /** A write-through's invalidation goes out the way its write did (`commit`: past an open breaker). */
+  private async broadcast(change: string, mode?: WriteMode): Promise<void> {
+    await this.l2.publish(CHANNEL, `${this.origin}|${change}`, mode);
   }
 
   private onMessage(message: string): void {
@@ -134,6 +135,8 @@ export class TieredCacheStore implements CacheStore {
 
   private remember(key: string, tags: readonly string[], read: StoreRead, record: CacheRecord): void {
     const until = Math.min(Date.now() + this.l1TtlMs, record.expiresAt);
+    // An expired record kept for stale-if-error is not worth holding in L1.
+    if (until <= Date.now()) return;
     if (this.l1.size >= this.maxEntries && !this.l1.has(key)) {
       const oldest = this.l1.keys().next();
       if (!oldest.done) this.drop(oldest.value);
