@@ -24,10 +24,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function open(commandTimeoutMs = 200): Promise<RedisCacheStore> {
+async function open(commandTimeoutMs = 200, keyPrefix = `t-store-${randomUUID().slice(0, 8)}`): Promise<RedisCacheStore> {
   const store = new RedisCacheStore({
     url: proxy.rewrite(server.url),
-    keyPrefix: `t-store-${randomUUID().slice(0, 8)}`,
+    keyPrefix,
     commandTimeoutMs,
     breakerHalfOpenMs: 300,
     breakerThreshold: 3,
@@ -69,8 +69,11 @@ describe('RedisCacheStore when Redis is unreachable', () => {
     }
   });
 
-  it('replays a write that failed during the outage, and treats its key as a miss until then', async () => {
-    const store = await open();
+  it('clears a key whose write-through failed during the outage, and treats it as a miss until then', async () => {
+    const prefix = `t-store-${randomUUID().slice(0, 8)}`;
+    const store = await open(200, prefix);
+    const inspector = admin();
+    await inspector.connect();
     const cache = new CacheService(store, { ttlMs: 60_000, negativeTtlMs: 1000, lockWaitMs: 50 });
     try {
       expect(await cache.set('item', { name: 'old', version: 1 }, { version: 1 })).toBe(true);
@@ -79,14 +82,17 @@ describe('RedisCacheStore when Redis is unreachable', () => {
       expect((await store.read('item', [])).record).toBeUndefined();
 
       await proxy.resume();
+      // The old value (v1) must not come back: the key is cleared, and the next read loads the row.
       await eventually(async () => {
         await store.read('other', []);
-        const record = (await store.read('item', [])).record;
-        expect(record?.version).toBe(2);
+        expect(store.status().breaker).toBe('closed');
+        expect((await store.read('item', [])).record).toBeUndefined();
+        expect(await inspector.exists(`${prefix}:cache:item`)).toBe(0);
       }, 10_000);
-      expect(await cache.getOrLoad('item', () => Promise.resolve({ name: 'db', version: 2 }))).toEqual({ name: 'new', version: 2 });
+      expect(await cache.getOrLoad('item', () => Promise.resolve({ name: 'db', version: 2 }))).toEqual({ name: 'db', version: 2 });
     } finally {
       await proxy.resume();
+      await inspector.close();
       await store.close();
     }
   });

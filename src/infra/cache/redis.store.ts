@@ -66,8 +66,6 @@ interface InFlight {
   reject: (error: Error) => void;
 }
 
-type Repair = { record: CacheRecord; ttlMs: number } | 'delete';
-
 /** How often missed write-throughs are retried while any is left. */
 const REPLAY_RETRY_MS = 1000;
 
@@ -78,9 +76,9 @@ const REPLAY_RETRY_MS = 1000;
  *
  * Writes in `commit` mode (write-through) try harder: a longer timeout, and the breaker does not
  * refuse them (it only counts reads and fills, so it still opens and closes on those).
- * A write that fails is remembered and replayed (version-guarded) once the breaker closes again,
- * and until then this instance treats that key as a miss: a write acknowledged during an outage
- * cannot leave an older value behind for this instance once Redis is back.
+ * A write-through that fails is remembered: this instance treats that key as a miss, and clears it
+ * in Redis as soon as Redis answers again (retried every second), so a write acknowledged during an
+ * outage cannot leave an older value behind once Redis is back.
  */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis' as const;
@@ -88,7 +86,8 @@ export class RedisCacheStore implements CacheStore {
   private readonly logger = new Logger('Cache');
   private readonly breaker: CircuitBreakerPolicy;
   private readonly scripts = new Map<string, string>();
-  private readonly repairs = new Map<string, Repair>();
+  /** Keys whose write-through failed: a miss here until the key is cleared in Redis (see replayRepairs). */
+  private readonly repairs = new Set<string>();
   private readonly repairTags = new Set<string>();
   private readonly counts = { commands: 0, failures: 0, shortCircuited: 0 };
   private readonly entryPrefix: string;
@@ -183,10 +182,11 @@ export class RedisCacheStore implements CacheStore {
         [String(record.version), encodeRecord(record), String(Math.max(1, Math.round(ttlMs))), options.lease ?? ''],
         options.mode,
       );
-      this.repairs.delete(key);
+      if (options.mode === 'commit') this.repairs.delete(key);
       return stored === 1;
     } catch (error) {
-      this.remember(key, { record, ttlMs });
+      // Only a committed write matters: a reader's failed fill is just not cached.
+      if (options.mode === 'commit') this.remember(key);
       throw error;
     }
   }
@@ -196,7 +196,7 @@ export class RedisCacheStore implements CacheStore {
       await this.run(() => this.client.del(this.entryPrefix + key), mode);
       this.repairs.delete(key);
     } catch (error) {
-      this.remember(key, 'delete');
+      if (mode === 'commit') this.remember(key);
       throw error;
     }
   }
@@ -329,13 +329,13 @@ export class RedisCacheStore implements CacheStore {
     }, mode);
   }
 
-  private remember(key: string, repair: Repair): void {
+  private remember(key: string): void {
     // Bounded: past this many, the oldest is forgotten and only its TTL limits how long it can be stale.
     if (this.repairs.size >= 10_000) {
-      const oldest = this.repairs.keys().next();
+      const oldest = this.repairs.values().next();
       if (!oldest.done) this.repairs.delete(oldest.value);
     }
-    this.repairs.set(key, repair);
+    this.repairs.add(key);
     this.scheduleReplay();
   }
 
@@ -357,13 +357,13 @@ export class RedisCacheStore implements CacheStore {
     if (this.repairs.size === 0 && this.repairTags.size === 0) return;
     if (this.replaying) return;
     this.replaying = true;
-    this.logger.log(`Replaying ${this.repairs.size} cache writes and ${this.repairTags.size} tag invalidations missed during the outage`);
+    this.logger.log(`Clearing ${this.repairs.size} cache entries and ${this.repairTags.size} tags whose write-through failed during the outage`);
     try {
       if (this.repairTags.size > 0) await this.bump([...this.repairTags], 'commit');
-      for (const [key, repair] of [...this.repairs]) {
-        if (repair === 'delete') await this.delete(key, 'commit');
-        else await this.write(key, repair.record, repair.ttlMs, { mode: 'commit' });
-      }
+      // Clear, never write back: another instance may have committed (and written) a newer
+      // version meanwhile, or a Redis that restarted empty may have lost it, so the value this
+      // instance remembers may be old. After the delete, the next read loads the current row.
+      for (const key of [...this.repairs]) await this.delete(key, 'commit');
     } catch {
       // Still failing: what is left stays remembered until the next recovery.
     } finally {
