@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type INestApplicationContext, type LogLevel, VersioningType } from '@nestjs/common';
+import { type LogLevel, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -81,4 +81,3 @@ function trustHops(count: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < count;
 }
 
-export type { INestApplicationContext };

@@ -92,6 +92,19 @@ describe('transactional outbox', () => {
     expect(committed.length).toBe(notified);
   });
 
+  it('rolls the row back when its event cannot be recorded (row and event commit together or not at all)', async () => {
+    const unitOfWork = api.app.get(UnitOfWork);
+    const sku = `EV-${randomUUID().slice(0, 8)}`;
+    await expect(
+      unitOfWork.run(async (tx) => {
+        await tx.manager.query(`INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'No event', 1, 'EUR')`, [sku]);
+        // aggregate_id is a uuid column: this event's insert fails after the work has succeeded.
+        tx.emit('product.created', { type: 'product', id: 'not-a-uuid' }, {});
+      }),
+    ).rejects.toThrow();
+    expect(await db.query('SELECT 1 FROM products WHERE sku = $1', [sku])).toHaveLength(0);
+  });
+
   it('runs after-commit work and listeners only once the transaction has committed', async () => {
     const unitOfWork = api.app.get(UnitOfWork);
     let visibleToOthers: boolean | undefined;

@@ -6,6 +6,7 @@ import { eventually } from '../support/eventually.js';
 import { deleteKeys } from '../support/redis-keys.js';
 import { TEST_REDIS_URL } from '../support/services.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
+import type { DeadLetterView } from '../../src/modules/notifications/webhooks/dead-letters.service.js';
 
 // Short schedule for the test: 4 attempts, retry n waits between half and all of 100 ms × 2^(n-1).
 const ATTEMPTS = 4;
@@ -63,20 +64,10 @@ describe.each(['bullmq', 'memory'] as const)('webhook delivery (%s driver)', (dr
     return { user, eventId: event!.id };
   }
 
-  interface DeadLetter {
-    id: string;
-    eventId: string;
-    type: string;
-    url: string;
-    attempts: number;
-    lastError: string;
-    failedAt: string;
-  }
-
-  async function deadLetters(): Promise<DeadLetter[]> {
+  async function deadLetters(): Promise<DeadLetterView[]> {
     const response = await api.request('/admin/dead-letters', { headers: admin });
     expect(response.status).toBe(200);
-    return ((await response.json()) as { items: DeadLetter[] }).items;
+    return ((await response.json()) as { items: DeadLetterView[] }).items;
   }
 
     it('signs each delivery per Standard Webhooks, with the documented body', async () => {

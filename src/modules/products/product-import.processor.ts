@@ -8,9 +8,7 @@ import { AppValidationPipe } from '../../infra/http/validation.js';
 import { type JobContext, JobHandler, JobName, QueueDriver, type QueueJobHandler, QueueName } from '../../infra/queue/queue.types.js';
 import { CreateProductDto } from './dto/create-product.dto.js';
 import type { ImportProductsJob, ImportProductsResult } from './dto/import-products.dto.js';
-import { toProductResponse } from './dto/product-response.dto.js';
-import { ProductEvent } from './product.events.js';
-import { ProductsRepository } from './products.repository.js';
+import { ProductsService } from './products.service.js';
 
 const SKU_CONSTRAINT = 'products_sku_lower_uq';
 const SKU_TAKEN: FieldError = { field: 'sku', message: 'is already taken' };
@@ -42,7 +40,7 @@ export class ProductImportService {
 export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob, ImportProductsResult> {
   constructor(
     @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,
-    private readonly products: ProductsRepository,
+    private readonly products: ProductsService,
     private readonly unitOfWork: UnitOfWork,
   ) {}
 
@@ -86,10 +84,7 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
   private async insertBatch(batch: ValidItem[], failed: ImportProductsResult['failed']): Promise<number> {
     try {
       return await this.unitOfWork.run(async (tx) => {
-        for (const { input } of batch) {
-          const product = toProductResponse(await this.products.insert(tx.manager, { ...input, description: input.description ?? null }));
-          tx.emit(ProductEvent.Created, { type: 'product', id: product.id }, product);
-        }
+        for (const { input } of batch) await this.products.insertWithEvent(tx, input);
         return batch.length;
       });
     } catch (error) {
@@ -98,10 +93,7 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
     let created = 0;
     for (const { index, input } of batch) {
       try {
-        await this.unitOfWork.run(async (tx) => {
-          const product = toProductResponse(await this.products.insert(tx.manager, { ...input, description: input.description ?? null }));
-          tx.emit(ProductEvent.Created, { type: 'product', id: product.id }, product);
-        });
+        await this.unitOfWork.run((tx) => this.products.insertWithEvent(tx, input));
         created++;
       } catch (error) {
         if (!isUniqueViolation(error, SKU_CONSTRAINT)) throw error;

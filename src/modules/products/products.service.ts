@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { UnitOfWork } from '../../infra/database/unit-of-work.js';
+import { type TransactionScope, UnitOfWork } from '../../infra/database/unit-of-work.js';
 import type { Page } from '../../infra/http/cursor.js';
+import { preconditionFailed } from '../../infra/http/etag.js';
 import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
 import type { CreateProductDto } from './dto/create-product.dto.js';
 import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
@@ -31,16 +32,17 @@ export class ProductsService {
 
   async create(input: CreateProductDto): Promise<ProductResponseDto> {
     try {
-      return await this.unitOfWork.run(async (tx) => {
-        const product = toProductResponse(
-          await this.products.insert(tx.manager, { ...input, description: input.description ?? null }),
-        );
-        tx.emit(ProductEvent.Created, { type: 'product', id: product.id }, product);
-        return product;
-      });
+      return await this.unitOfWork.run((tx) => this.insertWithEvent(tx, input));
     } catch (error) {
       rethrowAsConflict(error, ...SKU_CONFLICT);
     }
+  }
+
+  /** Inserts one product and records its `product.created` event, inside the caller's transaction (create, bulk import). */
+  async insertWithEvent(tx: TransactionScope, input: CreateProductDto): Promise<ProductResponseDto> {
+    const product = toProductResponse(await this.products.insert(tx.manager, { ...input, description: input.description ?? null }));
+    tx.emit(ProductEvent.Created, { type: 'product', id: product.id }, product);
+    return product;
   }
 
   /** `expectedVersions` comes from If-Match: the update applies only to one of those versions. */
@@ -68,7 +70,7 @@ export class ProductsService {
   /** An empty PATCH changes nothing (no new version, no event) but still honours If-Match. */
   private async unchanged(id: string, expectedVersions?: number[]): Promise<ProductResponseDto> {
     const product = await this.get(id);
-    if (expectedVersions && !expectedVersions.includes(product.version)) entityOrFail({ status: 'version-mismatch' }, 'Product');
+    if (expectedVersions && !expectedVersions.includes(product.version)) throw preconditionFailed();
     return product;
   }
 }

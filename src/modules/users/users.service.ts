@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '../../infra/database/unit-of-work.js';
 import type { Page } from '../../infra/http/cursor.js';
 import type { PageQueryDto } from '../../infra/http/page-query.dto.js';
+import { preconditionFailed } from '../../infra/http/etag.js';
 import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { UpdateUserDto } from './dto/update-user.dto.js';
@@ -65,7 +66,7 @@ export class UsersService {
   /** An empty PATCH changes nothing (no new version, no event) but still honours If-Match. */
   private async unchanged(id: string, expectedVersions?: number[]): Promise<UserResponseDto> {
     const user = await this.get(id);
-    if (expectedVersions && !expectedVersions.includes(user.version)) entityOrFail({ status: 'version-mismatch' }, 'User');
+    if (expectedVersions && !expectedVersions.includes(user.version)) throw preconditionFailed();
     return user;
   }
 }

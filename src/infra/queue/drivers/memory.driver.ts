@@ -197,7 +197,8 @@ export class MemoryQueueDriver implements QueueDriver {
         if (wait > 0) this.delay(job, wait);
         else this.enqueue(job);
       } else if (retriesLeft) {
-        // Closing: park it as delayed; it would be retried if the driver were started again.
+        // Closing: it is not retried. The memory driver keeps nothing across a restart (documented);
+        // it stays listed as delayed so GET /v1/jobs shows it did not finish.
         job.state = 'delayed';
       } else {
         this.finish(job, 'failed');

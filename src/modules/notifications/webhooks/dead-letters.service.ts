@@ -80,7 +80,7 @@ export class DeadLettersService {
       throw new ProblemException(409, 'This dead letter has already been replayed; it is listed again if the replay fails');
     }
 
-    const delivery: WebhookDeliveryJob = { event: row.payload, url: row.url, deadLetterId: row.id };
+    const delivery: WebhookDeliveryJob = { event: row.payload, url: row.url };
     try {
       await this.queue.add(QueueName.Notifications, JobName.DeliverWebhook, delivery, {
         // A fresh id per replay: the original job may still be kept among the failed ones.
@@ -88,9 +88,11 @@ export class DeadLettersService {
         ...webhookJobOptions(this.config),
       });
     } catch (error) {
-      // Not enqueued: put it back in the list so the operator can try again.
-      await this.deadLetters.update({ id }, { replayedAt: null });
       this.logger.error(`could not enqueue the replay of dead letter ${id}`, error instanceof Error ? error.stack : error);
+      // Not enqueued: put it back in the list so the operator can try again.
+      await this.deadLetters.update({ id }, { replayedAt: null }).catch((unclaim: unknown) =>
+        this.logger.error(`dead letter ${id} stays claimed (replayed_at set) and must be reset by hand`, unclaim instanceof Error ? unclaim.stack : unclaim),
+      );
       throw new ProblemException(503, 'The queue is unavailable; try the replay again shortly', { headers: { 'retry-after': '5' } });
     }
   }

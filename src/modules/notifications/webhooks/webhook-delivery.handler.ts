@@ -62,7 +62,7 @@ export class WebhookDeliveryHandler implements QueueJobHandler<WebhookDeliveryJo
   }
 
   async onFinalFailure(job: JobContext<WebhookDeliveryJob>, error: Error): Promise<void> {
-    if (error instanceof WebhookGoneError || error.name === 'WebhookGoneError') return;
+    if (error instanceof WebhookGoneError) return;
     await this.deadLetters.record(job.data, job.attempt, error.message);
     this.metrics.webhookDeliveries.inc({ outcome: 'dead_lettered' });
     this.logger.warn(`event ${job.data.event.id} to ${job.data.url} dead-lettered after ${job.attempt} attempts: ${error.message}`);

@@ -7,8 +7,6 @@ export interface WebhookDeliveryJob {
   /** The body exactly as it will be signed; `event.id` is the `webhook-id` on every attempt. */
   event: WebhookPayload;
   url: string;
-  /** Set when the job replays a dead letter. */
-  deadLetterId?: string;
 }
 
 /**
