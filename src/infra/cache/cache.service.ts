@@ -88,14 +88,6 @@ export class CacheService implements OnApplicationShutdown {
     return this.store !== null;
   }
 
-  get negativeTtlMs(): number {
-    return this.behaviour.negativeTtlMs;
-  }
-
-  get defaultTtlMs(): number {
-    return this.behaviour.ttlMs;
-  }
-
   /** The store's health: which store, breaker state, command and failure counts. */
   status(): StoreStatus | { kind: 'none' } {
     return this.store?.status() ?? { kind: 'none' };
@@ -117,7 +109,8 @@ export class CacheService implements OnApplicationShutdown {
       if (value === undefined) return { status: 404, body: '', version: 0 };
       return { status: 200, body: JSON.stringify(value), version: policy.version?.(value) ?? 0 };
     });
-    if (loadedValue !== undefined && resolved.outcome === 'miss') return loadedValue.value;
+    // This call's own loader ran: hand its value back as it is (no JSON round trip).
+    if (loadedValue !== undefined) return loadedValue.value;
     return resolved.record.status === 404 ? undefined : (JSON.parse(resolved.record.body) as T);
   }
 
@@ -327,7 +320,8 @@ export class CacheService implements OnApplicationShutdown {
       try {
         const read = await this.store!.read(key, tags);
         if (read.record !== undefined && this.isFresh(read.record, tags, read.generations)) return read.record;
-      } catch {
+      } catch (error) {
+        this.failed('read', key, error);
         return undefined;
       }
     }
@@ -338,7 +332,7 @@ export class CacheService implements OnApplicationShutdown {
     if (this.refreshing.has(key) || this.flights.has(key)) return;
     this.refreshing.add(key);
     this.refresh(key, policy, load)
-      .catch((error: unknown) => this.logger.debug(`refresh of ${key} failed: ${String(error)}`))
+      .catch((error: unknown) => this.failed('refresh', key, error, policy.name))
       .finally(() => this.refreshing.delete(key));
   }
 

@@ -357,15 +357,17 @@ export class RedisCacheStore implements CacheStore {
     if (this.repairs.size === 0 && this.repairTags.size === 0) return;
     if (this.replaying) return;
     this.replaying = true;
-    this.logger.log(`Clearing ${this.repairs.size} cache entries and ${this.repairTags.size} tags whose write-through failed during the outage`);
+    const pending = `${this.repairs.size} cache entries and ${this.repairTags.size} tags whose write-through failed during the outage`;
     try {
       if (this.repairTags.size > 0) await this.bump([...this.repairTags], 'commit');
       // Clear, never write back: another instance may have committed (and written) a newer
       // version meanwhile, or a Redis that restarted empty may have lost it, so the value this
       // instance remembers may be old. After the delete, the next read loads the current row.
       for (const key of [...this.repairs]) await this.delete(key, 'commit');
-    } catch {
-      // Still failing: what is left stays remembered until the next recovery.
+      this.logger.log(`Cleared ${pending}`);
+    } catch (error) {
+      // Still failing (counted in the store's failures): what is left is retried in a second.
+      this.logger.debug(`clearing ${pending} failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       this.replaying = false;
       if (this.repairs.size > 0 || this.repairTags.size > 0) this.scheduleReplay();

@@ -43,8 +43,19 @@ export function isLimitedPath(path: string): boolean {
  * resetPassword() {}
  * ```
  */
+/** One tier as it applies to one handler. */
+interface TierPlan {
+  name: string;
+  throttler: ThrottlerOptions;
+  limit: Resolvable<number>;
+  ttl: Resolvable<number>;
+  bucket: string;
+  tracker: ThrottlerGetTrackerFunction | undefined;
+}
+
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  private readonly plans = new WeakMap<object, TierPlan[]>();
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @Inject(RateLimitStore) private readonly store: RateLimitStore,
@@ -62,33 +73,23 @@ export class RateLimitGuard extends ThrottlerGuard {
 
     const tiers: TierLimit[] = [];
     let tracker: string | undefined;
-    for (const throttler of this.throttlers) {
-      const name = throttler.name ?? 'default';
-      const meta = <T>(key: string): T | undefined =>
-        this.reflector.getAllAndOverride<T | undefined>(key + name, [context.getHandler(), context.getClass()]);
-      if (meta<boolean>(THROTTLER_SKIP) || (throttler.skipIf ?? this.commonOptions.skipIf)?.(context)) continue;
-
-      const routeLimit = meta<Resolvable<number>>(THROTTLER_LIMIT);
-      const routeTtl = meta<Resolvable<number>>(THROTTLER_TTL);
-      const limit = await resolve(context, routeLimit ?? throttler.limit);
-      const windowMs = await resolve(context, routeTtl ?? throttler.ttl);
+    for (const plan of this.planOf(context)) {
+      if (plan.throttler.skipIf?.(context)) continue;
+      // Constants need no await: the common case stays synchronous.
+      const limit = typeof plan.limit === 'number' ? plan.limit : await resolve(context, plan.limit);
+      const windowMs = typeof plan.ttl === 'number' ? plan.ttl : await resolve(context, plan.ttl);
       if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowMs) || windowMs < 1) {
-        throw new Error(`Throttler tier "${name}" needs an integer limit ≥ 1 and ttl ≥ 1 ms`);
+        throw new Error(`Throttler tier "${plan.name}" needs an integer limit ≥ 1 and ttl ≥ 1 ms`);
       }
-      // A route with limits of its own gets its own bucket; all others share the client's tier bucket.
-      const ownBucket = routeLimit !== undefined || routeTtl !== undefined;
-      const bucket = ownBucket ? `${name}@${context.getClass().name}.${context.getHandler().name}` : name;
-      tiers.push({ name, bucket, limit, windowMs });
-
-      const customTracker = meta<ThrottlerGetTrackerFunction>(THROTTLER_TRACKER) ?? throttler.getTracker;
-      if (customTracker && tracker === undefined) tracker = `t:${sha256(await customTracker(request, context))}`;
+      tiers.push({ name: plan.name, bucket: plan.bucket, limit, windowMs });
+      if (plan.tracker && tracker === undefined) tracker = `t:${sha256(await plan.tracker(request, context))}`;
     }
     if (tiers.length === 0) return true;
 
     const result = await this.decide(clientKey(tracker, request), tiers);
     const { policy, state } = rateLimitHeaders(result.tiers);
-    this.setResponseHeader(reply, 'RateLimit-Policy', policy);
-    this.setResponseHeader(reply, 'RateLimit', state);
+    void reply.header('RateLimit-Policy', policy);
+    void reply.header('RateLimit', state);
     if (result.allowed) return true;
 
     const tier = result.tiers.find((t) => t.name === result.refusedBy) ?? result.tiers[0];
@@ -103,10 +104,36 @@ export class RateLimitGuard extends ThrottlerGuard {
     );
   }
 
-  /** Only the IETF fields go out: the base guard's X-RateLimit-* and Retry-After-<tier> names are dropped. */
-  protected override setResponseHeader(res: object, name: string, value: string | number): void {
-    if (/^x-ratelimit-|^retry-after-/i.test(name)) return;
-    super.setResponseHeader(res as Record<string, unknown>, name, value);
+  /**
+   * What `@Throttle`/`@SkipThrottle` say for this handler, per tier: read once per handler (the
+   * metadata never changes), not on every request.
+   */
+  private planOf(context: ExecutionContext): TierPlan[] {
+    const handler = context.getHandler();
+    let plans = this.plans.get(handler);
+    if (plans === undefined) {
+      plans = [];
+      for (const throttler of this.throttlers) {
+        const name = throttler.name ?? 'default';
+        const meta = <T>(key: string): T | undefined =>
+          this.reflector.getAllAndOverride<T | undefined>(key + name, [handler, context.getClass()]);
+        if (meta<boolean>(THROTTLER_SKIP)) continue;
+        const routeLimit = meta<Resolvable<number>>(THROTTLER_LIMIT);
+        const routeTtl = meta<Resolvable<number>>(THROTTLER_TTL);
+        // A route with limits of its own gets its own bucket; all others share the client's tier bucket.
+        const ownBucket = routeLimit !== undefined || routeTtl !== undefined;
+        plans.push({
+          name,
+          throttler: { ...throttler, skipIf: throttler.skipIf ?? this.commonOptions.skipIf },
+          limit: routeLimit ?? throttler.limit,
+          ttl: routeTtl ?? throttler.ttl,
+          bucket: ownBucket ? `${name}@${context.getClass().name}.${handler.name}` : name,
+          tracker: meta<ThrottlerGetTrackerFunction>(THROTTLER_TRACKER) ?? throttler.getTracker,
+        });
+      }
+      this.plans.set(handler, plans);
+    }
+    return plans;
   }
 
   private async decide(client: string, tiers: TierLimit[]): Promise<ConsumeResult> {
