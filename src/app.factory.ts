@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type LogLevel, VersioningType } from '@nestjs/common';
+import { type LogLevel, type Type, VersioningType } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import helmet from '@fastify/helmet';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
 import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
 import { setupOpenApi } from './infra/http/openapi.js';
 import { RouteMethods } from './infra/http/route-methods.js';
+import { SECURITY_HEADERS } from './infra/http/security-headers.js';
+import { AppLogger } from './infra/logging/app-logger.js';
+import { ROOT_LOGGER } from './infra/logging/logging.module.js';
+import { installRequestLogging } from './infra/logging/request-logging.hook.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
 
 export interface CreateAppOptions {
   logger?: LogLevel[] | false;
+  /** The root module; tests pass one that imports `AppModule` and adds a probe controller. */
+  module?: Type<unknown>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,7 +45,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(options.module ?? AppModule, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only (it rejects __proto__ keys); Nest would add a form parser too.
     bodyParser: false,
@@ -49,12 +53,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // Start-up lines wait for the pino logger below instead of going to Nest's console logger.
     bufferLogs: true,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   app.enableVersioning({ type: VersioningType.URI });
-  // Helmet's default CSP suits /docs: Swagger UI loads its scripts from 'self', its inline <style> is
-  // allowed by style-src 'unsafe-inline', its icons are data: images (the browser test checks it).
-  // Without upgrade-insecure-requests, so /docs also works over plain HTTP on a private host.
-  await app.register(helmet, { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
   if (http.corsOrigins.length > 0) {
     app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
   }
@@ -66,8 +66,10 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Routes are registered when the app initialises; remember their methods for 405 answers.
   const routeMethods = app.get(RouteMethods);
   fastify.addHook('onRoute', (route) => routeMethods.register(route.method, route.url));
+  installRequestLogging(fastify, app.get(ROOT_LOGGER));
   const shutdown = app.get(ShutdownState);
   fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(SECURITY_HEADERS);
     void reply.header('x-request-id', request.id);
     if (shutdown.draining) void reply.header('connection', 'close');
     done();

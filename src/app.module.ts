@@ -4,6 +4,7 @@ import { cacheConfig, redisConfig } from './config/index.js';
 import { CacheModule, cacheOptionsFromConfig } from './infra/cache/index.js';
 import { AdminModule } from './infra/admin/admin.module.js';
 import { AuthModule } from './infra/auth/auth.module.js';
+import { FastPathModule } from './infra/fast-path/fast-path.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
 import { HealthModule } from './infra/health/health.module.js';
 import { HttpInfraModule } from './infra/http/http-infra.module.js';
@@ -27,6 +28,7 @@ import { UsersModule } from './modules/users/users.module.js';
     CacheModule.forRootAsync({ inject: [cacheConfig.KEY, redisConfig.KEY], useFactory: cacheOptionsFromConfig }),
     AuthModule,
     ThrottleModule,
+    FastPathModule,
     HealthModule,
     QueueModule,
     OutboxModule,

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './common/process-lifecycle.js';
 import { queueConfig } from './config/index.js';
+import { AppLogger } from './infra/logging/app-logger.js';
 
 /**
  * Worker-only entry (`npm run start:worker`): the same modules as the API, without an HTTP
@@ -19,7 +19,7 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   const app = await NestFactory.createApplicationContext(AppModule, { bufferLogs: true, abortOnError: false });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   await app.init();
   logger.log(`Worker running (queue driver: ${queueConfig().driver})`);
   // SIGTERM: workers stop taking jobs, active ones finish (or go back to the queue), exit 0.

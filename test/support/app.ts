@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory.js';
 import { UNTHROTTLED } from './unthrottled.js';
@@ -12,16 +13,17 @@ export interface TestApp {
 
 /**
  * Boots the real application (the same factory main.ts uses) on a random port with `env`
- * applied to process.env while it is built; config is read at that moment only.
+ * applied to process.env while it is built; config is read at that moment only. `module`
+ * replaces `AppModule` as the root (a test module importing it, to add a probe controller).
  */
-export async function bootTestApp(env: Record<string, string | undefined>): Promise<TestApp> {
+export async function bootTestApp(env: Record<string, string | undefined>, module?: Type<unknown>): Promise<TestApp> {
   const saved = { ...process.env };
   // Rate limits stay out of the way of suites that are not about them (throttle*.e2e-spec.ts set their own).
   Object.assign(process.env, { NODE_ENV: 'test', ...UNTHROTTLED, ...env });
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete process.env[key];
   let app: NestFastifyApplication;
   try {
-    app = await createApp({ logger: ['error', 'fatal'] });
+    app = await createApp({ logger: ['error', 'fatal'], module });
     await app.listen({ port: 0, host: '127.0.0.1' });
   } finally {
     process.env = saved;

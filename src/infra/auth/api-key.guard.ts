@@ -39,13 +39,19 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const presented = presentedSecret(request);
-    if (presented !== undefined) request.apiKeyName = this.match(presented);
+    const presented = this.identify(request);
     if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !request.url.startsWith('/v1/')) return true;
     if (request.apiKeyName !== undefined) return true;
     throw new ProblemException(401, presented === undefined ? 'This write needs an API key' : 'The API key is not valid', {
       headers: { 'www-authenticate': 'Bearer realm="api"' },
     });
+  }
+
+  /** Sets `request.apiKeyName` when the request presents a valid key; returns the presented secret, if any. */
+  identify(request: FastifyRequest): string | undefined {
+    const presented = presentedSecret(request);
+    if (presented !== undefined) request.apiKeyName = this.match(presented);
+    return presented;
   }
 
   private match(secret: string): string | undefined {

@@ -4,19 +4,26 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
 import { etagOf, ifNoneMatchHits } from '../http/etag.js';
 import { ProblemException } from '../http/problem.js';
-import type { CacheRecord } from './cache-record.js';
 import { CACHED_OPTIONS } from './cache.tokens.js';
-import { type CachePolicy, CacheService, type Loaded, type Resolved } from './cache.service.js';
+import { type CachePolicy, CacheService, type Loaded, type Lookup, type Resolved } from './cache.service.js';
 import type { CachedOptions } from './cached.decorator.js';
 import { NotModifiedException } from './not-modified.filter.js';
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-interface Route {
+/** What `@Cached` says for one handler, worked out once. */
+export interface CachedRoute {
   options: CachedOptions;
   policy: CachePolicy;
   /** Untagged entries carry the entity's version, hence an ETag. */
   etag: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A cache lookup already made for this request (by the cached-read fast path), with its key. */
+    cacheLookup?: { key: string; lookup: Lookup };
+  }
 }
 
 /**
@@ -25,7 +32,7 @@ interface Route {
  */
 @Injectable()
 export class CacheAsideInterceptor implements NestInterceptor {
-  private readonly routes = new WeakMap<object, Route | null>();
+  private readonly routes = new WeakMap<object, CachedRoute | null>();
 
   constructor(
     private readonly cache: CacheService,
@@ -40,7 +47,9 @@ export class CacheAsideInterceptor implements NestInterceptor {
     const reply = http.getResponse<FastifyReply>();
     let resolved: Resolved;
     try {
-      resolved = await this.cache.resolve(route.options.key(request), route.policy, () => this.load(next));
+      const key = route.options.key(request);
+      const ahead = request.cacheLookup?.key === key ? request.cacheLookup.lookup : undefined;
+      resolved = await this.cache.resolve(key, route.policy, () => this.load(next), undefined, ahead);
     } catch (error) {
       // The handler failed (400, 503…): nothing was stored, and the answer says it went past the cache.
       void reply.header('cache-status', `${this.cache.cacheName}; fwd=miss`);
@@ -49,37 +58,17 @@ export class CacheAsideInterceptor implements NestInterceptor {
     return of(this.answer(resolved, request, reply, route));
   }
 
-  private answer(resolved: Resolved, request: FastifyRequest, reply: FastifyReply, route: Route): string {
+  private answer(resolved: Resolved, request: FastifyRequest, reply: FastifyReply, route: CachedRoute): string {
     const { record } = resolved;
-    void reply.header('cache-status', this.cacheStatus(resolved, record));
+    void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, resolved));
     if (record.status === 404) throw new ProblemException(404, record.body);
     if (route.etag && record.version > 0) {
       void reply.header('etag', etagOf(record.version));
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, record.version)) throw new NotModifiedException();
     }
-    void reply.header('content-type', JSON_TYPE);
+    void reply.header('content-type', JSON_CONTENT_TYPE);
     return record.body;
-  }
-
-  /**
-   * RFC 9211: `app; hit; ttl=42`, `app; fwd=miss; stored`, `app; fwd=miss; collapsed`, `app; fwd=bypass`,
-   * and stale-if-error `app; hit; ttl=-12; detail=stale-if-error` (a negative ttl: seconds past expiry).
-   */
-  private cacheStatus(resolved: Resolved, record: CacheRecord): string {
-    const name = this.cache.cacheName;
-    switch (resolved.outcome) {
-      case 'hit':
-        return `${name}; hit; ttl=${Math.max(0, Math.floor((record.expiresAt - Date.now()) / 1000))}`;
-      case 'stale':
-        return `${name}; hit; ttl=${Math.min(0, Math.floor((record.expiresAt - Date.now()) / 1000))}; detail=stale-if-error`;
-      case 'collapsed':
-        return `${name}; fwd=miss; collapsed`;
-      case 'bypass':
-        return `${name}; fwd=bypass`;
-      default:
-        return resolved.stored ? `${name}; fwd=miss; stored` : `${name}; fwd=miss`;
-    }
   }
 
   /** Runs the handler; its body is serialised once, here, and that string is both stored and sent. */
@@ -96,7 +85,8 @@ export class CacheAsideInterceptor implements NestInterceptor {
     }
   }
 
-  private routeOf(context: ExecutionContext): Route | null {
+  /** The handler's `@Cached` route, worked out on its first request. */
+  routeOf(context: ExecutionContext): CachedRoute | null {
     const handler = context.getHandler();
     let route = this.routes.get(handler);
     if (route === undefined) {
@@ -111,5 +101,24 @@ export class CacheAsideInterceptor implements NestInterceptor {
       this.routes.set(handler, route);
     }
     return route;
+  }
+}
+
+/**
+ * RFC 9211: `app; hit; ttl=42`, `app; fwd=miss; stored`, `app; fwd=miss; collapsed`, `app; fwd=bypass`,
+ * and stale-if-error `app; hit; ttl=-12; detail=stale-if-error` (a negative ttl: seconds past expiry).
+ */
+export function cacheStatusOf(name: string, { record, outcome, stored }: Resolved): string {
+  switch (outcome) {
+    case 'hit':
+      return `${name}; hit; ttl=${Math.max(0, Math.floor((record.expiresAt - Date.now()) / 1000))}`;
+    case 'stale':
+      return `${name}; hit; ttl=${Math.min(0, Math.floor((record.expiresAt - Date.now()) / 1000))}; detail=stale-if-error`;
+    case 'collapsed':
+      return `${name}; fwd=miss; collapsed`;
+    case 'bypass':
+      return `${name}; fwd=bypass`;
+    default:
+      return stored ? `${name}; fwd=miss; stored` : `${name}; fwd=miss`;
   }
 }

@@ -7,7 +7,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import type { CacheRecord } from './cache-record.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
 import type { CacheBehaviour } from './cache.options.js';
-import { CacheStore, type StoreStatus } from './cache.store.js';
+import { CacheStore, type StoreRead, type StoreStatus } from './cache.store.js';
 
 /** What a loader produced, ready to store: the serialised body (or a 404 detail) and its version. */
 export interface Loaded {
@@ -36,6 +36,17 @@ export interface Resolved {
   outcome: CacheOutcome;
   /** Whether this call's load was stored (false when a newer value was there or the store failed). */
   stored: boolean;
+}
+
+/** One judged store read (see `CacheService.lookup`). */
+export interface Lookup {
+  /** Undefined when the store failed (`error`). */
+  read?: StoreRead;
+  error?: unknown;
+  /** The entry, when it is fresh (not expired, tags unchanged). */
+  fresh?: CacheRecord;
+  /** Refresh-ahead picked this read to reload the fresh entry in the background. */
+  refreshDue: boolean;
 }
 
 /** The `result` label values of `cache_requests_total`. */
@@ -122,27 +133,27 @@ export class CacheService implements OnApplicationShutdown {
    * entry still within `staleIfErrorMs` of its TTL (and not replaced by a newer version or a tag
    * change) is answered instead, with outcome `stale`.
    */
-  async resolve(key: string, policy: CachePolicy, load: () => Promise<Loaded>, refresh?: () => Promise<Loaded>): Promise<Resolved> {
-    const store = this.store;
-    if (store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
-    const tags = policy.tags ?? NO_TAGS;
-    let generations: Array<number | undefined> | undefined;
-    let stale: CacheRecord | undefined;
-    try {
-      const read = await store.read(key, tags);
-      generations = read.generations;
-      const record = read.record;
-      if (record !== undefined && this.isFresh(record, tags, generations)) {
-        this.count(policy.name, 'hit');
-        if (this.shouldRefresh(record)) this.refreshInBackground(key, policy, refresh ?? load);
-        return { record, outcome: 'hit', stored: false };
-      }
-      if (record !== undefined && this.isServableStale(record, tags, generations)) stale = record;
-    } catch (error) {
+  async resolve(
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<Loaded>,
+    refresh?: () => Promise<Loaded>,
+    lookup?: Lookup,
+  ): Promise<Resolved> {
+    if (this.store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
+    const found = lookup ?? (await this.lookup(key, policy));
+    if (found.read === undefined) {
       // A failing store is a miss; single flight still spares the database the concurrent loads.
-      this.failed('read', key, error, policy.name);
+      this.failed('read', key, found.error, policy.name);
       return this.fill(key, policy, load, undefined, true);
     }
+    if (found.fresh !== undefined) {
+      this.count(policy.name, 'hit');
+      if (found.refreshDue) this.refreshInBackground(key, policy, refresh ?? load);
+      return { record: found.fresh, outcome: 'hit', stored: false };
+    }
+    const { record, generations } = found.read;
+    const stale = record !== undefined && this.isServableStale(record, policy.tags ?? NO_TAGS, generations) ? record : undefined;
     if (stale === undefined) return this.fill(key, policy, load, generations, false);
     try {
       return await this.fill(key, policy, load, generations, false);
@@ -152,6 +163,24 @@ export class CacheService implements OnApplicationShutdown {
       this.count(policy.name, 'stale');
       this.logger.debug(`serving ${key} stale: its reload failed with ${error instanceof Error ? error.message : String(error)}`);
       return { record: stale, outcome: 'stale', stored: false };
+    }
+  }
+
+  /**
+   * The first half of `resolve`: one store read of `key`, judged (fresh? due for refresh-ahead?)
+   * but not counted. A caller that answers a fresh entry itself counts the hit; any other lookup
+   * can be handed to `resolve`, which then does not read again.
+   */
+  async lookup(key: string, policy: CachePolicy): Promise<Lookup> {
+    if (this.store === null) throw new Error('lookup needs a cache store (the cache is off)');
+    const tags = policy.tags ?? NO_TAGS;
+    try {
+      const read = await this.store.read(key, tags);
+      const record = read.record;
+      if (record === undefined || !this.isFresh(record, tags, read.generations)) return { read, refreshDue: false };
+      return { read, fresh: record, refreshDue: this.shouldRefresh(record) };
+    } catch (error) {
+      return { error, refreshDue: false };
     }
   }
 

@@ -1,6 +1,7 @@
-import { Controller, Get, Logger, ServiceUnavailableException, VERSION_NEUTRAL } from '@nestjs/common';
+import { Controller, Get, Logger, Req, ServiceUnavailableException, VERSION_NEUTRAL } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../http/openapi.decorators.js';
 import { ProblemException } from '../http/problem.js';
@@ -42,8 +43,8 @@ export class HealthController {
   })
   @ApiOkResponse({ type: ReadyResponseDto })
   @ApiProblemResponses(503)
-  async ready(): Promise<ReadyResponseDto> {
-    const details = await this.checkAll();
+  async ready(@Req() request: FastifyRequest): Promise<ReadyResponseDto> {
+    const details = await this.checkAll(request.id);
     if (this.shutdown.draining) {
       throw new ProblemException(503, 'The service is shutting down', { extensions: { details } });
     }
@@ -59,7 +60,7 @@ export class HealthController {
     return { status: 'ok', details };
   }
 
-  private async checkAll(): Promise<Record<string, ComponentStatus>> {
+  private async checkAll(reqId: string): Promise<Record<string, ComponentStatus>> {
     const checks = this.registry.entries().map(
       ([name, probe]) =>
         (): PromiseLike<HealthIndicatorResult> =>
@@ -77,7 +78,7 @@ export class HealthController {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       results = (error.getResponse() as { details: typeof results }).details;
       for (const [name, result] of Object.entries(results)) {
-        if (result.status === 'down') this.logger.warn({ msg: 'readiness probe failed', component: name, reason: result.message });
+        if (result.status === 'down') this.logger.warn({ msg: 'readiness probe failed', reqId, component: name, reason: result.message });
       }
     }
     return Object.fromEntries(

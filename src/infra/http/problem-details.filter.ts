@@ -26,7 +26,7 @@ const DATABASE_UNAVAILABLE = new ProblemException(503, 'The database is unavaila
 
 /**
  * Turns every error into RFC 9457 problem+json. Client errors are answered as they are;
- * anything unexpected is logged once (the request logger adds the request id) and answered with a bare 500,
+ * anything unexpected is logged once, with the request id, and answered with a bare 500,
  * so no stack trace, SQL or driver message reaches a client.
  */
 @Catch()
@@ -70,17 +70,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const code = (exception.cause as { code?: string } | undefined)?.code;
       const detail = (code && fastifyDetails[code]) ?? this.messageOf(exception);
-      if (status >= 500) this.logger.error({ msg: 'request failed', err: exception });
+      if (status >= 500) this.logger.error({ msg: 'request failed', reqId: request.id, err: exception });
       return { status, detail };
     }
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn({ msg: 'database unavailable', err: String(exception) });
+      this.logger.warn({ msg: 'database unavailable', reqId: request.id, err: String(exception) });
       return this.render(DATABASE_UNAVAILABLE, request);
     }
     if (isConstraintViolation(exception)) {
       return { status: 409, detail: 'The request conflicts with the stored state of the resource' };
     }
-    this.logger.error({ msg: 'unexpected error', err: exception });
+    this.logger.error({ msg: 'unexpected error', reqId: request.id, err: exception });
     return { status: 500, detail: 'An unexpected error occurred' };
   }
 

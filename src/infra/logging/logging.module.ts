@@ -1,9 +1,12 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, type OnApplicationShutdown, Inject } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
+import type { Logger } from 'pino';
 import { authConfig, databaseConfig, httpConfig, mailConfig, redisConfig, webhooksConfig } from '../../config/index.js';
-import { loggingParams } from './logging.options.js';
-import { RequestContext } from './request-context.js';
+import { AppLogger } from './app-logger.js';
+import { createRootLogger } from './logging.options.js';
+
+/** Injection token of the root pino logger (for Fastify hooks and code that logs structured fields). */
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 /**
  * Structured logs for the whole application (Nest's Logger is routed here in app.factory.ts):
@@ -12,8 +15,9 @@ import { RequestContext } from './request-context.js';
  */
 @Global()
 @Module({
-  imports: [
-    LoggerModule.forRootAsync({
+  providers: [
+    {
+      provide: ROOT_LOGGER,
       inject: [httpConfig.KEY, authConfig.KEY, webhooksConfig.KEY, mailConfig.KEY, databaseConfig.KEY, redisConfig.KEY],
       useFactory: (
         http: ConfigType<typeof httpConfig>,
@@ -22,8 +26,8 @@ import { RequestContext } from './request-context.js';
         mail: ConfigType<typeof mailConfig>,
         database: ConfigType<typeof databaseConfig>,
         redis: ConfigType<typeof redisConfig>,
-      ) =>
-        loggingParams({
+      ): Logger =>
+        createRootLogger({
           level: http.logLevel,
           format: http.logFormat,
           file: http.logFile,
@@ -36,9 +40,16 @@ import { RequestContext } from './request-context.js';
           ],
           urlsWithPasswords: [mail.smtpUrl, database.driver === 'postgres' ? database.url : undefined, redis.url],
         }),
-    }),
+    },
+    { provide: AppLogger, inject: [ROOT_LOGGER], useFactory: (root: Logger) => new AppLogger(root) },
   ],
-  providers: [RequestContext],
-  exports: [RequestContext],
+  exports: [ROOT_LOGGER, AppLogger],
 })
-export class LoggingModule {}
+export class LoggingModule implements OnApplicationShutdown {
+  constructor(@Inject(ROOT_LOGGER) private readonly root: Logger) {}
+
+  /** Lines still buffered by the asynchronous destination reach it before the process exits. */
+  onApplicationShutdown(): void {
+    this.root.flush();
+  }
+}

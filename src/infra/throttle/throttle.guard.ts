@@ -25,6 +25,13 @@ const THROTTLER_SKIP = 'THROTTLER:SKIP';
 
 type Resolvable<T> = T | ((context: ExecutionContext) => T | Promise<T>);
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A rate-limit decision already under way for this request (the cached-read fast path's). */
+    rateLimitDecision?: Promise<ConsumeResult>;
+  }
+}
+
 /** Only the versioned API is limited; operational routes (/health, /metrics, /docs, /admin) never are. */
 export function isLimitedPath(path: string): boolean {
   return path === '/v1' || path.startsWith('/v1/');
@@ -71,26 +78,24 @@ export class RateLimitGuard extends ThrottlerGuard {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     if (!isLimitedPath(request.routeOptions.url ?? request.url)) return true;
 
-    const tiers: TierLimit[] = [];
-    let tracker: string | undefined;
-    for (const plan of this.planOf(context)) {
-      if (plan.throttler.skipIf?.(context)) continue;
-      // Constants need no await: the common case stays synchronous.
-      const limit = typeof plan.limit === 'number' ? plan.limit : await resolve(context, plan.limit);
-      const windowMs = typeof plan.ttl === 'number' ? plan.ttl : await resolve(context, plan.ttl);
-      if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowMs) || windowMs < 1) {
-        throw new Error(`Throttler tier "${plan.name}" needs an integer limit ≥ 1 and ttl ≥ 1 ms`);
+    // The cached-read fast path may have decided this request already (and then passed it on);
+    // its failure (an unavailable limiter) is this guard's 503, not a second attempt.
+    let result = request.rateLimitDecision === undefined ? undefined : await request.rateLimitDecision;
+    if (result === undefined) {
+      const tiers: TierLimit[] = [];
+      let tracker: string | undefined;
+      for (const plan of this.planOf(context)) {
+        if (plan.throttler.skipIf?.(context)) continue;
+        // Constants need no await: the common case stays synchronous.
+        const limit = typeof plan.limit === 'number' ? plan.limit : await resolve(context, plan.limit);
+        const windowMs = typeof plan.ttl === 'number' ? plan.ttl : await resolve(context, plan.ttl);
+        tiers.push(tierLimit(plan, limit, windowMs));
+        if (plan.tracker && tracker === undefined) tracker = `t:${sha256(await plan.tracker(request, context))}`;
       }
-      tiers.push({ name: plan.name, bucket: plan.bucket, limit, windowMs });
-      if (plan.tracker && tracker === undefined) tracker = `t:${sha256(await plan.tracker(request, context))}`;
+      if (tiers.length === 0) return true;
+      result = await this.decide(tracker ?? clientKeyOf(request), tiers);
     }
-    if (tiers.length === 0) return true;
-
-    const result = await this.decide(clientKey(tracker, request), tiers);
-    const { policy, state } = rateLimitHeaders(result.tiers);
-    void reply.header('RateLimit-Policy', policy);
-    void reply.header('RateLimit', state);
-    if (result.allowed) return true;
+    if (this.admit(result, reply)) return true;
 
     const tier = result.tiers.find((t) => t.name === result.refusedBy) ?? result.tiers[0];
     const wait = retryAfterSeconds(result.retryAfterMs);
@@ -102,6 +107,28 @@ export class RateLimitGuard extends ThrottlerGuard {
         : `Too many requests; retry in ${wait} s`,
       { headers: { 'retry-after': String(wait) } },
     );
+  }
+
+  /**
+   * The tiers this handler is limited by when they are the same for every request (constant
+   * limits, no `skipIf`, no custom tracker), else `undefined`. The cached-read fast path decides
+   * only such routes itself.
+   */
+  constantTiersFor(context: ExecutionContext): TierLimit[] | undefined {
+    const tiers: TierLimit[] = [];
+    for (const plan of this.planOf(context)) {
+      if (plan.throttler.skipIf || plan.tracker || typeof plan.limit !== 'number' || typeof plan.ttl !== 'number') return undefined;
+      tiers.push(tierLimit(plan, plan.limit, plan.ttl));
+    }
+    return tiers;
+  }
+
+  /** Sends the RateLimit fields of a decision; true when the request may go on. */
+  admit(result: ConsumeResult, reply: FastifyReply): boolean {
+    const { policy, state } = rateLimitHeaders(result.tiers);
+    void reply.header('RateLimit-Policy', policy);
+    void reply.header('RateLimit', state);
+    return result.allowed;
   }
 
   /**
@@ -136,7 +163,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     return plans;
   }
 
-  private async decide(client: string, tiers: TierLimit[]): Promise<ConsumeResult> {
+  /** One store call for all tiers; an unavailable limiter (fail mode `closed`) is a 503. */
+  async decide(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
     try {
       return await this.store.consume(client, tiers);
     } catch (error) {
@@ -149,8 +177,11 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 }
 
-function clientKey(tracker: string | undefined, request: FastifyRequest): string {
-  return tracker ?? clientKeyOf(request);
+function tierLimit(plan: TierPlan, limit: number, windowMs: number): TierLimit {
+  if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowMs) || windowMs < 1) {
+    throw new Error(`Throttler tier "${plan.name}" needs an integer limit ≥ 1 and ttl ≥ 1 ms`);
+  }
+  return { name: plan.name, bucket: plan.bucket, limit, windowMs };
 }
 
 async function resolve(context: ExecutionContext, value: ThrottlerOptions['limit']): Promise<number> {

@@ -42,6 +42,7 @@ export function tiersFrom(config: ConfigType<typeof throttleConfig>): ThrottlerO
       }),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: RateLimitGuard }],
+  providers: [RateLimitGuard, { provide: APP_GUARD, useExisting: RateLimitGuard }],
+  exports: [RateLimitGuard],
 })
 export class ThrottleModule {}

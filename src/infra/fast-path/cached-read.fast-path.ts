@@ -1,0 +1,142 @@
+import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { ApplicationConfig, HttpAdapterHost, Reflector } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiKeyGuard } from '../auth/api-key.guard.js';
+import { CacheAsideInterceptor, type CachedRoute, cacheStatusOf, JSON_CONTENT_TYPE } from '../cache/cache-aside.interceptor.js';
+import { CacheService } from '../cache/cache.service.js';
+import { etagOf, ifNoneMatchHits } from '../http/etag.js';
+import { clientKeyOf } from '../throttle/client-key.js';
+import type { TierLimit } from '../throttle/rate-limit.store.js';
+import { isLimitedPath, RateLimitGuard } from '../throttle/throttle.guard.js';
+
+/** What the fast path needs to answer one route. */
+interface FastRoute {
+  cached: CachedRoute;
+  /** The route's rate-limit tiers (empty: not limited). */
+  tiers: TierLimit[];
+  /** `GET /v1/products/:id`, for the log. */
+  label: string;
+}
+
+/**
+ * Answers cache hits of `@Cached` GET routes from a Fastify `onRequest` hook, before Nest's
+ * router, guards and interceptors: the API key is identified, the rate limit decided and the
+ * entry read in parallel (two Redis commands in flight, one round trip of latency), and a fresh
+ * hit is sent as it is stored, with the same headers the full path sends (`RateLimit-*`,
+ * `Cache-Status`, `ETag`, 304 on `If-None-Match`).
+ *
+ * Anything else goes on through Nest as usual, carrying what was already done: a miss, a stale or
+ * 404 entry, an entry due for refresh-ahead, a refused or undecided rate limit, a store error. The
+ * cache interceptor then reuses the lookup and the throttle guard the decision, so nothing is read
+ * or counted twice.
+ *
+ * Safe by construction: a route is answered here only once a request has gone through Nest and
+ * shown that nothing would be skipped. As a global guard (the last one) this class learns, for
+ * each route, whether its only guards are the API-key and rate-limit guards (global or route
+ * level), its only interceptor is `CacheAsideInterceptor`, and its rate limits are constants. A
+ * route with a guard of its own (roles, tenants…), another interceptor, or a dynamic limit is
+ * never answered here, so adding one to a route can never be bypassed by a cache hit.
+ */
+@Injectable()
+export class CachedReadFastPath implements CanActivate, OnModuleInit {
+  private readonly logger = new Logger('CachedReadFastPath');
+  /** Per route (Fastify's route config object): how to answer it here, or null for "never". */
+  private readonly routes = new WeakMap<object, FastRoute | null>();
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly applicationConfig: ApplicationConfig,
+    private readonly reflector: Reflector,
+    private readonly cache: CacheService,
+    private readonly cacheInterceptor: CacheAsideInterceptor,
+    private readonly apiKeys: ApiKeyGuard,
+    private readonly rateLimit: RateLimitGuard,
+  ) {}
+
+  onModuleInit(): void {
+    // Absent in an application context without HTTP (the worker process); useless with the cache off.
+    const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
+    if (!adapter || !this.cache.enabled) return;
+    adapter.getInstance<FastifyInstance>().addHook('onRequest', (request, reply, done) => {
+      const route = request.method === 'GET' ? this.routes.get(request.routeOptions.config) : undefined;
+      if (!route) return done();
+      this.answer(request, reply, route).then(
+        (answered) => {
+          if (!answered) done();
+        },
+        (error: unknown) => {
+          // Never fail a request here: the full path will do the same work and answer properly.
+          this.logger.warn({ msg: 'fast path failed; the request goes the full way', reqId: request.id, err: error });
+          done();
+        },
+      );
+    });
+  }
+
+  /** As a guard it never refuses: it learns, on a route's first request, whether it may answer the route. */
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const config = request.routeOptions.config;
+    if (!this.routes.has(config)) {
+      const route = this.eligible(context, request);
+      this.routes.set(config, route);
+      if (route) this.logger.log(`answering cache hits of ${route.label} before the Nest pipeline`);
+    }
+    return true;
+  }
+
+  /** Resolves to true when it answered the request. */
+  private async answer(request: FastifyRequest, reply: FastifyReply, route: FastRoute): Promise<boolean> {
+    this.apiKeys.identify(request);
+    const key = route.cached.options.key(request);
+    const limited = route.tiers.length > 0;
+    const deciding = limited ? this.rateLimit.decide(clientKeyOf(request), route.tiers) : undefined;
+    // The guard awaits the same decision if the request goes on (and answers its failure: 503).
+    if (deciding !== undefined) request.rateLimitDecision = deciding;
+    const [decision, lookup] = await Promise.all([deciding?.catch(() => undefined), this.cache.lookup(key, route.cached.policy)]);
+    const record = lookup.fresh;
+    const servable = record !== undefined && record.status === 200 && !lookup.refreshDue;
+    if (!servable || (limited && decision?.allowed !== true)) {
+      request.cacheLookup = { key, lookup };
+      return false;
+    }
+    if (decision !== undefined) this.rateLimit.admit(decision, reply);
+    this.cache.count(route.cached.policy.name, 'hit');
+    void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, { record, outcome: 'hit', stored: false }));
+    if (route.cached.etag && record.version > 0) {
+      void reply.header('etag', etagOf(record.version));
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, record.version)) {
+        void reply.code(304).send();
+        return true;
+      }
+    }
+    void reply.header('content-type', JSON_CONTENT_TYPE).send(record.body);
+    return true;
+  }
+
+  private eligible(context: ExecutionContext, request: FastifyRequest): FastRoute | null {
+    if (request.method !== 'GET') return null;
+    const cached = this.cacheInterceptor.routeOf(context);
+    if (cached === null) return null;
+    const targets = [context.getHandler(), context.getClass()];
+    const routeGuards = this.reflector.getAllAndMerge<unknown[]>(GUARDS_METADATA, targets);
+    const routeInterceptors = this.reflector.getAllAndMerge<unknown[]>(INTERCEPTORS_METADATA, targets);
+    const known = new Set<unknown>([ApiKeyGuard, RateLimitGuard, CachedReadFastPath]);
+    const onlyKnownGuards =
+      routeGuards.every((guard) => known.has(guard)) &&
+      this.applicationConfig.getGlobalGuards().every((guard) => known.has(guard.constructor)) &&
+      this.applicationConfig.getGlobalRequestGuards().length === 0;
+    const onlyCacheInterceptor =
+      routeInterceptors.every((interceptor) => interceptor === CacheAsideInterceptor) &&
+      this.applicationConfig.getGlobalInterceptors().length === 0 &&
+      this.applicationConfig.getGlobalRequestInterceptors().length === 0;
+    if (!onlyKnownGuards || !onlyCacheInterceptor) return null;
+    const url = request.routeOptions.url ?? request.url;
+    const tiers = isLimitedPath(url) ? this.rateLimit.constantTiersFor(context) : [];
+    if (tiers === undefined) return null;
+    return { cached, tiers, label: `GET ${url}` };
+  }
+}
