@@ -24,6 +24,9 @@ const ENQUEUE_CHUNK = 100;
 export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
   private readonly pending = new Set<Promise<void>>();
+  /** Ids on the queue, waiting for the next `dispatched_at` update. */
+  private readonly toMark: string[] = [];
+  private marking: Promise<void> | undefined;
   private lastWarning = 0;
 
   constructor(
@@ -63,11 +66,41 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   }
 
   private relayInBackground(events: readonly DomainEvent[]): void {
-    const work: Promise<void> = this.relay(events)
-      .then(() => undefined)
-      .catch((error: unknown) => this.warn(`could not mark ${events.length} event(s) dispatched; the sweeper will retry`, error))
+    const work: Promise<void> = this.enqueue(events)
+      .then((dispatched) => this.markDispatched(dispatched))
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
+  }
+
+  /**
+   * Group commit: ids that arrive while an update runs go out together in the next one, so under
+   * load the relay costs one commit per batch of writes instead of one per write. An id whose
+   * update fails or never runs (a crash) stays undispatched and the sweeper hands it over again;
+   * the job id (= event id) and the consumers' idempotency absorb the repeat.
+   */
+  private markDispatched(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return Promise.resolve();
+    this.toMark.push(...ids);
+    this.marking ??= this.flushMarks();
+    return this.marking;
+  }
+
+  private async flushMarks(): Promise<void> {
+    try {
+      while (this.toMark.length > 0) {
+        const batch = this.toMark.splice(0, this.toMark.length);
+        try {
+          await this.dataSource.query(`UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`, [
+            batch,
+          ]);
+        } catch (error) {
+          this.warn(`could not mark ${batch.length} event(s) dispatched; the sweeper will retry`, error);
+        }
+      }
+    } finally {
+      // In the same turn as the empty check: an id pushed after it starts a new flush.
+      this.marking = undefined;
+    }
   }
 
   /** Returns the ids that are now safely on the queue. */
