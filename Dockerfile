@@ -20,9 +20,13 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3. The runtime: compiled code + production node_modules, as the unprivileged `node` user.
 FROM ${NODE_IMAGE} AS runtime
+# The heap flags keep RSS near 170 MiB under load (docs/benchmarks.md): without a limit V8 sizes
+# the heap from the host's memory and lets garbage pile up to ~4× the ~60 MiB live heap. Raise
+# max-old-space-size if your service holds more in memory. Same flags as `npm run start:prod`.
 ENV NODE_ENV=production \
     PORT=3000 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=8"
 WORKDIR /app
 COPY --chown=node:node package.json ./
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './options.js';
 import type { BenchDatabase } from './postgres.js';
@@ -13,6 +14,16 @@ export const SERVICE_ENTRY = process.env.BENCH_SERVICE_ENTRY ?? join(ROOT, 'benc
 export const BASELINE_ENTRY = join(ROOT, 'bench/dist/baselines/main.js');
 export const CEILING_ENTRY = join(ROOT, 'bench/dist/ceiling/http-ceiling.server.js');
 export const RESULTS_DIR = join(ROOT, 'bench/results');
+
+/**
+ * The node flags production runs the service with, read from `npm run start:prod`
+ * (`node <flags> dist/main.js`; the Dockerfile sets the same in NODE_OPTIONS), so the benchmark
+ * measures the memory settings that ship.
+ */
+export function productionNodeFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  return (scripts['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
+}
 
 /** Everything scenarios share during one run. */
 export interface BenchContext {
@@ -46,7 +57,7 @@ function passThroughEnv(): Record<string, string> {
 }
 
 /**
- * Starts one instance of the built service (`node dist/main.js`) in production mode against the
+ * Starts one instance of the built service (`node <production flags> dist/main.js`) in production mode against the
  * run's database. All instances share one Redis key prefix, as a deployment does (a new prefix
  * looks like lost queue storage, and the outbox sweeper would hand recent events over again).
  * Throttling stays on, at limits the load never reaches.
@@ -60,7 +71,10 @@ export async function startService(ctx: BenchContext, name: string, env: Record<
     readyPath: '/health/ready',
     readyStatus: 200,
     logDir: RESULTS_DIR,
-    nodeArgs: ctx.options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : [],
+    nodeArgs: [
+      ...productionNodeFlags(),
+      ...(ctx.options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
+    ],
     env: {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
