@@ -59,7 +59,7 @@ export class FailoverRateLimitStore extends RateLimitStore {
         return this.fallback(client, tiers, error);
       }
     }
-    return this.fallback(client, tiers, new Error(`Redis connection is ${this.redis.client.status}`));
+    return this.fallback(client, tiers, new Error(`Redis connection is ${this.redis.state}`));
   }
 
   private fallback(client: string, tiers: readonly TierLimit[], error: unknown): Promise<ConsumeResult> {
