@@ -166,22 +166,27 @@ export async function ourQueue(ctx: BenchContext): Promise<ScenarioResult> {
     const processor = app.get(ImportsProcessor);
     const imports = types.QueueName.Imports!;
     const job = types.JobName.ImportProducts!;
-    const result = await measure(
-      ctx.options.queueJobs,
-      (n) => driver.add(imports, job, { n }),
-      (listener) => {
-        processor.worker.on('completed', () => listener(true));
-        processor.worker.on('failed', () => listener(false));
-      },
-    );
+    const once = () =>
+      measure(
+        ctx.options.queueJobs,
+        (n) => driver.add(imports, job, { n }),
+        (listener) => {
+          processor.worker.on('completed', () => listener(true));
+          processor.worker.on('failed', () => listener(false));
+        },
+      );
+    // Two rounds, like raw BullMQ (one before and one after): the better is held against the better raw round.
+    const first = await once();
+    const second = await once();
+    const best = second.jobsPerSec >= first.jobsPerSec ? second : first;
     return {
       id: 'queue',
       label,
       status: 'ok',
       unit: 'jobs/s',
-      rate: result.jobsPerSec,
-      errors: result.failed,
-      details: { jobs: ctx.options.queueJobs, seconds: result.seconds },
+      rate: best.jobsPerSec,
+      errors: first.failed + second.failed,
+      details: { jobs: ctx.options.queueJobs, rounds: [first.jobsPerSec, second.jobsPerSec], seconds: best.seconds },
     };
   } finally {
     await app.close();
