@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type CanActivate, Controller, type ExecutionContext, Get, Injectable, Module, Param, UseGuards } from '@nestjs/common';
+import { type CanActivate, Controller, type ExecutionContext, Get, Header, Injectable, Module, Param, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { createClient } from '@keyv/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppModule } from '../../src/app.module.js';
 import { CacheAsideInterceptor } from '../../src/infra/cache/cache-aside.interceptor.js';
+import { CacheService } from '../../src/infra/cache/cache.service.js';
 import { Cached } from '../../src/infra/cache/cached.decorator.js';
 import { bootTestApp, problemOf, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -28,6 +29,13 @@ class ProbeController {
   @Get('open/:id')
   @Cached({ key: (request) => `probe:open:${(request.params as { id: string }).id}` })
   open(@Param('id') id: string) {
+    return { id, version: 1 };
+  }
+
+  @Get('private/:id')
+  @Header('cache-control', 'private, no-store')
+  @Cached({ key: (request) => `probe:private:${(request.params as { id: string }).id}` })
+  private(@Param('id') id: string) {
     return { id, version: 1 };
   }
 
@@ -59,6 +67,8 @@ beforeAll(async () => {
       THROTTLE_LIMIT: '6',
       THROTTLE_TTL_SECONDS: '60',
       THROTTLE_BURST_LIMIT: '0',
+      // A write tier (skipIf: not a write) must not keep GET routes off the fast path.
+      THROTTLE_WRITE_LIMIT: '100',
       TRUST_PROXY: '1',
     },
     ProbeAppModule,
@@ -81,11 +91,12 @@ describe('cached-read fast path', () => {
   it('answers a hit without the Nest pipeline, with the same body and headers as the full path', async () => {
     const intercept = vi.spyOn(CacheAsideInterceptor.prototype, 'intercept');
     const path = `/v1/fast-path-probe/open/${randomUUID()}`;
-    const miss = await api.request(path, { headers: { 'x-request-id': 'fp-miss' } });
+    const headers = client();
+    const miss = await api.request(path, { headers: { ...headers, 'x-request-id': 'fp-miss' } });
     expect(miss.headers.get('cache-status')).toBe('app; fwd=miss; stored');
     expect(intercept).toHaveBeenCalledTimes(1);
 
-    const hit = await api.request(path, { headers: { 'x-request-id': 'fp-hit' } });
+    const hit = await api.request(path, { headers: { ...headers, 'x-request-id': 'fp-hit' } });
     expect(intercept).toHaveBeenCalledTimes(1); // answered before Nest: the interceptor did not run
     expect(hit.status).toBe(200);
     expect(await hit.text()).toBe(await miss.text());
@@ -97,7 +108,7 @@ describe('cached-read fast path', () => {
     expect(hit.headers.get('ratelimit')).toMatch(/^"default";r=\d+;t=\d+$/);
     for (const name of SECURITY_HEADERS) expect(hit.headers.get(name)).toBe(miss.headers.get(name));
 
-    const notModified = await api.request(path, { headers: { 'if-none-match': '"1"' } });
+    const notModified = await api.request(path, { headers: { ...headers, 'if-none-match': '"1"' } });
     expect(notModified.status).toBe(304);
     expect(notModified.headers.get('etag')).toBe('"1"');
     expect(await notModified.text()).toBe('');
@@ -106,11 +117,12 @@ describe('cached-read fast path', () => {
 
   it('never answers a route that has a guard of its own: the guard runs on every hit', async () => {
     const path = `/v1/fast-path-probe/guarded/${randomUUID()}`;
+    const headers = client();
     ProbeGuard.calls = 0;
-    expect((await api.request(path, { headers: { 'x-probe-pass': 'yes' } })).headers.get('cache-status')).toBe('app; fwd=miss; stored');
-    const hit = await api.request(path, { headers: { 'x-probe-pass': 'yes' } });
+    expect((await api.request(path, { headers: { ...headers, 'x-probe-pass': 'yes' } })).headers.get('cache-status')).toBe('app; fwd=miss; stored');
+    const hit = await api.request(path, { headers: { ...headers, 'x-probe-pass': 'yes' } });
     expect(hit.headers.get('cache-status')).toMatch(/^app; hit/);
-    const refused = await api.request(path);
+    const refused = await api.request(path, { headers });
     expect(refused.status).toBe(403);
     await problemOf(refused);
     expect(ProbeGuard.calls).toBe(3);
@@ -134,8 +146,23 @@ describe('cached-read fast path', () => {
     expect((await api.request(path, { headers: client() })).status).toBe(200);
   });
 
-  it('hands a miss on with its lookup, and a cached 404 is answered by the full path', async () => {
+  it('never answers a route with a response-shaping decorator (@Header): its hits keep the header', async () => {
+    const intercept = vi.spyOn(CacheAsideInterceptor.prototype, 'intercept');
+    const path = `/v1/fast-path-probe/private/${randomUUID()}`;
     const headers = client();
+    expect((await api.request(path, { headers })).headers.get('cache-status')).toBe('app; fwd=miss; stored');
+    const hit = await api.request(path, { headers });
+    expect(hit.headers.get('cache-status')).toMatch(/^app; hit/);
+    expect(hit.headers.get('cache-control')).toBe('private, no-store');
+    expect(intercept).toHaveBeenCalledTimes(2);
+  });
+
+  it('hands a miss on with its lookup (the store is read once per request) and the decision (counted once)', async () => {
+    const headers = client();
+    // The route's first request teaches the fast path about it.
+    expect((await api.request(`/v1/products/${randomUUID()}`, { headers })).status).toBe(404);
+    const lookup = vi.spyOn(CacheService.prototype, 'lookup');
+    const intercept = vi.spyOn(CacheAsideInterceptor.prototype, 'intercept');
     const missing = `/v1/products/${randomUUID()}`;
     const first = await api.request(missing, { headers });
     expect(first.status).toBe(404);
@@ -144,7 +171,9 @@ describe('cached-read fast path', () => {
     expect(second.status).toBe(404);
     expect(second.headers.get('cache-status')).toMatch(/^app; hit/);
     await problemOf(second);
-    // Two requests, two counted: the decision taken ahead was not taken again by the guard.
-    expect(second.headers.get('ratelimit')).toBe('"default";r=4;t=60');
+    // Both went the full way (a cached 404 is rendered by Nest), each with one store read and one decision.
+    expect(intercept).toHaveBeenCalledTimes(2);
+    expect(lookup).toHaveBeenCalledTimes(2);
+    expect(second.headers.get('ratelimit')).toBe('"default";r=3;t=60');
   });
 });

@@ -156,9 +156,14 @@ describe('logging', () => {
     logger.warn({ msg: 'object probe', component: 'cache', count: 3 }, 'FieldsProbe');
     logger.error('string probe', 'Error: boom\n    at somewhere (file.js:1:1)', 'FieldsProbe');
     logger.log(new Error('error probe'), 'FieldsProbe');
+    logger.error('value probe', new Error('cause probe'), 'FieldsProbe');
+    logger.warn('details probe', { attempt: 3 }, 'FieldsProbe');
     const mine = await logged((l) => l.context === 'FieldsProbe' && l.msg === 'error probe');
     expect(mine[0]).toMatchObject({ level: 30, err: { message: 'error probe' } });
     expect(lines().find((l) => l.msg === 'object probe')).toMatchObject({ level: 40, context: 'FieldsProbe', component: 'cache', count: 3 });
     expect(lines().find((l) => l.msg === 'string probe')).toMatchObject({ level: 50, err: { stack: expect.stringContaining('at somewhere') } });
+    await logged((l) => l.msg === 'details probe');
+    expect(lines().find((l) => l.msg === 'value probe')).toMatchObject({ level: 50, context: 'FieldsProbe', err: { message: 'cause probe' } });
+    expect(lines().find((l) => l.msg === 'details probe')).toMatchObject({ level: 40, context: 'FieldsProbe', details: { attempt: 3 } });
   });
 });

@@ -1,5 +1,13 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import {
+  GUARDS_METADATA,
+  HEADERS_METADATA,
+  HTTP_CODE_METADATA,
+  INTERCEPTORS_METADATA,
+  REDIRECT_METADATA,
+  RENDER_METADATA,
+  SSE_METADATA,
+} from '@nestjs/common/constants.js';
 import { ApplicationConfig, HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard } from '../auth/api-key.guard.js';
@@ -9,6 +17,9 @@ import { etagOf, ifNoneMatchHits } from '../http/etag.js';
 import { clientKeyOf } from '../throttle/client-key.js';
 import type { TierLimit } from '../throttle/rate-limit.store.js';
 import { isLimitedPath, RateLimitGuard } from '../throttle/throttle.guard.js';
+
+/** Handler decorators whose effect (status, headers, rendering) Nest applies on every answer, hits included. */
+const RESPONSE_SHAPING_METADATA = [HEADERS_METADATA, HTTP_CODE_METADATA, REDIRECT_METADATA, RENDER_METADATA, SSE_METADATA];
 
 /** What the fast path needs to answer one route. */
 interface FastRoute {
@@ -34,9 +45,10 @@ interface FastRoute {
  * Safe by construction: a route is answered here only once a request has gone through Nest and
  * shown that nothing would be skipped. As a global guard (the last one) this class learns, for
  * each route, whether its only guards are the API-key and rate-limit guards (global or route
- * level), its only interceptor is `CacheAsideInterceptor`, and its rate limits are constants. A
- * route with a guard of its own (roles, tenants…), another interceptor, or a dynamic limit is
- * never answered here, so adding one to a route can never be bypassed by a cache hit.
+ * level), its only interceptor is `CacheAsideInterceptor`, it has no `@Header`/`@HttpCode`-style
+ * decorator, and its rate limits are constants. A route with a guard of its own (roles,
+ * tenants…), another interceptor, a response-shaping decorator or a dynamic limit is never
+ * answered here, so adding one to a route can never be bypassed by a cache hit.
  */
 @Injectable()
 export class CachedReadFastPath implements CanActivate, OnModuleInit {
@@ -133,9 +145,11 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
       routeInterceptors.every((interceptor) => interceptor === CacheAsideInterceptor) &&
       this.applicationConfig.getGlobalInterceptors().length === 0 &&
       this.applicationConfig.getGlobalRequestInterceptors().length === 0;
-    if (!onlyKnownGuards || !onlyCacheInterceptor) return null;
+    // `@Header('Cache-Control', 'private')`, `@HttpCode(…)` and the like shape every answer: keep them.
+    const shapesResponse = RESPONSE_SHAPING_METADATA.some((key) => this.reflector.get<unknown>(key, context.getHandler()) !== undefined);
+    if (!onlyKnownGuards || !onlyCacheInterceptor || shapesResponse) return null;
     const url = request.routeOptions.url ?? request.url;
-    const tiers = isLimitedPath(url) ? this.rateLimit.constantTiersFor(context) : [];
+    const tiers = isLimitedPath(url) ? this.rateLimit.constantTiersFor(context, 'GET') : [];
     if (tiers === undefined) return null;
     return { cached, tiers, label: `GET ${url}` };
   }

@@ -40,25 +40,34 @@ export class AppLogger implements LoggerService {
     this.write('fatal', message, params);
   }
 
-  /** Nest passes the context last: `(message, context)`, or `(message, stack, context)` for errors. */
+  /**
+   * Nest passes the context last: `(message, context)`, or `(message, stack, context)` for errors;
+   * anything else passed along is kept (an Error as `err`, other values as `details`).
+   */
   private write(level: Level, message: unknown, params: unknown[]): void {
     if (!this.pino.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = {};
     const rest = [...params];
-    const context = rest.pop();
-    if (context !== undefined) fields.context = context;
+    // A logger without a context passes the stack last: that is not a context.
+    if (rest.length > 0 && !isStack(rest[rest.length - 1])) fields.context = rest.pop();
+    const stack = rest.length > 0 && isStack(rest[0]) ? (rest.shift() as string) : undefined;
+    const error = rest.length > 0 && rest[0] instanceof Error ? (rest.shift() as Error) : undefined;
+    if (rest.length > 0) fields.details = rest.length === 1 ? rest[0] : rest;
     if (message instanceof Error) {
-      fields.err = message;
-      this.pino[level](fields, message.message);
+      this.pino[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
-      this.pino[level]({ ...fields, ...message });
-    } else if (level === 'error' && typeof rest[0] === 'string' && /\n\s*at /.test(rest[0])) {
+      this.pino[level]({ ...fields, ...message, ...(error ? { err: error } : {}) });
+    } else if (stack !== undefined) {
       // Nest's own exception handlers call error(message, stack, context).
       const err = new Error(String(message));
-      err.stack = rest[0];
-      this.pino.error({ ...fields, err }, err.message);
+      err.stack = stack;
+      this.pino[level]({ ...fields, err }, err.message);
     } else {
-      this.pino[level](fields, String(message));
+      this.pino[level]({ ...fields, ...(error ? { err: error } : {}) }, String(message));
     }
   }
+}
+
+function isStack(value: unknown): boolean {
+  return typeof value === 'string' && /\n\s*at /.test(value);
 }

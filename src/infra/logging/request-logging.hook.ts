@@ -27,19 +27,21 @@ function levelOf(request: FastifyRequest, status: number): Level | undefined {
  * ```
  */
 export function installRequestLogging(fastify: FastifyInstance, logger: Logger): void {
+  const line = (request: FastifyRequest, reply?: FastifyReply) => ({
+    reqId: request.id,
+    req: { method: request.method, url: request.url, userAgent: request.headers['user-agent'], remoteAddress: request.ip },
+    ...(reply === undefined ? { aborted: true } : { res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 1000) / 1000 }),
+  });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const level = levelOf(request, reply.statusCode);
     if (level !== undefined && logger.isLevelEnabled(level)) {
-      logger[level](
-        {
-          reqId: request.id,
-          req: { method: request.method, url: request.url, userAgent: request.headers['user-agent'], remoteAddress: request.ip },
-          res: { statusCode: reply.statusCode },
-          responseTime: Math.round(reply.elapsedTime * 1000) / 1000,
-        },
-        `${request.method} ${request.url} ${reply.statusCode}`,
-      );
+      logger[level](line(request, reply), `${request.method} ${request.url} ${reply.statusCode}`);
     }
+    done();
+  });
+  // The client went away before the answer (its timeout, a cancelled fetch): no onResponse follows.
+  fastify.addHook('onRequestAbort', (request: FastifyRequest, done) => {
+    if (logger.isLevelEnabled('info')) logger.info(line(request), `${request.method} ${request.url} aborted`);
     done();
   });
 }

@@ -68,6 +68,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private relayInBackground(events: readonly DomainEvent[]): void {
     const work: Promise<void> = this.enqueue(events)
       .then((dispatched) => this.markDispatched(dispatched))
+      .catch((error: unknown) => this.warn(`could not hand ${events.length} event(s) over; the sweeper will retry`, error))
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
   }
@@ -86,6 +87,8 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async flushMarks(): Promise<void> {
+    // Yield first, so `marking` holds this flush before it can finish (even if a query threw synchronously).
+    await Promise.resolve();
     try {
       while (this.toMark.length > 0) {
         const batch = this.toMark.splice(0, this.toMark.length);

@@ -32,6 +32,13 @@ declare module 'fastify' {
   }
 }
 
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** `skipIf` of the `write` tier: it counts writes only (the fast path knows it skips every GET). */
+export function skipUnlessWrite(context: ExecutionContext): boolean {
+  return !WRITE_METHODS.has(context.switchToHttp().getRequest<FastifyRequest>().method);
+}
+
 /** Only the versioned API is limited; operational routes (/health, /metrics, /docs, /admin) never are. */
 export function isLimitedPath(path: string): boolean {
   return path === '/v1' || path.startsWith('/v1/');
@@ -110,13 +117,14 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   /**
-   * The tiers this handler is limited by when they are the same for every request (constant
-   * limits, no `skipIf`, no custom tracker), else `undefined`. The cached-read fast path decides
-   * only such routes itself.
+   * The tiers this handler is limited by, for requests of `method`, when they are the same for
+   * every such request (constant limits, no custom tracker, no `skipIf` but the `write` tier's),
+   * else `undefined`. The cached-read fast path decides only such routes itself.
    */
-  constantTiersFor(context: ExecutionContext): TierLimit[] | undefined {
+  constantTiersFor(context: ExecutionContext, method: string): TierLimit[] | undefined {
     const tiers: TierLimit[] = [];
     for (const plan of this.planOf(context)) {
+      if (plan.throttler.skipIf === skipUnlessWrite && !WRITE_METHODS.has(method)) continue;
       if (plan.throttler.skipIf || plan.tracker || typeof plan.limit !== 'number' || typeof plan.ttl !== 'number') return undefined;
       tiers.push(tierLimit(plan, plan.limit, plan.ttl));
     }

@@ -2,13 +2,10 @@ import { Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { type ThrottlerOptions, ThrottlerModule } from '@nestjs/throttler';
-import type { FastifyRequest } from 'fastify';
 import { throttleConfig } from '../../config/index.js';
 import { RateLimitStore } from './rate-limit.store.js';
 import { ThrottleStorageModule } from './throttle-storage.module.js';
-import { RateLimitGuard } from './throttle.guard.js';
-
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+import { RateLimitGuard, skipUnlessWrite } from './throttle.guard.js';
 
 /** The tiers from config; a tier whose limit is 0 is off. */
 export function tiersFrom(config: ConfigType<typeof throttleConfig>): ThrottlerOptions[] {
@@ -19,7 +16,7 @@ export function tiersFrom(config: ConfigType<typeof throttleConfig>): ThrottlerO
       name: 'write',
       limit: config.write.limit,
       ttl: config.write.windowMs,
-      skipIf: (context) => !WRITE_METHODS.has(context.switchToHttp().getRequest<FastifyRequest>().method),
+      skipIf: skipUnlessWrite,
     });
   }
   return tiers;
