@@ -84,8 +84,9 @@ afterAll(async () => {
   await redis.close();
 });
 
-/** Each test counts against its own client, so the limit of 6 is per test. */
-const client = () => ({ 'x-forwarded-for': `203.0.113.${Math.floor(Math.random() * 250) + 1}` });
+/** A client of its own each time (a fresh address), so each test has the whole limit of 6. */
+let clients = 0;
+const client = () => ({ 'x-forwarded-for': `203.0.113.${++clients}` });
 
 describe('cached-read fast path', () => {
   it('answers a hit without the Nest pipeline, with the same body and headers as the full path', async () => {
