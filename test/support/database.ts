@@ -17,6 +17,9 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const url = new URL(TEST_POSTGRES_URL);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  // A client can still be closing when drop() terminates the database's connections (FATAL
+  // 57P01): that error is expected then, and must not surface as an uncaught 'error' event.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return {
     name,
     url: url.toString(),
