@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -110,6 +111,21 @@ describe('logging', () => {
     await app.request('/health/ready', { headers: { 'x-request-id': 'probe-failing' } });
     const [failing] = await logged((l) => l.reqId === 'probe-failing' && l.res !== undefined);
     expect(failing).toMatchObject({ level: 40, res: { statusCode: 503 } });
+  });
+
+  it('writes a line for a request the client abandons before the answer', async () => {
+    const { port } = new URL(app.baseUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    // Headers and part of the promised body: the server waits for the rest, then the client leaves.
+    socket.write('POST /v1/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: abort-probe-1\r\n\r\n{"sku":');
+    await sleep(100);
+    socket.destroy();
+    const [line] = await logged((l) => l.reqId === 'abort-probe-1' && l.aborted === true);
+    expect(line).toMatchObject({ level: 30, msg: 'POST /v1/products aborted', req: { method: 'POST', url: '/v1/products' } });
+    // The cut-short body's socket error is not blamed on the database (nor on anything else).
+    await sleep(100);
+    expect(lines().filter((l) => l.reqId === 'abort-probe-1' && l.level >= 40)).toEqual([]);
   });
 
   it('never writes credentials from headers', async () => {

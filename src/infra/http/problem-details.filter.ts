@@ -73,6 +73,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (status >= 500) this.logger.error({ msg: 'request failed', reqId: request.id, err: exception });
       return { status, detail };
     }
+    // The client left before its request was whole (a body cut short): the socket error (ECONNRESET)
+    // must not read as a database outage. Nobody will see the answer; the request log says "aborted".
+    if (!request.raw.complete && (request.raw.destroyed || request.raw.socket?.destroyed === true)) {
+      return { status: 400, detail: 'The client closed the connection before the request was complete' };
+    }
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn({ msg: 'database unavailable', reqId: request.id, err: String(exception) });
       return this.render(DATABASE_UNAVAILABLE, request);
