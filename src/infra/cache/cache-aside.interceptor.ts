@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
 import { etagOf, ifNoneMatchHits } from '../http/etag.js';
 import { ProblemException } from '../http/problem.js';
+import type { CacheRecord } from './cache-record.js';
 import { CACHED_OPTIONS } from './cache.tokens.js';
 import { type CachePolicy, CacheService, type Loaded, type Lookup, type Resolved } from './cache.service.js';
 import type { CachedOptions } from './cached.decorator.js';
@@ -62,11 +63,7 @@ export class CacheAsideInterceptor implements NestInterceptor {
     const { record } = resolved;
     void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, resolved));
     if (record.status === 404) throw new ProblemException(404, record.body);
-    if (route.etag && record.version > 0) {
-      void reply.header('etag', etagOf(record.version));
-      const ifNoneMatch = request.headers['if-none-match'];
-      if (ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, record.version)) throw new NotModifiedException();
-    }
+    if (notModified(route, record, request, reply)) throw new NotModifiedException();
     void reply.header('content-type', JSON_CONTENT_TYPE);
     return record.body;
   }
@@ -102,6 +99,17 @@ export class CacheAsideInterceptor implements NestInterceptor {
     }
     return route;
   }
+}
+
+/**
+ * Sends the entry's `ETag` (routes whose entries carry an entity version) and tells whether the
+ * request's `If-None-Match` matches it, i.e. the answer is a bodyless 304.
+ */
+export function notModified(route: CachedRoute, record: CacheRecord, request: FastifyRequest, reply: FastifyReply): boolean {
+  if (!route.etag || record.version <= 0) return false;
+  void reply.header('etag', etagOf(record.version));
+  const ifNoneMatch = request.headers['if-none-match'];
+  return ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, record.version);
 }
 
 /**

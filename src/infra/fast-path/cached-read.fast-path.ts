@@ -11,10 +11,10 @@ import {
 import { ApplicationConfig, HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard } from '../auth/api-key.guard.js';
-import { CacheAsideInterceptor, type CachedRoute, cacheStatusOf, JSON_CONTENT_TYPE } from '../cache/cache-aside.interceptor.js';
+import { CacheAsideInterceptor, type CachedRoute, cacheStatusOf, JSON_CONTENT_TYPE, notModified } from '../cache/cache-aside.interceptor.js';
 import { CacheService } from '../cache/cache.service.js';
-import { etagOf, ifNoneMatchHits } from '../http/etag.js';
 import { clientKeyOf } from '../throttle/client-key.js';
+import { rateLimitPolicy, rateLimitState } from '../throttle/rate-limit.headers.js';
 import type { TierLimit } from '../throttle/rate-limit.store.js';
 import { isLimitedPath, RateLimitGuard } from '../throttle/throttle.guard.js';
 
@@ -24,8 +24,9 @@ const RESPONSE_SHAPING_METADATA = [HEADERS_METADATA, HTTP_CODE_METADATA, REDIREC
 /** What the fast path needs to answer one route. */
 interface FastRoute {
   cached: CachedRoute;
-  /** The route's rate-limit tiers (empty: not limited). */
+  /** The route's rate-limit tiers (empty: not limited), and their `RateLimit-Policy` field. */
   tiers: TierLimit[];
+  rateLimitPolicy: string;
   /** `GET /v1/products/:id`, for the log. */
   label: string;
 }
@@ -114,18 +115,14 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
       request.cacheLookup = { key, lookup };
       return false;
     }
-    if (decision !== undefined) this.rateLimit.admit(decision, reply);
+    if (decision !== undefined) {
+      // The policy is the route's constant; only the state changes per request.
+      void reply.header('RateLimit-Policy', route.rateLimitPolicy).header('RateLimit', rateLimitState(decision.tiers));
+    }
     this.cache.count(route.cached.policy.name, 'hit');
     void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, { record, outcome: 'hit', stored: false }));
-    if (route.cached.etag && record.version > 0) {
-      void reply.header('etag', etagOf(record.version));
-      const ifNoneMatch = request.headers['if-none-match'];
-      if (ifNoneMatch !== undefined && ifNoneMatchHits(ifNoneMatch, record.version)) {
-        void reply.code(304).send();
-        return true;
-      }
-    }
-    void reply.header('content-type', JSON_CONTENT_TYPE).send(record.body);
+    if (notModified(route.cached, record, request, reply)) void reply.code(304).send();
+    else void reply.header('content-type', JSON_CONTENT_TYPE).send(record.body);
     return true;
   }
 
@@ -151,6 +148,6 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
     const url = request.routeOptions.url ?? request.url;
     const tiers = isLimitedPath(url) ? this.rateLimit.constantTiersFor(context, 'GET') : [];
     if (tiers === undefined) return null;
-    return { cached, tiers, label: `GET ${url}` };
+    return { cached, tiers, rateLimitPolicy: rateLimitPolicy(tiers), label: `GET ${url}` };
   }
 }

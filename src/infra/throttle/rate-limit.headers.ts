@@ -12,10 +12,17 @@ import type { TierState } from './rate-limit.store.js';
  * `r` next grows (the oldest counted request leaves the sliding window).
  */
 export function rateLimitHeaders(tiers: readonly TierState[]): { policy: string; state: string } {
-  return {
-    policy: tiers.map((t) => `${quoted(t.name)};q=${t.limit};w=${Math.ceil(t.windowMs / 1000)}`).join(', '),
-    state: tiers.map((t) => `${quoted(t.name)};r=${t.remaining};t=${Math.ceil(t.resetMs / 1000)}`).join(', '),
-  };
+  return { policy: rateLimitPolicy(tiers), state: rateLimitState(tiers) };
+}
+
+/** `RateLimit-Policy`: it depends on the tiers' limits only, so a fixed set of tiers can compute it once. */
+export function rateLimitPolicy(tiers: ReadonlyArray<Pick<TierState, 'name' | 'limit' | 'windowMs'>>): string {
+  return tiers.map((t) => `${quoted(t.name)};q=${t.limit};w=${Math.ceil(t.windowMs / 1000)}`).join(', ');
+}
+
+/** `RateLimit`: what is left in each tier after this request. */
+export function rateLimitState(tiers: readonly TierState[]): string {
+  return tiers.map((t) => `${quoted(t.name)};r=${t.remaining};t=${Math.ceil(t.resetMs / 1000)}`).join(', ');
 }
 
 /** Whole seconds for `Retry-After`, never 0 (a client told 0 would retry at once and be refused again). */

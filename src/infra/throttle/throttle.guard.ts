@@ -132,7 +132,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   /** Sends the RateLimit fields of a decision; true when the request may go on. */
-  admit(result: ConsumeResult, reply: FastifyReply): boolean {
+  private admit(result: ConsumeResult, reply: FastifyReply): boolean {
     const { policy, state } = rateLimitHeaders(result.tiers);
     void reply.header('RateLimit-Policy', policy);
     void reply.header('RateLimit', state);
