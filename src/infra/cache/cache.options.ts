@@ -1,5 +1,3 @@
-import type { CacheStoreKind } from './cache.store.js';
-
 /** Behaviour shared by every store. Durations in milliseconds. */
 export interface CacheBehaviour {
   /** Default TTL of an entry (before jitter). */
@@ -44,4 +42,3 @@ export type CacheModuleOptions =
       maxEntries?: number;
     } & CacheBehaviour);
 
-export type ResolvedStoreKind = CacheStoreKind | 'none';

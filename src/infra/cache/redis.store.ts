@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createClient, type RedisClientType } from '@keyv/redis';
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import { type RedisScript, redisScript, runScript, whenReady } from '../../common/redis-scripts.js';
 import { type CacheRecord, decodeRecord, encodeRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 
@@ -24,7 +25,7 @@ export interface RedisStoreOptions {
 
 // Stores only if nothing newer is there, releasing the caller's lease in the same step.
 // KEYS: entry, lease. ARGV: version, value, ttl ms, lease token ('' for none).
-const WRITE_IF_NEWER = `
+const WRITE_IF_NEWER = redisScript(`
 if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 local current = redis.call('GET', KEYS[1])
 if current then
@@ -32,32 +33,32 @@ if current then
   if version and version > tonumber(ARGV[1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`;
+return 1`);
 
 // KEYS: lease. ARGV: token.
-const RELEASE_IF_OWNER = `
+const RELEASE_IF_OWNER = redisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+return 0`);
 
 // Generations start at the clock (ms) so one lost with its key can never return to an old value.
 // KEYS: generation keys. ARGV: now.
-const GENERATIONS = `
+const GENERATIONS = redisScript(`
 local out = {}
 for i, key in ipairs(KEYS) do
   local value = redis.call('GET', key)
   if not value then value = ARGV[1]; redis.call('SET', key, value) end
   out[i] = value
 end
-return out`;
+return out`);
 
-const BUMP = `
+const BUMP = redisScript(`
 local now = tonumber(ARGV[1])
 for _, key in ipairs(KEYS) do
   local next = tonumber(redis.call('GET', key) or '0') + 1
   if next < now then next = now end
   redis.call('SET', key, string.format('%.0f', next))
 end
-return 1`;
+return 1`);
 
 interface InFlight {
   /** Epoch ms past which the command fails. */
@@ -85,7 +86,6 @@ export class RedisCacheStore implements CacheStore {
   readonly client: RedisClientType;
   private readonly logger = new Logger('Cache');
   private readonly breaker: CircuitBreakerPolicy;
-  private readonly scripts = new Map<string, string>();
   /** Keys whose write-through failed: a miss here until the key is cleared in Redis (see replayRepairs). */
   private readonly repairs = new Set<string>();
   private readonly repairTags = new Set<string>();
@@ -144,15 +144,7 @@ export class RedisCacheStore implements CacheStore {
 
   /** Resolves once connected, or after `timeoutMs` (start-up waits briefly so the first reads can hit). */
   async ready(timeoutMs: number): Promise<void> {
-    if (this.client.isReady) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      this.client.once('ready', done);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    await whenReady(this.client, timeoutMs);
   }
 
   async read(key: string, tags: readonly string[]): Promise<StoreRead> {
@@ -312,21 +304,9 @@ export class RedisCacheStore implements CacheStore {
     }
   }
 
-  /** EVALSHA, loading the script on first use and again after a Redis restart (NOSCRIPT). */
-  private script(source: string, keys: string[], args: string[], mode?: WriteMode): Promise<unknown> {
-    return this.run(async () => {
-      let sha = this.scripts.get(source);
-      if (sha !== undefined) {
-        try {
-          return await this.client.evalSha(sha, { keys, arguments: args });
-        } catch (error) {
-          if (!String(error).includes('NOSCRIPT')) throw error;
-        }
-      }
-      sha = await this.client.scriptLoad(source);
-      this.scripts.set(source, sha);
-      return this.client.evalSha(sha, { keys, arguments: args });
-    }, mode);
+  /** EVALSHA (EVAL once after a Redis restart forgot the script), under the breaker and deadline. */
+  private script(script: RedisScript, keys: string[], args: string[], mode?: WriteMode): Promise<unknown> {
+    return this.run(() => runScript(this.client, script, { keys, arguments: args }), mode);
   }
 
   private remember(key: string): void {

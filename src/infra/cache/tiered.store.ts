@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { RedisClientType } from '@keyv/redis';
+import { settlesWithin } from '../../common/timeout.js';
 import type { CacheRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 import type { RedisCacheStore } from './redis.store.js';
@@ -56,9 +57,7 @@ export class TieredCacheStore implements CacheStore {
         this.clearL1();
       })
       .catch((error: unknown) => this.logger.warn(`Cache invalidation channel unavailable: ${String(error)}`));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([subscribed, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-    clearTimeout(timer);
+    await settlesWithin(subscribed, waitMs);
   }
 
   async read(key: string, tags: readonly string[]): Promise<StoreRead> {

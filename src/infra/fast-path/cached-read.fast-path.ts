@@ -14,7 +14,7 @@ import { ApiKeyGuard } from '../auth/api-key.guard.js';
 import { CacheAsideInterceptor, type CachedRoute, cacheStatusOf, JSON_CONTENT_TYPE, notModified } from '../cache/cache-aside.interceptor.js';
 import { CacheService } from '../cache/cache.service.js';
 import { clientKeyOf } from '../throttle/client-key.js';
-import { rateLimitPolicy, rateLimitState } from '../throttle/rate-limit.headers.js';
+import { rateLimitPolicy } from '../throttle/rate-limit.headers.js';
 import type { TierLimit } from '../throttle/rate-limit.store.js';
 import { isLimitedPath, RateLimitGuard } from '../throttle/throttle.guard.js';
 
@@ -27,8 +27,6 @@ interface FastRoute {
   /** The route's rate-limit tiers (empty: not limited), and their `RateLimit-Policy` field. */
   tiers: TierLimit[];
   rateLimitPolicy: string;
-  /** `GET /v1/products/:id`, for the log. */
-  label: string;
 }
 
 /**
@@ -91,12 +89,10 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    // Only GET routes are answered here (other methods have routes of their own).
+    if (request.method !== 'GET') return true;
     const config = request.routeOptions.config;
-    if (!this.routes.has(config)) {
-      const route = this.eligible(context, request);
-      this.routes.set(config, route);
-      if (route) this.logger.log(`answering cache hits of ${route.label} before the Nest pipeline`);
-    }
+    if (!this.routes.has(config)) this.routes.set(config, this.eligible(context, request));
     return true;
   }
 
@@ -115,10 +111,7 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
       request.cacheLookup = { key, lookup };
       return false;
     }
-    if (decision !== undefined) {
-      // The policy is the route's constant; only the state changes per request.
-      void reply.header('RateLimit-Policy', route.rateLimitPolicy).header('RateLimit', rateLimitState(decision.tiers));
-    }
+    if (decision !== undefined) this.rateLimit.admit(decision, reply, route.rateLimitPolicy);
     this.cache.count(route.cached.policy.name, 'hit');
     void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, { record, outcome: 'hit', stored: false }));
     if (notModified(route.cached, record, request, reply)) void reply.code(304).send();
@@ -127,7 +120,6 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
   }
 
   private eligible(context: ExecutionContext, request: FastifyRequest): FastRoute | null {
-    if (request.method !== 'GET') return null;
     const cached = this.cacheInterceptor.routeOf(context);
     if (cached === null) return null;
     const targets = [context.getHandler(), context.getClass()];
@@ -146,8 +138,9 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
     const shapesResponse = RESPONSE_SHAPING_METADATA.some((key) => this.reflector.get<unknown>(key, context.getHandler()) !== undefined);
     if (!onlyKnownGuards || !onlyCacheInterceptor || shapesResponse) return null;
     const url = request.routeOptions.url ?? request.url;
-    const tiers = isLimitedPath(url) ? this.rateLimit.constantTiersFor(context, 'GET') : [];
+    const tiers = isLimitedPath(url) ? this.rateLimit.constantReadTiersFor(context) : [];
     if (tiers === undefined) return null;
-    return { cached, tiers, rateLimitPolicy: rateLimitPolicy(tiers), label: `GET ${url}` };
+    this.logger.log(`answering cache hits of GET ${url} before the Nest pipeline`);
+    return { cached, tiers, rateLimitPolicy: rateLimitPolicy(tiers) };
   }
 }

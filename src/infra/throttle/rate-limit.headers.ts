@@ -11,10 +11,6 @@ import type { TierState } from './rate-limit.store.js';
  * `q` is the limit and `w` the window in seconds; `r` is what is left now and `t` the seconds until
  * `r` next grows (the oldest counted request leaves the sliding window).
  */
-export function rateLimitHeaders(tiers: readonly TierState[]): { policy: string; state: string } {
-  return { policy: rateLimitPolicy(tiers), state: rateLimitState(tiers) };
-}
-
 /** `RateLimit-Policy`: it depends on the tiers' limits only, so a fixed set of tiers can compute it once. */
 export function rateLimitPolicy(tiers: ReadonlyArray<Pick<TierState, 'name' | 'limit' | 'windowMs'>>): string {
   return tiers.map((t) => `${quoted(t.name)};q=${t.limit};w=${Math.ceil(t.windowMs / 1000)}`).join(', ');

@@ -6,7 +6,7 @@ import { FailoverRateLimitStore, RateLimiterUnavailableError, type ThrottleFailM
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import type { TierLimit } from './rate-limit.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
-import { SLIDING_WINDOW_SHA } from './sliding-window.script.js';
+import { SLIDING_WINDOW } from './sliding-window.script.js';
 
 // A private redis-server: these tests read its command statistics and stop it.
 let server: RedisServer;
@@ -78,13 +78,13 @@ describe('RedisRateLimitStore', () => {
   it('falls back to EVAL once when Redis forgot the script (NOSCRIPT), then uses EVALSHA again', async () => {
     const store = await connectedStore();
     await admin.script('FLUSH');
-    expect(await admin.script('EXISTS', SLIDING_WINDOW_SHA)).toEqual([0]);
+    expect(await admin.script('EXISTS', SLIDING_WINDOW.sha)).toEqual([0]);
     await admin.config('RESETSTAT');
     for (let i = 0; i < 3; i++) expect((await store.consume('ip:203.0.113.9', tiers)).allowed).toBe(true);
     const calls = await commandCalls();
     expect(calls.eval).toBe(1);
     expect(calls.evalsha).toBe(3); // the first one answered NOSCRIPT
-    expect(await admin.script('EXISTS', SLIDING_WINDOW_SHA)).toEqual([1]);
+    expect(await admin.script('EXISTS', SLIDING_WINDOW.sha)).toEqual([1]);
   });
 });
 

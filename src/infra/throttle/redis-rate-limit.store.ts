@@ -1,6 +1,7 @@
 import { createClient, type RedisClientType } from '@keyv/redis';
 import { type ConsumeResult, RateLimitStore, type TierLimit, type TierState } from './rate-limit.store.js';
-import { SLIDING_WINDOW_SCRIPT, SLIDING_WINDOW_SHA } from './sliding-window.script.js';
+import { runScript, whenReady } from '../../common/redis-scripts.js';
+import { SLIDING_WINDOW } from './sliding-window.script.js';
 
 export interface RedisRateLimitStoreOptions {
   url: string;
@@ -23,6 +24,7 @@ export class RedisRateLimitStore extends RateLimitStore {
   readonly client: RedisClientType;
   private readonly keyPrefix: string;
   private readonly connectTimeoutMs: number;
+  private readonly argumentsByTiers = new WeakMap<readonly TierLimit[], string[]>();
 
   constructor(options: RedisRateLimitStoreOptions) {
     super();
@@ -59,13 +61,10 @@ export class RedisRateLimitStore extends RateLimitStore {
    */
   async connect(): Promise<boolean> {
     this.client.connect().catch(() => undefined);
-    if (!(await this.readyWithin(this.connectTimeoutMs))) return false;
-    try {
-      await this.client.scriptLoad(SLIDING_WINDOW_SCRIPT);
-      return true;
-    } catch {
-      return false;
-    }
+    if (!(await whenReady(this.client, this.connectTimeoutMs))) return false;
+    // Only a head start: should it fail, the first EVALSHA answers NOSCRIPT and EVAL loads it.
+    await this.client.scriptLoad(SLIDING_WINDOW.source).catch(() => undefined);
+    return true;
   }
 
   async close(): Promise<void> {
@@ -76,27 +75,13 @@ export class RedisRateLimitStore extends RateLimitStore {
     }
   }
 
-  private async readyWithin(timeoutMs: number): Promise<boolean> {
-    if (this.client.isReady) return true;
-    return new Promise<boolean>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.client.off('ready', done);
-        resolve(this.client.isReady);
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.client.once('ready', done);
-    });
-  }
-
-  keyOf(client: string, bucket: string): string {
+  private keyOf(client: string, bucket: string): string {
     return `${this.keyPrefix}:throttle:{${client}}:${bucket}`;
   }
 
   async consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
     const keys = tiers.map((tier) => this.keyOf(client, tier.bucket));
-    const args = tiers.flatMap((tier) => [tier.limit, tier.windowMs]);
-    const reply = await this.run(keys, args);
+    const reply = (await runScript(this.client, SLIDING_WINDOW, { keys, arguments: this.argumentsOf(tiers) })) as number[];
     const allowed = reply[0] === 1;
     const retryAfterMs = reply[1] ?? 0;
     const states = tiers.map((tier, i): TierState => {
@@ -109,27 +94,26 @@ export class RedisRateLimitStore extends RateLimitStore {
         resetMs: Math.max(0, reply[3 + 2 * i] ?? 0),
       };
     });
-    const refusedBy = allowed ? undefined : refusingTier(states, tiers);
+    const refusedBy = allowed ? undefined : refusingTier(states);
     return { allowed, retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs), refusedBy, tiers: states };
   }
 
-  private async run(keys: string[], args: number[]): Promise<number[]> {
-    const call = { keys, arguments: args.map(String) };
-    try {
-      return (await this.client.evalSha(SLIDING_WINDOW_SHA, call)) as number[];
-    } catch (error) {
-      if (!String(error).includes('NOSCRIPT')) throw error;
-      // Redis lost its script cache (restart, failover, SCRIPT FLUSH): EVAL runs it and caches it again.
-      return (await this.client.eval(SLIDING_WINDOW_SCRIPT, call)) as number[];
+  /** The script's arguments (limit, window per tier) as strings: the same for every request on these tiers. */
+  private argumentsOf(tiers: readonly TierLimit[]): string[] {
+    let args = this.argumentsByTiers.get(tiers);
+    if (args === undefined) {
+      args = tiers.flatMap((tier) => [String(tier.limit), String(tier.windowMs)]);
+      this.argumentsByTiers.set(tiers, args);
     }
+    return args;
   }
 }
 
-function refusingTier(states: TierState[], tiers: readonly TierLimit[]): string | undefined {
+function refusingTier(states: TierState[]): string | undefined {
   let name: string | undefined;
   let longest = -1;
-  states.forEach((state, i) => {
-    if (state.remaining > 0 || tiers[i] === undefined) return;
+  states.forEach((state) => {
+    if (state.remaining > 0) return;
     if (state.resetMs > longest) {
       longest = state.resetMs;
       name = state.name;

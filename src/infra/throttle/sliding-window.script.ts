@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { redisScript } from '../../common/redis-scripts.js';
 
 /**
  * The whole decision for one request, atomic in Redis. Each KEYS[i] is a list of admission
@@ -55,4 +55,4 @@ end
 return reply
 `;
 
-export const SLIDING_WINDOW_SHA = createHash('sha1').update(SLIDING_WINDOW_SCRIPT).digest('hex');
+export const SLIDING_WINDOW = redisScript(SLIDING_WINDOW_SCRIPT);

@@ -6,7 +6,7 @@ import { ProblemException } from '../http/problem.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { clientKeyOf } from './client-key.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
-import { rateLimitHeaders, retryAfterSeconds } from './rate-limit.headers.js';
+import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit.headers.js';
 import { isLimitedPath, RateLimitGuard } from './throttle.guard.js';
 import { tiersFrom } from './throttle.module.js';
 
@@ -42,12 +42,12 @@ describe('RateLimitGuard pieces', () => {
   });
 
   it('writes the IETF fields as structured-field lists, seconds rounded up', () => {
-    const headers = rateLimitHeaders([
+    const tiers = [
       { name: 'burst', limit: 20, windowMs: 1_000, remaining: 19, resetMs: 999 },
       { name: 'default', limit: 100, windowMs: 60_000, remaining: 42, resetMs: 17_001 },
-    ]);
-    expect(headers.policy).toBe('"burst";q=20;w=1, "default";q=100;w=60');
-    expect(headers.state).toBe('"burst";r=19;t=1, "default";r=42;t=18');
+    ];
+    expect(rateLimitPolicy(tiers)).toBe('"burst";q=20;w=1, "default";q=100;w=60');
+    expect(rateLimitState(tiers)).toBe('"burst";r=19;t=1, "default";r=42;t=18');
     expect(retryAfterSeconds(1)).toBe(1);
     expect(retryAfterSeconds(0)).toBe(1);
     expect(retryAfterSeconds(1_001)).toBe(2);

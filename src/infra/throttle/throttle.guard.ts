@@ -13,7 +13,7 @@ import { ProblemException } from '../http/problem.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { clientKeyOf } from './client-key.js';
 import { RateLimiterUnavailableError } from './failover-rate-limit.store.js';
-import { rateLimitHeaders, retryAfterSeconds } from './rate-limit.headers.js';
+import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit.headers.js';
 import { type ConsumeResult, RateLimitStore, type TierLimit } from './rate-limit.store.js';
 
 // The metadata keys `@Throttle()` and `@SkipThrottle()` write (not exported by @nestjs/throttler;
@@ -117,25 +117,27 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   /**
-   * The tiers this handler is limited by, for requests of `method`, when they are the same for
-   * every such request (constant limits, no custom tracker, no `skipIf` but the `write` tier's),
+   * The tiers this handler limits its reads (GET) by, when they are the same for every read
+   * (constant limits, no custom tracker, no `skipIf` but the `write` tier's, which skips reads),
    * else `undefined`. The cached-read fast path decides only such routes itself.
    */
-  constantTiersFor(context: ExecutionContext, method: string): TierLimit[] | undefined {
+  constantReadTiersFor(context: ExecutionContext): TierLimit[] | undefined {
     const tiers: TierLimit[] = [];
     for (const plan of this.planOf(context)) {
-      if (plan.throttler.skipIf === skipUnlessWrite && !WRITE_METHODS.has(method)) continue;
+      if (plan.throttler.skipIf === skipUnlessWrite) continue;
       if (plan.throttler.skipIf || plan.tracker || typeof plan.limit !== 'number' || typeof plan.ttl !== 'number') return undefined;
       tiers.push(tierLimit(plan, plan.limit, plan.ttl));
     }
     return tiers;
   }
 
-  /** Sends the RateLimit fields of a decision; true when the request may go on. */
-  private admit(result: ConsumeResult, reply: FastifyReply): boolean {
-    const { policy, state } = rateLimitHeaders(result.tiers);
+  /**
+   * Sends the RateLimit fields of a decision; true when the request may go on. `policy` depends on
+   * the tiers only: a caller with a fixed set of tiers passes it worked out once.
+   */
+  admit(result: ConsumeResult, reply: FastifyReply, policy = rateLimitPolicy(result.tiers)): boolean {
     void reply.header('RateLimit-Policy', policy);
-    void reply.header('RateLimit', state);
+    void reply.header('RateLimit', rateLimitState(result.tiers));
     return result.allowed;
   }
 
