@@ -50,7 +50,7 @@ export class CacheAsideInterceptor implements NestInterceptor {
     try {
       const key = route.options.key(request);
       const ahead = request.cacheLookup?.key === key ? request.cacheLookup.lookup : undefined;
-      resolved = await this.cache.resolve(key, route.policy, () => this.load(next), undefined, ahead);
+      resolved = await this.cache.resolve(key, route.policy, () => this.load(next), ahead);
     } catch (error) {
       // The handler failed (400, 503…): nothing was stored, and the answer says it went past the cache.
       void reply.header('cache-status', `${this.cache.cacheName}; fwd=miss`);

@@ -128,7 +128,7 @@ export class CacheService implements OnApplicationShutdown {
   /**
    * The lookup the interceptor uses: a hit costs one store read; a miss runs `load` once per key
    * across processes (as far as the lease allows) and stores its result, version-guarded.
-   * `refresh` reloads a hot entry in the background before it expires (defaults to `load`).
+   * A hot entry is reloaded with `load` in the background before it expires (refresh-ahead).
    * Stale-if-error: when `load` fails because the database is unavailable (a 503), an expired 200
    * entry still within `staleIfErrorMs` of its TTL (and not replaced by a newer version or a tag
    * change) is answered instead, with outcome `stale`.
@@ -137,7 +137,6 @@ export class CacheService implements OnApplicationShutdown {
     key: string,
     policy: CachePolicy,
     load: () => Promise<Loaded>,
-    refresh?: () => Promise<Loaded>,
     lookup?: Lookup,
   ): Promise<Resolved> {
     if (this.store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
@@ -149,7 +148,7 @@ export class CacheService implements OnApplicationShutdown {
     }
     if (found.fresh !== undefined) {
       this.count(policy.name, 'hit');
-      if (found.refreshDue) this.refreshInBackground(key, policy, refresh ?? load);
+      if (found.refreshDue) this.refreshInBackground(key, policy, load);
       return { record: found.fresh, outcome: 'hit', stored: false };
     }
     const { record, generations } = found.read;
