@@ -26,6 +26,17 @@ describe('API keys on writes', () => {
     expect((await problemOf(response)).detail).toMatch(/needs an API key/);
   });
 
+  it('refuses a keyless write whose path spells /v1 another way (the router matches it all the same)', async () => {
+    for (const path of ['/%761/products', '/v%31/products', '/%76%31/products']) {
+      const response = await api.request(path, { method: 'POST', json: { ...product, sku: 'AUTH-ESCAPED' } });
+      expect(response.status, path).toBe(401);
+      await problemOf(response);
+    }
+    expect((await api.request('/v1/products?limit=100')).status).toBe(200);
+    const skus = ((await (await api.request('/v1/products?limit=100')).json()) as { items: Array<{ sku: string }> }).items.map((p) => p.sku);
+    expect(skus).not.toContain('AUTH-ESCAPED');
+  });
+
   it('refuses a wrong key, or a right key in the wrong scheme', async () => {
     const attempts: Array<Record<string, string>> = [
       { authorization: 'Bearer wrong-secret-wrong-secret' },

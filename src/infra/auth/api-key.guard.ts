@@ -2,10 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
-import { authConfig, httpConfig } from '../../config/index.js';
+import { authConfig } from '../../config/index.js';
+import { isApiPath, WRITE_METHODS } from '../http/api-path.js';
 import { ProblemException } from '../http/problem.js';
-
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,10 +25,7 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
   private readonly logger = new Logger(ApiKeyGuard.name);
   private readonly keys: Array<{ name: string; digest: Buffer }>;
 
-  constructor(
-    @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
-    @Inject(httpConfig.KEY) private readonly http: ConfigType<typeof httpConfig>,
-  ) {
+  constructor(@Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>) {
     this.keys = auth.apiKeys.map((key) => ({ name: key.name, digest: digest(key.secret) }));
   }
 
@@ -40,7 +36,7 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const presented = this.identify(request);
-    if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !request.url.startsWith('/v1/')) return true;
+    if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !isApiPath(request.routeOptions.url ?? request.url)) return true;
     if (request.apiKeyName !== undefined) return true;
     throw new ProblemException(401, presented === undefined ? 'This write needs an API key' : 'The API key is not valid', {
       headers: { 'www-authenticate': 'Bearer realm="api"' },

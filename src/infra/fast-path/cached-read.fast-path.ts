@@ -13,10 +13,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard } from '../auth/api-key.guard.js';
 import { CacheAsideInterceptor, type CachedRoute, cacheStatusOf, JSON_CONTENT_TYPE, notModified } from '../cache/cache-aside.interceptor.js';
 import { CacheService } from '../cache/cache.service.js';
+import { isApiPath } from '../http/api-path.js';
 import { clientKeyOf } from '../throttle/client-key.js';
 import { rateLimitPolicy } from '../throttle/rate-limit.headers.js';
 import type { TierLimit } from '../throttle/rate-limit.store.js';
-import { isLimitedPath, RateLimitGuard } from '../throttle/throttle.guard.js';
+import { RateLimitGuard } from '../throttle/throttle.guard.js';
 
 /** Handler decorators whose effect (status, headers, rendering) Nest applies on every answer, hits included. */
 const RESPONSE_SHAPING_METADATA = [HEADERS_METADATA, HTTP_CODE_METADATA, REDIRECT_METADATA, RENDER_METADATA, SSE_METADATA];
@@ -138,7 +139,7 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
     const shapesResponse = RESPONSE_SHAPING_METADATA.some((key) => this.reflector.get<unknown>(key, context.getHandler()) !== undefined);
     if (!onlyKnownGuards || !onlyCacheInterceptor || shapesResponse) return null;
     const url = request.routeOptions.url ?? request.url;
-    const tiers = isLimitedPath(url) ? this.rateLimit.constantReadTiersFor(context) : [];
+    const tiers = isApiPath(url) ? this.rateLimit.constantReadTiersFor(context) : [];
     if (tiers === undefined) return null;
     this.logger.log(`answering cache hits of GET ${url} before the Nest pipeline`);
     return { cached, tiers, rateLimitPolicy: rateLimitPolicy(tiers) };

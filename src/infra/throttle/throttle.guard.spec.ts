@@ -7,7 +7,8 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { clientKeyOf } from './client-key.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit.headers.js';
-import { isLimitedPath, RateLimitGuard } from './throttle.guard.js';
+import { isApiPath } from '../http/api-path.js';
+import { RateLimitGuard } from './throttle.guard.js';
 import { tiersFrom } from './throttle.module.js';
 
 describe('RateLimitGuard pieces', () => {
@@ -27,10 +28,10 @@ describe('RateLimitGuard pieces', () => {
   });
 
   it('limits /v1 routes only', () => {
-    expect(isLimitedPath('/v1/products/:id')).toBe(true);
-    expect(isLimitedPath('/v1')).toBe(true);
+    expect(isApiPath('/v1/products/:id')).toBe(true);
+    expect(isApiPath('/v1')).toBe(true);
     for (const path of ['/health/live', '/health/ready', '/metrics', '/docs', '/docs-json', '/admin/queues', '/v10/x', '/v1x']) {
-      expect(isLimitedPath(path), path).toBe(false);
+      expect(isApiPath(path), path).toBe(false);
     }
   });
 

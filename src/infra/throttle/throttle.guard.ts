@@ -9,6 +9,7 @@ import {
   type ThrottlerOptions,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isApiPath, WRITE_METHODS } from '../http/api-path.js';
 import { ProblemException } from '../http/problem.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { clientKeyOf } from './client-key.js';
@@ -32,17 +33,11 @@ declare module 'fastify' {
   }
 }
 
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
 /** `skipIf` of the `write` tier: it counts writes only (the fast path knows it skips every GET). */
 export function skipUnlessWrite(context: ExecutionContext): boolean {
   return !WRITE_METHODS.has(context.switchToHttp().getRequest<FastifyRequest>().method);
 }
 
-/** Only the versioned API is limited; operational routes (/health, /metrics, /docs, /admin) never are. */
-export function isLimitedPath(path: string): boolean {
-  return path === '/v1' || path.startsWith('/v1/');
-}
 
 /**
  * `@nestjs/throttler`'s guard, reworked so that one request costs one store call for all tiers:
@@ -83,7 +78,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    if (!isLimitedPath(request.routeOptions.url ?? request.url)) return true;
+    if (!isApiPath(request.routeOptions.url ?? request.url)) return true;
 
     // The cached-read fast path may have decided this request already (and then passed it on);
     // its failure (an unavailable limiter) is this guard's 503, not a second attempt.
