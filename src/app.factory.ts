@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type LogLevel, type Type, VersioningType } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
@@ -77,7 +78,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     done();
   });
   // Before init, so the hook also covers the routes bull-board's plugin adds under /admin.
-  installAdminGuard(fastify, authConfig().adminToken);
+  installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken);
   return app;
 }
 

@@ -1,17 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerTokenOf, secretDigest } from '../auth/credentials.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, titleOf } from '../http/problem.js';
 
 /** Everything under this prefix is operator-only: the dashboard, its API and assets, dead letters. */
 export const ADMIN_PREFIX = '/admin';
 
-const digest = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
-
 /** The credential a request presents: a bearer token, or the password of HTTP Basic (any user name). */
 export function presentedAdminToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
-  const bearer = /^Bearer +(\S+) *$/i.exec(authorization);
-  if (bearer) return bearer[1];
+  const bearer = bearerTokenOf(authorization);
+  if (bearer !== undefined) return bearer;
   const basic = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(authorization);
   if (!basic?.[1]) return undefined;
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
@@ -20,13 +19,13 @@ export function presentedAdminToken(authorization: string | undefined): string |
 }
 
 /**
- * Whether a request falls under `/admin`. The route template Fastify matched is checked as well as
- * the decoded path, so spellings the router treats as the same route (`/%61dmin/…`, `//admin`)
- * cannot slip past the guard.
+ * Whether a request falls under `/admin`. The route template Fastify matched decides, so spellings
+ * the router treats as the same route (`/%61dmin/…`) cannot slip past the guard; a request that
+ * matched no route is judged on its decoded, normalised path.
  */
 export function isAdminRequest(request: FastifyRequest): boolean {
   const route = request.routeOptions.url;
-  return (route !== undefined && isAdminPath(route)) || isAdminPath(normalisedPath(request.url));
+  return route !== undefined ? isAdminPath(route) : isAdminPath(normalisedPath(request.url));
 }
 
 function isAdminPath(path: string): boolean {
@@ -60,7 +59,7 @@ function normalisedPath(url: string): string {
  * ```
  */
 export function installAdminGuard(fastify: FastifyInstance, adminToken: string | undefined): void {
-  const expected = adminToken === undefined ? undefined : digest(adminToken);
+  const expected = adminToken === undefined ? undefined : secretDigest(adminToken);
   fastify.addHook('onRequest', (request, reply, done) => {
     if (!isAdminRequest(request)) return done();
     if (expected === undefined) return refuse(request, reply, 404, 'Not Found');
@@ -69,7 +68,7 @@ export function installAdminGuard(fastify: FastifyInstance, adminToken: string |
       void reply.header('www-authenticate', 'Basic realm="admin", charset="UTF-8"');
       return refuse(request, reply, 401, 'The admin API needs the admin token (Bearer, or as the Basic password)');
     }
-    if (!timingSafeEqual(digest(presented), expected)) return refuse(request, reply, 403, 'The admin token is not valid');
+    if (!timingSafeEqual(secretDigest(presented), expected)) return refuse(request, reply, 403, 'The admin token is not valid');
     done();
   });
 }

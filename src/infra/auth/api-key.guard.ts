@@ -1,10 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import { authConfig } from '../../config/index.js';
 import { isApiPath, WRITE_METHODS } from '../http/api-path.js';
 import { ProblemException } from '../http/problem.js';
+import { bearerTokenOf, secretDigest } from './credentials.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,8 +13,6 @@ declare module 'fastify' {
     apiKeyName?: string;
   }
 }
-
-const digest = (secret: string): Buffer => createHash('sha256').update(secret).digest();
 
 /**
  * When `API_KEYS` is set, every write under /v1 needs `Authorization: Bearer <secret>` or
@@ -26,7 +25,7 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
   private readonly keys: Array<{ name: string; digest: Buffer }>;
 
   constructor(@Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>) {
-    this.keys = auth.apiKeys.map((key) => ({ name: key.name, digest: digest(key.secret) }));
+    this.keys = auth.apiKeys.map((key) => ({ name: key.name, digest: secretDigest(key.secret) }));
   }
 
   onModuleInit(): void {
@@ -51,7 +50,7 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
   }
 
   private match(secret: string): string | undefined {
-    const presented = digest(secret);
+    const presented = secretDigest(secret);
     let name: string | undefined;
     for (const key of this.keys) {
       if (timingSafeEqual(presented, key.digest)) name ??= key.name;
@@ -61,11 +60,8 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
 }
 
 function presentedSecret(request: FastifyRequest): string | undefined {
-  const authorization = request.headers.authorization;
-  if (typeof authorization === 'string') {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-    if (match) return match[1];
-  }
+  const bearer = bearerTokenOf(request.headers.authorization);
+  if (bearer !== undefined) return bearer;
   const apiKey = request.headers['x-api-key'];
   return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey : undefined;
 }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -9,6 +9,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 @Injectable()
 export class MetricsService {
+  private readonly logger = new Logger('Metrics');
   readonly registry = new Registry();
   private readonly collectors: Array<() => Promise<void>> = [];
 
@@ -90,7 +91,11 @@ export class MetricsService {
   }
 
   async render(): Promise<string> {
-    await Promise.allSettled(this.collectors.map((collect) => collect()));
+    const outcomes = await Promise.allSettled(this.collectors.map((collect) => collect()));
+    // A failing collector leaves its gauges at their last value: say so rather than serve them silently.
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') this.logger.warn(`a metrics collector failed: ${String(outcome.reason)}`);
+    }
     return this.registry.metrics();
   }
 }
