@@ -13,6 +13,7 @@ function event(): DomainEvent {
 
 /** The relay over fake ports: a unit of work whose commits the test fires, a queue and a database that record calls. */
 function relayWithFakes(options: { failUpdates?: boolean } = {}) {
+  const attempts: string[][] = [];
   let listener: AfterCommitListener | undefined;
   const unitOfWork = { onCommitted: (l: AfterCommitListener) => (listener = l) } as unknown as UnitOfWork;
   const enqueued: string[] = [];
@@ -22,15 +23,16 @@ function relayWithFakes(options: { failUpdates?: boolean } = {}) {
   const updates: string[][] = [];
   const dataSource = {
     query: async (_sql: string, [ids]: [string[]]) => {
+      attempts.push(ids);
       await sleep(5); // a commit takes a while: writes arriving meanwhile join the next update
       if (options.failUpdates) throw new Error('database unavailable');
       updates.push(ids);
     },
   } as unknown as DataSource;
-  const relay = new OutboxRelay(unitOfWork, queue, dataSource);
+  const relay = new OutboxRelay(unitOfWork, queue, { manager: dataSource } as unknown as DataSource);
   relay.onModuleInit();
   const commit = (events: DomainEvent[]) => listener!({ events });
-  return { relay, commit, enqueued, updates };
+  return { relay, commit, enqueued, updates, attempts, options };
 }
 
 describe('OutboxRelay', () => {
@@ -55,11 +57,18 @@ describe('OutboxRelay', () => {
     expect(updates).toEqual([[first.id], [second.id]]);
   });
 
-  it('leaves events undispatched (for the sweeper) when the update fails', async () => {
-    const { relay, commit, enqueued, updates } = relayWithFakes({ failUpdates: true });
-    await commit([event(), event()]);
+  it('leaves events undispatched (for the sweeper) when the update fails, and marks later ones', async () => {
+    const { relay, commit, enqueued, updates, attempts, options } = relayWithFakes({ failUpdates: true });
+    const failed = [event(), event()];
+    await commit(failed);
     await relay.drain();
     expect(enqueued).toHaveLength(2);
+    expect(attempts).toEqual([failed.map((e) => e.id)]); // tried once, not retried: the sweeper's job
     expect(updates).toEqual([]);
+    options.failUpdates = false;
+    const later = event();
+    await commit([later]);
+    await relay.drain();
+    expect(updates).toEqual([[later.id]]);
   });
 });

@@ -57,17 +57,13 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
    */
   async relay(events: readonly DomainEvent[], manager: EntityManager = this.dataSource.manager): Promise<number> {
     const dispatched = await this.enqueue(events);
-    if (dispatched.length > 0) {
-      await manager.query(`UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`, [
-        dispatched,
-      ]);
-    }
+    if (dispatched.length > 0) await markDispatched(manager, dispatched);
     return dispatched.length;
   }
 
   private relayInBackground(events: readonly DomainEvent[]): void {
     const work: Promise<void> = this.enqueue(events)
-      .then((dispatched) => this.markDispatched(dispatched))
+      .then((dispatched) => this.markDispatchedSoon(dispatched))
       .catch((error: unknown) => this.warn(`could not hand ${events.length} event(s) over; the sweeper will retry`, error))
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
@@ -79,7 +75,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
    * update fails or never runs (a crash) stays undispatched and the sweeper hands it over again;
    * the job id (= event id) and the consumers' idempotency absorb the repeat.
    */
-  private markDispatched(ids: readonly string[]): Promise<void> {
+  private markDispatchedSoon(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return Promise.resolve();
     this.toMark.push(...ids);
     this.marking ??= this.flushMarks();
@@ -93,9 +89,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
       while (this.toMark.length > 0) {
         const batch = this.toMark.splice(0, this.toMark.length);
         try {
-          await this.dataSource.query(`UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`, [
-            batch,
-          ]);
+          await markDispatched(this.dataSource.manager, batch);
         } catch (error) {
           this.warn(`could not mark ${batch.length} event(s) dispatched; the sweeper will retry`, error);
         }
@@ -135,4 +129,8 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     this.lastWarning = now;
     this.logger.warn(`${message}: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+async function markDispatched(manager: EntityManager, ids: readonly string[]): Promise<void> {
+  await manager.query(`UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`, [ids]);
 }

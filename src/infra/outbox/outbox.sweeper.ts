@@ -91,8 +91,11 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
     let epoch: string | undefined;
     try {
       epoch = await this.queue.storageEpoch();
-    } catch {
-      return; // queue unreachable: nothing can be handed over now anyway
+    } catch (error) {
+      // Unreachable queue: nothing can be handed over now anyway. A lasting failure would turn the
+      // check off unnoticed, so it is logged (at debug: the relay already warns about outages).
+      this.logger.debug(`queue storage epoch unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      return;
     }
     if (epoch === undefined) return;
     const changed = await manager.query<unknown[]>(

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { settlesWithin } from '../../../common/timeout.js';
 import { backoffDelay } from '../backoff.js';
 import {
   type JobContext,
@@ -122,13 +123,7 @@ export class MemoryQueueDriver implements QueueDriver {
     this.closing = true;
     for (const jobs of this.jobs.values()) for (const job of jobs.values()) clearTimeout(job.timer);
     if (this.active.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = await Promise.race([
-      Promise.allSettled([...this.active]).then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
-    ]);
-    clearTimeout(timer);
-    if (gaveUp) this.logger.warn(`${this.active.size} job(s) still active after ${graceMs} ms; abandoning them`);
+    if (!(await settlesWithin(Promise.allSettled([...this.active]), graceMs))) this.logger.warn(`${this.active.size} job(s) still active after ${graceMs} ms; abandoning them`);
   }
 
   private enqueue(job: MemoryJob): void {
