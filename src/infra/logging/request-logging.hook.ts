@@ -4,8 +4,13 @@ import type { Level, Logger } from 'pino';
 /** Successful requests to these paths are not logged: probes and scrapes arrive every few seconds. */
 const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
 
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 function levelOf(request: FastifyRequest, status: number): Level | undefined {
-  if (status < 400 && QUIET_PATHS.has(request.url)) return undefined;
+  if (status < 400 && QUIET_PATHS.has(pathOf(request.url))) return undefined;
   // 503 is a dependency outage or a drain, already explained by the line that caused it.
   if (status === 503) return 'warn';
   return status >= 500 ? 'error' : 'info';

@@ -8,9 +8,9 @@ import { AppValidationPipe } from '../../infra/http/validation.js';
 import { type JobContext, JobHandler, JobName, QueueDriver, type QueueJobHandler, QueueName } from '../../infra/queue/queue.types.js';
 import { CreateProductDto } from './dto/create-product.dto.js';
 import type { ImportProductsJob, ImportProductsResult } from './dto/import-products.dto.js';
+import { SKU_UNIQUE_INDEX } from './product.entity.js';
 import { ProductsService } from './products.service.js';
 
-const SKU_CONSTRAINT = 'products_sku_lower_uq';
 const SKU_TAKEN: FieldError = { field: 'sku', message: 'is already taken' };
 
 interface ValidItem {
@@ -88,7 +88,7 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
         return batch.length;
       });
     } catch (error) {
-      if (!isUniqueViolation(error, SKU_CONSTRAINT)) throw error;
+      if (!isUniqueViolation(error, SKU_UNIQUE_INDEX)) throw error;
     }
     let created = 0;
     for (const { index, input } of batch) {
@@ -96,7 +96,7 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
         await this.unitOfWork.run((tx) => this.products.insertWithEvent(tx, input));
         created++;
       } catch (error) {
-        if (!isUniqueViolation(error, SKU_CONSTRAINT)) throw error;
+        if (!isUniqueViolation(error, SKU_UNIQUE_INDEX)) throw error;
         failed.push({ index, errors: [SKU_TAKEN] });
       }
     }

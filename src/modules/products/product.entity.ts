@@ -1,9 +1,12 @@
 import { Column, Entity, Index } from 'typeorm';
 import { VersionedEntity } from '../../infra/database/versioned.entity.js';
 
+/** The case-insensitive unique index on `sku` (created by the initial migration). */
+export const SKU_UNIQUE_INDEX = 'products_sku_lower_uq';
+
 @Entity({ name: 'products' })
 // Unique on lower(sku): created by the migration, which TypeORM cannot express, hence synchronize: false.
-@Index('products_sku_lower_uq', { synchronize: false })
+@Index(SKU_UNIQUE_INDEX, { synchronize: false })
 @Index('products_created_at_id_idx', { synchronize: false })
 @Index('products_active_created_at_id_idx', { synchronize: false })
 export class ProductEntity extends VersionedEntity {

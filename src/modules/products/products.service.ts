@@ -8,9 +8,10 @@ import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 import { type ProductResponseDto, toProductResponse } from './dto/product-response.dto.js';
 import type { UpdateProductDto } from './dto/update-product.dto.js';
 import { ProductEvent } from './product.events.js';
+import { SKU_UNIQUE_INDEX } from './product.entity.js';
 import { ProductsRepository } from './products.repository.js';
 
-const SKU_CONFLICT = ['products_sku_lower_uq', 'sku', 'A product with this sku already exists'] as const;
+const SKU_CONFLICT = [SKU_UNIQUE_INDEX, 'sku', 'A product with this sku already exists'] as const;
 
 @Injectable()
 export class ProductsService {
