@@ -280,7 +280,8 @@ function withRatios(results: ScenarioResult[]): ScenarioResult[] {
 
 /** The targets, judged on this run's figures. */
 function checkTargets(results: ScenarioResult[], connections: number): TargetCheck[] {
-  const row = (id: string): ScenarioResult | undefined => results.find((r) => r.id === id && r.status === 'ok');
+  // A row with errors cannot meet a target: failed requests would make any rate or count look fine.
+  const row = (id: string): ScenarioResult | undefined => results.find((r) => r.id === id && r.status === 'ok' && (r.errors ?? 0) === 0);
   const judge = (target: string, value: number | undefined | null, ok: (v: number) => boolean, show: (v: number) => string): TargetCheck =>
     value === undefined || value === null
       ? { target, measured: 'not measured', verdict: 'n/a' }

@@ -66,8 +66,8 @@ export async function eventPath(ctx: BenchContext): Promise<ScenarioResult> {
       return {
         id: 'events',
         label: 'event path: commit → webhook received',
-        status: 'n/a',
-        reason: `no webhook arrived for ${expected} PATCHes (webhook delivery not wired yet?)`,
+        status: 'failed',
+        reason: `no webhook arrived for ${expected} PATCHes`,
         unit: 'ms',
         rssMb: server.peakRssMb,
       };

@@ -136,7 +136,7 @@ describe('cached-read fast path', () => {
     for (let i = 0; i < 6; i++) {
       const response = await api.request(path, { headers });
       statuses.push(response.status);
-      expect(response.headers.get('ratelimit')).toBe(`"default";r=${5 - i};t=60`);
+      expect(response.headers.get('ratelimit')).toMatch(new RegExp(`^"default";r=${5 - i};t=(59|60)$`));
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
     const refused = await api.request(path, { headers });
@@ -175,6 +175,6 @@ describe('cached-read fast path', () => {
     // Both went the full way (a cached 404 is rendered by Nest), each with one store read and one decision.
     expect(intercept).toHaveBeenCalledTimes(2);
     expect(lookup).toHaveBeenCalledTimes(2);
-    expect(second.headers.get('ratelimit')).toBe('"default";r=3;t=60');
+    expect(second.headers.get('ratelimit')).toMatch(/^"default";r=3;t=(59|60)$/);
   });
 });

@@ -39,7 +39,11 @@ afterAll(async () => {
 describe('SIGTERM under load', () => {
   it('fails no accepted request, exits 0 in time, and loses no job', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 10; i++) ids.push(((await send(`${survivor.url}/v1/products`, { method: 'POST', json: productInput('term', i) })).json as { id: string }).id);
+    for (let i = 0; i < 10; i++) {
+      const created = await send(`${survivor.url}/v1/products`, { method: 'POST', json: productInput('term', i) });
+      expect(created.status).toBe(201);
+      ids.push((created.json as { id: string }).id);
+    }
     const figures = { requests: 0, toVictim: 0, victimAfterSignal: 0, connectionClose: 0, failed: 0, usersCreated: 0 };
     const failures: string[] = [];
     const users: Array<{ id: string; email: string }> = [];

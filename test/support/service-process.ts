@@ -47,7 +47,7 @@ export async function startService(env: Record<string, string>, timeoutMs = 30_0
   while (Date.now() < deadline) {
     if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);
     try {
-      if ((await fetch(`${service.url}/health/ready`)).status === 200) return service;
+      if ((await fetch(`${service.url}/health/ready`, { signal: AbortSignal.timeout(2000) })).status === 200) return service;
     } catch {
       // not listening yet
     }
