@@ -26,7 +26,7 @@ describe('opaque cursors', () => {
         } catch (error) {
           if (!(error instanceof ProblemException)) throw error;
           expect(error).toBeInstanceOf(ProblemException);
-          expect((error as ProblemException).getStatus()).toBe(400);
+          expect(error.getStatus()).toBe(400);
         }
       }),
     );
