@@ -5,6 +5,8 @@ import { sparePort } from './redis-server.js';
  * A TCP forwarder to a real service (e.g. the test Postgres) that a test can cut and restore,
  * to see what the application does when that service becomes unreachable: `stop()` closes the
  * port and drops every open connection; `resume()` listens on the same port again.
+ * `latencyMs` delays every chunk in both directions (a slow network or a slow database, seen
+ * from the service); `setLatency` changes it on the fly.
  */
 export class TcpProxy {
   private server: Server | undefined;
@@ -13,10 +15,11 @@ export class TcpProxy {
   private constructor(
     readonly port: number,
     private readonly target: { host: string; port: number },
+    private latencyMs: number,
   ) {}
 
-  static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    const proxy = new TcpProxy(await sparePort(), target);
+  static async start(target: { host: string; port: number }, options: { latencyMs?: number } = {}): Promise<TcpProxy> {
+    const proxy = new TcpProxy(await sparePort(), target, options.latencyMs ?? 0);
     await proxy.resume();
     return proxy;
   }
@@ -41,13 +44,32 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      this.forward(client, upstream);
+      this.forward(upstream, client);
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());
     });
+  }
+
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  /** Same-delay timers fire in the order they were set, so delayed chunks keep their order. */
+  private forward(from: Socket, to: Socket): void {
+    from.on('data', (chunk) => {
+      if (this.latencyMs === 0) {
+        to.write(chunk);
+        return;
+      }
+      setTimeout(() => {
+        if (!to.destroyed) to.write(chunk);
+      }, this.latencyMs);
+    });
+    from.once('end', () => setTimeout(() => to.end(), this.latencyMs));
   }
 
   async stop(): Promise<void> {
