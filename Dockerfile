@@ -1,14 +1,14 @@
 # syntax=docker/dockerfile:1
 # One image for both processes: the API (`node dist/main.js`, the default) and the background
 # worker (`node dist/worker.js`). Build: docker build -t nest-service .
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
-# 1. Compile with the dev dependencies (nest build runs the @nestjs/swagger CLI plugin).
+# 1. Compile with the dev dependencies (SWC, .swcrc; types are checked by `npm run typecheck` in CI).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY .swcrc tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
@@ -34,7 +34,7 @@ COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 3000
 # Liveness only: readiness (/health/ready) is for load balancers, and a Redis outage must not get
-# the container restarted. Node 20 has fetch built in, so the slim image needs no curl.
+# the container restarted. Node has fetch built in, so the slim image needs no curl.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the drain (readiness 503, Connection: close), then a clean close (see README).

@@ -1,15 +1,10 @@
+import { readFileSync } from 'node:fs';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-// SWC compiles the decorators and their metadata (esbuild emits none), as `nest build` does.
-const decorators = swc.vite({
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    target: 'es2022',
-  },
-  module: { type: 'es6' },
-});
+// SWC compiles the decorators and their metadata (esbuild emits none) with the same settings as
+// `npm run build` (.swcrc), so the tests run what production runs.
+const decorators = swc.vite(JSON.parse(readFileSync(new URL('./.swcrc', import.meta.url), 'utf8')));
 
 export default defineConfig({
   plugins: [decorators],
