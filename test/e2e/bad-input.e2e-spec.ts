@@ -371,8 +371,9 @@ describe('bad input never gets a 5xx', () => {
           failures.push(`${request.label}: ${response.headers.get('content-type')}`);
         continue;
       }
-      const problem = await problemOf(response);
-      if (request.detail && !request.detail.test(problem.detail))
+      const problem = await problemOf(response).catch((error: Error) => error);
+      if (problem instanceof Error) failures.push(`${request.label}: ${problem.message}`);
+      else if (request.detail && !request.detail.test(problem.detail))
         failures.push(`${request.label}: detail "${problem.detail}"`);
     }
     expect(failures).toEqual([]);
