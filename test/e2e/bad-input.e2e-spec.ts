@@ -464,7 +464,7 @@ describe('with CORS on', () => {
   });
 
   it('answers an OPTIONS that is no preflight (no Access-Control-Request-Method) with an empty 204, not a text/plain 400', async () => {
-    for (const headers of [{ origin }, {}]) {
+    for (const headers of [{ origin }, {}] as Array<Record<string, string>>) {
       const response = await cors.request('/v1/products', { method: 'OPTIONS', headers });
       expect(response.status).toBe(204);
       expect(await response.text()).toBe('');

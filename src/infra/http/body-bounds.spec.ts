@@ -15,10 +15,12 @@ describe('body bounds', () => {
     const deep = JSON.parse('['.repeat(200_000) + ']'.repeat(200_000)) as unknown;
     expect(findBodyViolation(deep, { maxKeys: 1, maxObjectKeys: 1, maxArrayLength: 1 })).toBeUndefined();
     expect(findBodyViolation({ a: [1, 2, 3, 4] }, bounds)).toEqual({
+      kind: 'limit',
       field: 'a',
       message: 'holds more than 3 elements',
     });
     expect(findBodyViolation({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }, bounds)).toEqual({
+      kind: 'limit',
       field: '(body)',
       message: 'holds more than 5 properties',
     });
@@ -38,6 +40,7 @@ describe('body bounds', () => {
     for (const key of ['__proto__', 'constructor', 'prototype']) {
       const body = JSON.parse(`{"items":[{"x":{"${key}":{"admin":true}}}]}`) as unknown;
       expect(findBodyViolation(body, bounds)).toEqual({
+        kind: 'forbidden-key',
         field: `items[0].x.${key}`,
         message: 'is not an allowed property name',
       });

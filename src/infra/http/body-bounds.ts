@@ -12,6 +12,8 @@ export interface BodyBounds {
 
 /** What is wrong with a body, phrased for the client; `field` is the dotted path where it was found. */
 export interface BodyViolation {
+  /** A bound exceeded, or a key that is never allowed. */
+  kind: 'limit' | 'forbidden-key';
   field: string;
   message: string;
 }
@@ -65,7 +67,7 @@ export function findBodyViolation(body: unknown, bounds: Omit<BodyBounds, 'maxDe
     const where = path === '' ? '(body)' : path;
     if (Array.isArray(value)) {
       if (value.length > bounds.maxArrayLength) {
-        return { field: where, message: `holds more than ${bounds.maxArrayLength} elements` };
+        return { kind: 'limit', field: where, message: `holds more than ${bounds.maxArrayLength} elements` };
       }
       for (let index = 0; index < value.length; index++) {
         const member: unknown = value[index];
@@ -75,15 +77,15 @@ export function findBodyViolation(body: unknown, bounds: Omit<BodyBounds, 'maxDe
     }
     const names = Object.keys(value);
     if (names.length > bounds.maxObjectKeys) {
-      return { field: where, message: `holds more than ${bounds.maxObjectKeys} properties` };
+      return { kind: 'limit', field: where, message: `holds more than ${bounds.maxObjectKeys} properties` };
     }
     keys += names.length;
     if (keys > bounds.maxKeys) {
-      return { field: '(body)', message: `holds more than ${bounds.maxKeys} properties in all` };
+      return { kind: 'limit', field: '(body)', message: `holds more than ${bounds.maxKeys} properties in all` };
     }
     for (const name of names) {
       const field = path === '' ? name : `${path}.${name}`;
-      if (FORBIDDEN_KEYS.has(name)) return { field, message: 'is not an allowed property name' };
+      if (FORBIDDEN_KEYS.has(name)) return { kind: 'forbidden-key', field, message: 'is not an allowed property name' };
       const member: unknown = (value as Record<string, unknown>)[name];
       if (member !== null && typeof member === 'object') pending.push({ value: member, path: field });
     }

@@ -33,8 +33,8 @@ export function decodeCursor(value: string): Cursor {
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
   const [createdAt, id] = parsed as unknown[];
-  if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id) || !ISO_TIMESTAMP.test(createdAt))
-    throw invalid();
+  if (typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  if (typeof createdAt !== 'string' || !ISO_TIMESTAMP.test(createdAt)) throw invalid();
   const date = new Date(createdAt);
   if (Number.isNaN(date.getTime()) || date.toISOString() !== createdAt) throw invalid();
   return { createdAt: date, id };

@@ -60,11 +60,12 @@ function parseJsonBody(request: FastifyRequest, raw: Buffer, bounds: BodyBounds)
   }
   const violation = findBodyViolation(body, bounds);
   if (violation !== undefined) {
+    const { field, message } = violation;
     const detail =
-      violation.message === 'is not an allowed property name'
-        ? `The property "${violation.field}" is not allowed`
-        : `The request body exceeds a limit: ${violation.field} ${violation.message}`;
-    throw invalidBody(violation, detail);
+      violation.kind === 'forbidden-key'
+        ? `The property "${field}" is not allowed`
+        : `The request body exceeds a limit: ${field} ${message}`;
+    throw invalidBody({ field, message }, detail);
   }
   return body;
 }
