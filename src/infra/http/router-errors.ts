@@ -73,7 +73,10 @@ export function answerClientError(error: ConnectionError, socket: Socket): void 
     status,
     remoteAddress: socket.remoteAddress,
   });
-  if (socket.writable) {
+  // As Node's own handler does: never write into a response already under way on this socket
+  // (keep-alive), which would corrupt what the client reads. `_httpMessage` is that response.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
     const body = problemJson(status, detail, '/');
     const headers = {
       ...SECURITY_HEADERS,
