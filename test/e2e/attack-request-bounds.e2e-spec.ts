@@ -45,13 +45,13 @@ describe('request bounds under attack', () => {
     const { response } = await post('/v1/products', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000));
     const problem = await problemOf(response);
     expect(response.status).toBe(400);
-    expect(problem.errors).toEqual([{ field: '(body)', message: 'nests deeper than 32 levels' }]);
+    expect(problem.errors).toEqual([{ field: Array(32).fill('a').join('.'), message: 'nests deeper than 32 levels' }]);
   });
 
   it('rejects an import whose item nests 2 000 levels deep (a 4 KB body) with a 400', async () => {
     const { response } = await post('/v1/products/import', `{"items":[${'['.repeat(2000)}${']'.repeat(2000)}]}`);
     expect(response.status).toBe(400);
-    expect((await problemOf(response)).detail).toMatch(/nests too deeply/);
+    expect((await problemOf(response)).detail).toMatch(/nests deeper than 32 levels/);
   });
 
   it('answers 90 000 unknown keys (0.98 MB) with a small 400 while the event loop stays free', async () => {

@@ -1,50 +1,59 @@
 import { describe, expect, it } from 'vitest';
-import { findBodyViolation, nestsDeeperThan } from './body-bounds.js';
+import { findBoundViolation, findForbiddenKey } from './body-bounds.js';
 
-const bounds = { maxKeys: 10, maxObjectKeys: 5, maxArrayLength: 3 };
+const bounds = { maxDepth: 3, maxKeys: 10, maxObjectKeys: 5, maxArrayLength: 3 };
+const limit = (field: string, message: string) => ({ kind: 'limit', field, message });
 
-describe('body bounds', () => {
-  it('measures nesting on the text, ignoring brackets inside strings', () => {
-    expect(nestsDeeperThan('[[[]]]', 3)).toBe(false);
-    expect(nestsDeeperThan('[[[[]]]]', 3)).toBe(true);
-    expect(nestsDeeperThan('{"a":"[[[[\\"[[["}', 1)).toBe(false);
-    expect(nestsDeeperThan('['.repeat(500_000), 32)).toBe(true);
+describe('body bounds, on the text', () => {
+  it('measures nesting, ignoring brackets inside strings, and names the path', () => {
+    expect(findBoundViolation('[[[]]]', bounds)).toBeUndefined();
+    expect(findBoundViolation('{"a":[{"b":[]}]}', bounds)).toEqual(limit('a[0].b', 'nests deeper than 3 levels'));
+    expect(findBoundViolation('{"a":"[[[[\\"[[[","b":"{{{{"}', bounds)).toBeUndefined();
+    expect(findBoundViolation('['.repeat(500_000), { ...bounds, maxDepth: 32 })).toMatchObject({
+      message: 'nests deeper than 32 levels',
+    });
   });
 
-  it('finds the first bound exceeded without recursion, on a body nested 200 000 levels deep', () => {
-    const deep = JSON.parse('['.repeat(200_000) + ']'.repeat(200_000)) as unknown;
-    expect(findBodyViolation(deep, { maxKeys: 1, maxObjectKeys: 1, maxArrayLength: 1 })).toBeUndefined();
-    expect(findBodyViolation({ a: [1, 2, 3, 4] }, bounds)).toEqual({
-      kind: 'limit',
-      field: 'a',
-      message: 'holds more than 3 elements',
-    });
-    expect(findBodyViolation({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }, bounds)).toEqual({
-      kind: 'limit',
-      field: '(body)',
-      message: 'holds more than 5 properties',
-    });
+  it('counts keys per object and in all, and elements per array', () => {
+    expect(findBoundViolation('{"a":[1,2,3,4]}', bounds)).toEqual(limit('a', 'holds more than 3 elements'));
+    expect(findBoundViolation('{"a":[1,2,3],"b":[[],[],[]]}', bounds)).toBeUndefined();
+    expect(findBoundViolation('{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6}', bounds)).toEqual(
+      limit('(body)', 'holds more than 5 properties'),
+    );
+    expect(findBoundViolation('{"x":{"a":1,"b":{"c:":":,"},"d":4,"e":5,"f":6}}', bounds)).toBeUndefined();
+    expect(findBoundViolation('{"x":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6}}', bounds)).toEqual(
+      limit('x', 'holds more than 5 properties'),
+    );
+    const spread = JSON.stringify([
+      { a: 1, b: 2, c: 3, d: 4 },
+      { a: 1, b: 2, c: 3, d: 4 },
+      { a: 1, b: 2, c: 3 },
+    ]);
+    expect(findBoundViolation(spread, bounds)).toEqual(limit('(body)', 'holds more than 10 properties in all'));
+  });
+
+  it('agrees with JSON.parse on what a valid body holds', () => {
+    const body = { items: [{ sku: 'a,b:c', name: 'x\\"y' }, { tags: ['[', '{'] }], n: null };
     expect(
-      findBodyViolation(
-        [
-          { a: 1, b: 2, c: 3, d: 4 },
-          { a: 1, b: 2, c: 3, d: 4 },
-          { a: 1, b: 2, c: 3 },
-        ],
-        bounds,
-      ),
-    ).toMatchObject({ message: 'holds more than 10 properties in all' });
+      findBoundViolation(JSON.stringify(body), { maxDepth: 4, maxKeys: 5, maxObjectKeys: 2, maxArrayLength: 2 }),
+    ).toBeUndefined();
+    expect(
+      findBoundViolation(JSON.stringify(body), { maxDepth: 4, maxKeys: 4, maxObjectKeys: 2, maxArrayLength: 2 }),
+    ).toBeDefined();
   });
+});
 
-  it('names a prototype-reaching key wherever it is', () => {
+describe('forbidden keys, on the parsed value', () => {
+  it('names a prototype-reaching key wherever it is, without recursion', () => {
     for (const key of ['__proto__', 'constructor', 'prototype']) {
       const body = JSON.parse(`{"items":[{"x":{"${key}":{"admin":true}}}]}`) as unknown;
-      expect(findBodyViolation(body, bounds)).toEqual({
+      expect(findForbiddenKey(body)).toEqual({
         kind: 'forbidden-key',
         field: `items[0].x.${key}`,
         message: 'is not an allowed property name',
       });
     }
-    expect(findBodyViolation({ name: 'constructor' }, bounds)).toBeUndefined();
+    expect(findForbiddenKey({ name: 'constructor' })).toBeUndefined();
+    expect(findForbiddenKey(JSON.parse('['.repeat(200_000) + ']'.repeat(200_000)))).toBeUndefined();
   });
 });

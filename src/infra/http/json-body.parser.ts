@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type BodyBounds, findBodyViolation, nestsDeeperThan } from './body-bounds.js';
+import { type BodyBounds, type BodyViolation, findBoundViolation, findForbiddenKey } from './body-bounds.js';
 import { ProblemException } from './problem.js';
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
@@ -46,30 +46,20 @@ function parseJsonBody(request: FastifyRequest, raw: Buffer, bounds: BodyBounds)
   if (raw.length === 0) throw new ProblemException(400, 'The request body is empty; send a JSON object');
   if (!isUtf8(raw)) throw new ProblemException(400, 'The request body is not valid UTF-8');
   const text = raw.toString('utf8');
-  if (nestsDeeperThan(text, bounds.maxDepth)) {
-    throw invalidBody(
-      { field: '(body)', message: `nests deeper than ${bounds.maxDepth} levels` },
-      'The request body nests too deeply',
-    );
-  }
+  const exceeded = findBoundViolation(text, bounds);
+  if (exceeded !== undefined)
+    throw invalidBody(exceeded, `The request body exceeds a limit: ${exceeded.field} ${exceeded.message}`);
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     throw new ProblemException(400, 'The request body is not valid JSON');
   }
-  const violation = findBodyViolation(body, bounds);
-  if (violation !== undefined) {
-    const { field, message } = violation;
-    const detail =
-      violation.kind === 'forbidden-key'
-        ? `The property "${field}" is not allowed`
-        : `The request body exceeds a limit: ${field} ${message}`;
-    throw invalidBody({ field, message }, detail);
-  }
+  const forbidden = findForbiddenKey(body);
+  if (forbidden !== undefined) throw invalidBody(forbidden, `The property "${forbidden.field}" is not allowed`);
   return body;
 }
 
-function invalidBody(error: { field: string; message: string }, detail: string): ProblemException {
-  return new ProblemException(400, detail, { errors: [error] });
+function invalidBody({ field, message }: BodyViolation, detail: string): ProblemException {
+  return new ProblemException(400, detail, { errors: [{ field, message }] });
 }
