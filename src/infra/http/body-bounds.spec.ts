@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findBoundViolation, findForbiddenKey } from './body-bounds.js';
 
@@ -40,6 +41,28 @@ describe('body bounds, on the text', () => {
     expect(
       findBoundViolation(JSON.stringify(body), { maxDepth: 4, maxKeys: 4, maxObjectKeys: 2, maxArrayLength: 2 }),
     ).toBeDefined();
+  });
+});
+
+/** The same bounds measured on the parsed value (recursive: test values are small). */
+function exceedsOnValue(value: unknown, b: typeof bounds, depth = 1, total = { keys: 0 }): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > b.maxDepth) return true;
+  const members = Array.isArray(value) ? (value as unknown[]) : Object.values(value);
+  if (Array.isArray(value) ? members.length > b.maxArrayLength : members.length > b.maxObjectKeys) return true;
+  if (!Array.isArray(value) && (total.keys += members.length) > b.maxKeys) return true;
+  return members.some((member) => exceedsOnValue(member, b, depth + 1, total));
+}
+
+describe('body bounds agree with the parsed value', () => {
+  it('for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 5 }), (value) => {
+        const text = JSON.stringify(value);
+        expect(findBoundViolation(text, bounds) !== undefined).toBe(exceedsOnValue(JSON.parse(text), bounds));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
