@@ -1,4 +1,4 @@
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { ModulesContainer } from '@nestjs/core';
 import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants.js';
@@ -46,9 +46,9 @@ export function installQueryParameterRule(app: NestFastifyApplication, fastify: 
 function declareQueryParameters(controller: new (...args: never[]) => object): void {
   const prototype = controller.prototype as Record<string, unknown>;
   for (const name of Object.getOwnPropertyNames(prototype)) {
-    const handler = prototype[name];
-    if (name === 'constructor' || typeof handler !== 'function' || Reflect.getMetadata('path', handler) === undefined)
-      continue;
+    const handler = name === 'constructor' ? undefined : prototype[name];
+    // Only route handlers carry a path (`@Get()`, `@Post()`…).
+    if (typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
     const accepted = queryParametersOf(controller, name);
     if (accepted === undefined) continue;
     const config = (Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, handler) ?? {}) as Record<string, unknown>;
