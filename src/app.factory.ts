@@ -7,8 +7,11 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
 import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
+import { installJsonBodyParser } from './infra/http/json-body.parser.js';
 import { setupOpenApi } from './infra/http/openapi.js';
+import { installQueryParameterRule } from './infra/http/query-parameters.js';
 import { RouteMethods } from './infra/http/route-methods.js';
+import { answerClientError, answerFrameworkError } from './infra/http/router-errors.js';
 import { SECURITY_HEADERS } from './infra/http/security-headers.js';
 import { AppLogger } from './infra/logging/app-logger.js';
 import { ROOT_LOGGER } from './infra/logging/logging.module.js';
@@ -40,6 +43,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // Refuse new connections once closing instead of answering them 503 (see the shutdown path in DESIGN.md).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Requests refused before routing (bad URL, long path segment, unparsable HTTP) answer problem+json too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     // Take the caller's X-Request-Id when it is sane, else make one; it is echoed and logged.
     genReqId: (request: IncomingMessage) => {
       const header = request.headers['x-request-id'];
@@ -57,13 +63,16 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.useLogger(app.get(AppLogger));
   app.enableVersioning({ type: VersioningType.URI });
   if (http.corsOrigins.length > 0) {
-    app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
+    // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is no browser's
+    // preflight, but it is valid HTTP, so it gets the same empty 204 rather than a text/plain 400.
+    app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600, strictPreflight: false });
   }
   setupOpenApi(app);
 
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is a client mistake (415), not a string to validate.
   fastify.removeContentTypeParser(['text/plain']);
+  installJsonBodyParser(fastify, http.bodyBounds);
   // Routes are registered when the app initialises; remember their methods for 405 answers.
   const routeMethods = app.get(RouteMethods);
   fastify.addHook('onRoute', (route) => routeMethods.register(route.method, route.url));
@@ -79,6 +88,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   // Before init, so the hook also covers the routes bull-board's plugin adds under /admin.
   installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken);
+  // Before init too, so it runs ahead of the cached-read fast path's hook (added at init).
+  installQueryParameterRule(app, fastify);
   return app;
 }
 

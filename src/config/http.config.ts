@@ -41,6 +41,11 @@ export const httpEnvSchema = z.object({
     .optional(),
   LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }).optional(),
   LOG_FILE: z.string().optional(),
+  // Bounds on a parsed JSON body, checked before validation (docs/security.md, "Request limits").
+  BODY_MAX_DEPTH: int(1, 1000, 32),
+  BODY_MAX_KEYS: int(1, 10_000_000, 100_000),
+  BODY_MAX_OBJECT_KEYS: int(1, 10_000_000, 1000),
+  BODY_MAX_ARRAY_LENGTH: int(1, 10_000_000, 10_000),
 });
 
 export const httpConfig = registerAs('http', () => {
@@ -59,5 +64,11 @@ export const httpConfig = registerAs('http', () => {
     /** Unset: stdout. A path: append there instead (e.g. for a sidecar, or a test reading its own log). */
     logFile: env.LOG_FILE,
     bodyLimitBytes: 1024 * 1024,
+    bodyBounds: {
+      maxDepth: env.BODY_MAX_DEPTH,
+      maxKeys: env.BODY_MAX_KEYS,
+      maxObjectKeys: env.BODY_MAX_OBJECT_KEYS,
+      maxArrayLength: env.BODY_MAX_ARRAY_LENGTH,
+    },
   };
 });

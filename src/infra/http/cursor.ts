@@ -7,6 +7,12 @@ export interface Cursor {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * `toISOString()` of a year 0000–9999 (four digits, no sign). JavaScript dates reach ±275 760 and
+ * print those with a sign and six digits; PostgreSQL's timestamptz holds 4713 BC to 294276 AD, so
+ * a forged cursor of year -271821 would reach the database and fail there ("timestamp out of range").
+ */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
@@ -15,7 +21,9 @@ export function encodeCursor(cursor: Cursor): string {
 /** @throws ProblemException 400 when the cursor was not produced by `encodeCursor`. */
 export function decodeCursor(value: string): Cursor {
   const invalid = () =>
-    new ProblemException(400, 'The cursor is invalid', { errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }] });
+    new ProblemException(400, 'The cursor is invalid', {
+      errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }],
+    });
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) throw invalid();
   let parsed: unknown;
   try {
@@ -25,7 +33,8 @@ export function decodeCursor(value: string): Cursor {
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
   const [createdAt, id] = parsed as unknown[];
-  if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  if (typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  if (typeof createdAt !== 'string' || !ISO_TIMESTAMP.test(createdAt)) throw invalid();
   const date = new Date(createdAt);
   if (Number.isNaN(date.getTime()) || date.toISOString() !== createdAt) throw invalid();
   return { createdAt: date, id };

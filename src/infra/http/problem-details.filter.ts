@@ -1,4 +1,11 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isConstraintViolation, isDatabaseUnavailable } from '../database/postgres-errors.js';
 import { PROBLEM_CONTENT_TYPE, ProblemException, type ProblemDetails, titleOf } from './problem.js';
@@ -59,11 +66,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { status: exception.getStatus(), detail: exception.detail, exception };
     }
     if (exception instanceof NotFoundException) {
-      // No route for this method: if the path exists with other methods, that is a 405.
+      // No route for this method: if the path exists with other methods only, that is a 405. A path
+      // whose route does take this method (a missing file under /docs/*) stays a 404.
       const allowed = this.routeMethods.allowedFor(request.url.split('?')[0] ?? '/');
-      if (allowed.length > 0) {
+      const method = request.method === 'HEAD' ? 'GET' : request.method;
+      if (allowed.length > 0 && !allowed.includes(method)) {
         const detail = `${request.method} is not allowed here; use ${allowed.join(', ')}`;
-        return { status: 405, detail, exception: new ProblemException(405, detail, { headers: { allow: allowed.join(', ') } }) };
+        return {
+          status: 405,
+          detail,
+          exception: new ProblemException(405, detail, { headers: { allow: allowed.join(', ') } }),
+        };
       }
     }
     if (exception instanceof HttpException) {

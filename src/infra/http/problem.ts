@@ -48,3 +48,14 @@ export class ProblemException extends HttpException {
 export function titleOf(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
 }
+
+/** The problem+json text for `status`; the global filter and the router-level answers share it. */
+export function problemJson(
+  status: number,
+  detail: string,
+  instance: string,
+  members: Partial<ProblemDetails> = {},
+): string {
+  const body: ProblemDetails = { type: 'about:blank', title: titleOf(status), status, detail, instance, ...members };
+  return JSON.stringify(body);
+}
