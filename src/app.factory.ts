@@ -7,6 +7,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
 import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
+import { installCompression } from './infra/http/compression.js';
+import { installHttpCaching } from './infra/http/http-caching.js';
 import { setupOpenApi } from './infra/http/openapi.js';
 import { RouteMethods } from './infra/http/route-methods.js';
 import { SECURITY_HEADERS } from './infra/http/security-headers.js';
@@ -59,6 +61,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   if (http.corsOrigins.length > 0) {
     app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
   }
+  // Before the first route is added (the OpenAPI UI's): compression attaches itself to routes as they come.
+  await installCompression(app, http.compressionThresholdBytes);
+  installHttpCaching(app.getHttpAdapter().getInstance());
   setupOpenApi(app);
 
   const fastify = app.getHttpAdapter().getInstance();
