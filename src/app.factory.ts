@@ -8,6 +8,8 @@ import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
 import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
 import { installJsonBodyParser } from './infra/http/json-body.parser.js';
+import { installCompression } from './infra/http/compression.js';
+import { installHttpCaching } from './infra/http/http-caching.js';
 import { setupOpenApi } from './infra/http/openapi.js';
 import { installQueryParameterRule } from './infra/http/query-parameters.js';
 import { RouteMethods } from './infra/http/route-methods.js';
@@ -67,6 +69,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     // preflight, but it is valid HTTP, so it gets the same empty 204 rather than a text/plain 400.
     app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600, strictPreflight: false });
   }
+  // Before the first route is added (the OpenAPI UI's): compression attaches itself to routes as they come.
+  await installCompression(app, http.compressionThresholdBytes);
+  installHttpCaching(app.getHttpAdapter().getInstance());
   setupOpenApi(app);
 
   const fastify = app.getHttpAdapter().getInstance();

@@ -33,6 +33,7 @@ export const httpEnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   TRUST_PROXY: trustProxy,
   SHUTDOWN_DRAIN_MS: int(0, 600_000, 5000),
+  COMPRESSION_THRESHOLD_BYTES: int(0, 1024 * 1024 * 1024, 1024),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -57,6 +58,8 @@ export const httpConfig = registerAs('http', () => {
     host: env.HOST,
     trustProxy: env.TRUST_PROXY,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
+    /** Answers smaller than this go uncompressed (compressing them costs more than it saves). */
+    compressionThresholdBytes: env.COMPRESSION_THRESHOLD_BYTES,
     corsOrigins: list(env.CORS_ORIGINS),
     // Request lines are info: on by default, except in tests, where only warnings and errors show.
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info'),

@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiNotModifiedResponse, ApiOk
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/http/cursor.js';
-import { etagOf, versionsFromIfMatch } from '../../infra/http/etag.js';
+import { etagOf, writePreconditions } from '../../infra/http/etag.js';
 import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
 import {
   ApiIfMatch,
@@ -66,9 +66,10 @@ export class ProductsController {
     @Param('id', ParseUuidPipe) id: string,
     @Body() body: UpdateProductDto,
     @Headers('if-match') ifMatch: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ProductResponseDto> {
-    const product = await this.products.update(id, body, versionsFromIfMatch(ifMatch));
+    const product = await this.products.update(id, body, writePreconditions(ifMatch, ifNoneMatch));
     void reply.header('etag', etagOf(product.version));
     return product;
   }
@@ -80,7 +81,11 @@ export class ProductsController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblemResponses(400, 404, 412)
   @ApiKeyProtected()
-  async remove(@Param('id', ParseUuidPipe) id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
-    await this.products.remove(id, versionsFromIfMatch(ifMatch));
+  async remove(
+    @Param('id', ParseUuidPipe) id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+  ): Promise<void> {
+    await this.products.remove(id, writePreconditions(ifMatch, ifNoneMatch));
   }
 }

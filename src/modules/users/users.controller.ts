@@ -3,7 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiNotModifiedResponse, ApiOk
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/http/cursor.js';
-import { etagOf, versionsFromIfMatch } from '../../infra/http/etag.js';
+import { etagOf, writePreconditions } from '../../infra/http/etag.js';
 import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
 import {
   ApiIfMatch,
@@ -66,9 +66,10 @@ export class UsersController {
     @Param('id', ParseUuidPipe) id: string,
     @Body() body: UpdateUserDto,
     @Headers('if-match') ifMatch: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<UserResponseDto> {
-    const user = await this.users.update(id, body, versionsFromIfMatch(ifMatch));
+    const user = await this.users.update(id, body, writePreconditions(ifMatch, ifNoneMatch));
     void reply.header('etag', etagOf(user.version));
     return user;
   }
@@ -80,7 +81,11 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblemResponses(400, 404, 412)
   @ApiKeyProtected()
-  async remove(@Param('id', ParseUuidPipe) id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
-    await this.users.remove(id, versionsFromIfMatch(ifMatch));
+  async remove(
+    @Param('id', ParseUuidPipe) id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+  ): Promise<void> {
+    await this.users.remove(id, writePreconditions(ifMatch, ifNoneMatch));
   }
 }
