@@ -30,7 +30,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** What a browser script on an allowed origin may do (the default omits PATCH and DELETE), and read. */
 const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
-const EXPOSED_HEADERS = ['etag', 'location', 'cache-status', 'ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id'];
+const EXPOSED_HEADERS = [
+  'etag',
+  'location',
+  'cache-status',
+  'ratelimit',
+  'ratelimit-policy',
+  'retry-after',
+  'x-request-id',
+];
 
 /**
  * Builds the fully configured application (adapter, versioning, hooks) without listening:
@@ -64,24 +72,12 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   app.useLogger(app.get(AppLogger));
   app.enableVersioning({ type: VersioningType.URI });
-  if (http.corsOrigins.length > 0) {
-    // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is no browser's
-    // preflight, but it is valid HTTP, so it gets the same empty 204 rather than a text/plain 400.
-    app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600, strictPreflight: false });
-  }
-  // Before the first route is added (the OpenAPI UI's): compression attaches itself to routes as they come.
-  await installCompression(app, http.compressionThresholdBytes);
-  installHttpCaching(app.getHttpAdapter().getInstance());
-  setupOpenApi(app);
-
   const fastify = app.getHttpAdapter().getInstance();
-  // JSON only: a text/plain body is a client mistake (415), not a string to validate.
-  fastify.removeContentTypeParser(['text/plain']);
-  installJsonBodyParser(fastify, http.bodyBounds);
+  // Before any plugin is registered (CORS, compression, the docs), so the 405 map sees every route,
+  // the CORS catch-all OPTIONS route included.
   // Routes are registered when the app initialises; remember their methods for 405 answers.
   const routeMethods = app.get(RouteMethods);
   fastify.addHook('onRoute', (route) => routeMethods.register(route.method, route.url));
-  installRequestLogging(fastify, app.get(ROOT_LOGGER));
   const shutdown = app.get(ShutdownState);
   fastify.addHook('onRequest', (request, reply, done) => {
     // On Fastify's reply (cheaper than the raw response's setHeader, measured ~4 µs per request):
@@ -91,6 +87,26 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     if (shutdown.draining) void reply.header('connection', 'close');
     done();
   });
+  if (http.corsOrigins.length > 0) {
+    // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is no browser's
+    // preflight, but it is valid HTTP, so it gets the same empty 204 rather than a text/plain 400.
+    app.enableCors({
+      origin: http.corsOrigins,
+      methods: CORS_METHODS,
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+      strictPreflight: false,
+    });
+  }
+  // Before the first route is added (the OpenAPI UI's): compression attaches itself to routes as they come.
+  await installCompression(app, http.compressionThresholdBytes);
+  installHttpCaching(fastify);
+  setupOpenApi(app);
+
+  // JSON only: a text/plain body is a client mistake (415), not a string to validate.
+  fastify.removeContentTypeParser(['text/plain']);
+  installJsonBodyParser(fastify, http.bodyBounds);
+  installRequestLogging(fastify, app.get(ROOT_LOGGER));
   // Before init, so the hook also covers the routes bull-board's plugin adds under /admin.
   installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken);
   // Before init too, so it runs ahead of the cached-read fast path's hook (added at init).
@@ -101,4 +117,3 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
 function trustHops(count: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < count;
 }
-
