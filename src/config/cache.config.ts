@@ -21,6 +21,10 @@ export const cacheEnvSchema = z.object({
   CACHE_BREAKER_HALF_OPEN_MS: int(100, 300_000, 2000),
   /** Entries the in-process (memory) store keeps before evicting the oldest. */
   CACHE_MEMORY_MAX_ENTRIES: int(100, 10_000_000, 10_000),
+  /** Bytes the memory store (and the L1 tier) may hold, two per character: past it the oldest entries go. */
+  CACHE_MEMORY_MAX_BYTES: int(1024 * 1024, 16 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
+  /** A value larger than this (two bytes per character) is not kept in the memory store or the L1 tier. */
+  CACHE_MAX_ENTRY_BYTES: int(1024, 1024 * 1024 * 1024, 512 * 1024),
 });
 
 export const cacheConfig = registerAs('cache', () => {
@@ -39,5 +43,7 @@ export const cacheConfig = registerAs('cache', () => {
     staleIfErrorMs: seconds(env.CACHE_STALE_IF_ERROR_SECONDS),
     breakerHalfOpenMs: env.CACHE_BREAKER_HALF_OPEN_MS,
     memoryMaxEntries: env.CACHE_MEMORY_MAX_ENTRIES,
+    memoryMaxBytes: env.CACHE_MEMORY_MAX_BYTES,
+    maxEntryBytes: Math.min(env.CACHE_MAX_ENTRY_BYTES, env.CACHE_MEMORY_MAX_BYTES),
   } as const;
 });

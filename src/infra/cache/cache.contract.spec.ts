@@ -7,7 +7,7 @@ import { ProblemException } from '../http/problem.js';
 import type { CacheBehaviour } from './cache.options.js';
 import { CacheService, type Loaded } from './cache.service.js';
 import type { CacheStore } from './cache.store.js';
-import { MemoryCacheStore } from './memory.store.js';
+import { DEFAULT_IN_PROCESS_BOUNDS, MemoryCacheStore } from './memory.store.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
 
@@ -34,7 +34,7 @@ const variants: Variant[] = [
     name: 'memory',
     immediate: true,
     pair: () => {
-      const shared = new MemoryCacheStore(1000);
+      const shared = new MemoryCacheStore({ ...DEFAULT_IN_PROCESS_BOUNDS, maxEntries: 1000 });
       return Promise.resolve([shared, shared]);
     },
   },

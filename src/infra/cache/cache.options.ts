@@ -1,3 +1,5 @@
+import type { InProcessBounds } from './memory.store.js';
+
 /** Behaviour shared by every store. Durations in milliseconds. */
 export interface CacheBehaviour {
   /** Default TTL of an entry (before jitter). */
@@ -28,7 +30,7 @@ export interface CacheBehaviour {
  */
 export type CacheModuleOptions =
   | ({ store: 'none' } & Partial<CacheBehaviour>)
-  | ({ store: 'memory'; maxEntries?: number } & CacheBehaviour)
+  | ({ store: 'memory'; bounds?: InProcessBounds } & CacheBehaviour)
   | ({
       store: 'redis';
       url: string;
@@ -39,6 +41,7 @@ export type CacheModuleOptions =
       breakerHalfOpenMs: number;
       /** > 0 adds the in-process tier in front of Redis (see TieredCacheStore for its bound). */
       l1TtlMs?: number;
-      maxEntries?: number;
+      /** Bounds of the L1 tier. */
+      bounds?: InProcessBounds;
     } & CacheBehaviour);
 
