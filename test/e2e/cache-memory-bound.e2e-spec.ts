@@ -84,7 +84,7 @@ describe('5 000 spellings of two list queries', () => {
     const api = await bootTestApp({ DATABASE_URL: db.url, CACHE_STORE: 'memory', REDIS_URL: undefined });
     try {
       const { pageBytes, heapGrowthMb } = await drive(api);
-      const usage = (api.app.get(CacheStore) as { usage(): { entries: number; bytes: number } }).usage();
+      const usage = api.app.get<{ usage(): { entries: number; bytes: number } }>(CacheStore).usage();
       console.log(
         `[cache-bound:memory] page=${pageBytes} B entries=${usage.entries} bytes=${usage.bytes} heapGrowth=${heapGrowthMb} MiB`,
       );
@@ -108,7 +108,7 @@ describe('5 000 spellings of two list queries', () => {
     });
     try {
       const { pageBytes, heapGrowthMb } = await drive(api);
-      const l1 = (api.app.get(CacheStore) as { usage(): { entries: number; bytes: number } }).usage();
+      const l1 = api.app.get<{ usage(): { entries: number; bytes: number } }>(CacheStore).usage();
       const keys: string[] = [];
       for await (const found of redis.scanIterator({ MATCH: `${PREFIX}:cache:products:list:*`, COUNT: 1000 }))
         keys.push(...found);
