@@ -9,8 +9,12 @@ export const cacheEnvSchema = z.object({
   CACHE_TTL_SECONDS: int(1, 86_400 * 30, 60),
   CACHE_NEGATIVE_TTL_SECONDS: int(0, 3600, 5),
   CACHE_L1_TTL_MS: int(0, 60_000, 0),
-  /** How long a miss waits for another instance that holds the key's load lease before loading itself. */
-  CACHE_LOCK_WAIT_MS: int(0, 10_000, 200),
+  /**
+   * The load lease's TTL: its holder renews it every quarter of this while its load runs, and
+   * other misses wait as long as it lives, so this is the longest wait for a holder that died.
+   * 0: misses never wait for another instance (each loads itself).
+   */
+  CACHE_LOCK_WAIT_MS: int(0, 60_000, 2000),
   /** Per-command timeout on the cache's Redis connection: a slow Redis is a miss, not a slow request. */
   CACHE_COMMAND_TIMEOUT_MS: int(10, 10_000, 250),
   /** Timeout of a write-through (before a write is acknowledged); it also goes past an open breaker. */

@@ -43,7 +43,7 @@ function behaviourOf(options: CacheModuleOptions): CacheBehaviour {
   return {
     ttlMs: options.ttlMs ?? 60_000,
     negativeTtlMs: options.negativeTtlMs ?? 5000,
-    lockWaitMs: options.lockWaitMs ?? 200,
+    lockWaitMs: options.lockWaitMs ?? 2000,
     staleIfErrorMs: options.staleIfErrorMs ?? 0,
     jitter: options.jitter,
     leaseTtlMs: options.leaseTtlMs,

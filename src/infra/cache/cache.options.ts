@@ -6,7 +6,10 @@ export interface CacheBehaviour {
   ttlMs: number;
   /** TTL of a 404 seen by a reader; 0 disables negative caching. */
   negativeTtlMs: number;
-  /** How long a miss waits for the instance holding the key's load lease (then loads itself). */
+  /**
+   * TTL of the load lease (renewed by its holder while it loads): a miss waits for the holder as
+   * long as the lease lives, so this bounds the wait for a holder that died. 0: never wait.
+   */
   lockWaitMs: number;
   /**
    * Stale-if-error: entries are kept this long past their TTL, and an expired one is answered

@@ -91,6 +91,13 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve(true);
   }
 
+  renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const lease = this.leases.get(key);
+    if (lease === undefined || lease.value !== token || lease.until <= Date.now()) return Promise.resolve(false);
+    lease.until = Date.now() + ttlMs;
+    return Promise.resolve(true);
+  }
+
   release(key: string, token: string): Promise<void> {
     this.releaseNow(key, token);
     return Promise.resolve();

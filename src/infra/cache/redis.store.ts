@@ -40,6 +40,11 @@ const RELEASE_IF_OWNER = redisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`);
 
+// KEYS: lease. ARGV: token, ttl ms.
+const RENEW_IF_OWNER = redisScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`);
+
 // Generations start at the clock (ms) so one lost with its key can never return to an old value.
 // KEYS: generation keys. ARGV: now.
 const GENERATIONS = redisScript(`
@@ -209,6 +214,10 @@ export class RedisCacheStore implements CacheStore {
       this.client.set(this.leasePrefix + key, token, { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.round(ttlMs)) } }),
     );
     return reply === 'OK';
+  }
+
+  async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.script(RENEW_IF_OWNER, [this.leasePrefix + key], [token, String(Math.max(1, Math.round(ttlMs)))])) === 1;
   }
 
   async release(key: string, token: string): Promise<void> {

@@ -104,6 +104,10 @@ export class TieredCacheStore implements CacheStore {
     return this.l2.acquire(key, token, ttlMs);
   }
 
+  renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return this.l2.renew(key, token, ttlMs);
+  }
+
   release(key: string, token: string): Promise<void> {
     return this.l2.release(key, token);
   }
