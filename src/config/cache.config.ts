@@ -15,8 +15,12 @@ export const cacheEnvSchema = z.object({
    * 0: misses never wait for another instance (each loads itself).
    */
   CACHE_LOCK_WAIT_MS: int(0, 60_000, 2000),
-  /** Per-command timeout on the cache's Redis connection: a slow Redis is a miss, not a slow request. */
-  CACHE_COMMAND_TIMEOUT_MS: int(10, 10_000, 250),
+  /**
+   * Per-command timeout on the cache's Redis connection: a slow Redis is a miss, not a slow
+   * request. 1000: on a host with saturated cores 250 ms timed out healthy commands and opened
+   * the breaker (sending the stampede to the database).
+   */
+  CACHE_COMMAND_TIMEOUT_MS: int(10, 10_000, 1000),
   /** Timeout of a write-through (before a write is acknowledged); it also goes past an open breaker. */
   CACHE_WRITE_TIMEOUT_MS: int(10, 60_000, 2000),
   /** How long past its TTL an entry is kept, to answer stale while the database is unavailable; 0 = off. */

@@ -145,9 +145,11 @@ export class CacheService implements OnApplicationShutdown {
     if (this.store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
     const found = lookup ?? (await this.lookup(key, policy));
     if (found.read === undefined) {
-      // A failing store is a miss; single flight still spares the database the concurrent loads.
+      // A failing read is a miss, but still goes through the lease: one failed command (a busy
+      // machine) must not send every instance to the database. With Redis down the lease attempt
+      // fails at once and this process loads (single flight still spares the database).
       this.failed('read', key, found.error, policy.name);
-      return this.fill(key, policy, load, undefined, true);
+      return this.fill(key, policy, load, undefined);
     }
     if (found.fresh !== undefined) {
       this.count(policy.name, 'hit');
@@ -156,9 +158,9 @@ export class CacheService implements OnApplicationShutdown {
     }
     const { record, generations } = found.read;
     const stale = record !== undefined && this.isServableStale(record, policy.tags ?? NO_TAGS, generations) ? record : undefined;
-    if (stale === undefined) return this.fill(key, policy, load, generations, false);
+    if (stale === undefined) return this.fill(key, policy, load, generations);
     try {
-      return await this.fill(key, policy, load, generations, false);
+      return await this.fill(key, policy, load, generations);
     } catch (error) {
       // Tags were checked on read; the grace is checked again, as the failed load took time.
       if (!isUnavailable(error) || !this.isServableStale(stale, NO_TAGS, [])) throw error;
@@ -259,23 +261,17 @@ export class CacheService implements OnApplicationShutdown {
     policy: CachePolicy,
     load: () => Promise<Loaded>,
     seen: Array<number | undefined> | undefined,
-    storeDown: boolean,
   ): Promise<Resolved> {
     const inFlight = this.flights.get(key);
     if (inFlight !== undefined) {
       this.count(policy.name, 'coalesced');
       return inFlight.then((resolved) => ({ ...resolved, outcome: 'collapsed', stored: false }));
     }
-    const flight = (storeDown ? this.loadOnly(policy, load) : this.fly(key, policy, load, seen)).finally(() => {
+    const flight = this.fly(key, policy, load, seen).finally(() => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
     });
     this.flights.set(key, flight);
     return flight;
-  }
-
-  private async loadOnly(policy: CachePolicy, load: () => Promise<Loaded>): Promise<Resolved> {
-    this.count(policy.name, 'miss');
-    return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'miss', stored: false };
   }
 
   /** One load for `key` in this process: take the lease or wait for its holder, then load and store. */

@@ -306,11 +306,16 @@ export class RedisCacheStore implements CacheStore {
       return;
     }
     const now = Date.now();
-    for (const entry of this.inFlight) {
-      if (entry.deadline > now) continue;
-      this.inFlight.delete(entry);
-      entry.reject(new Error(`Redis command timeout after ${entry.timeoutMs} ms`));
-    }
+    const overdue = [...this.inFlight].filter((entry) => entry.deadline <= now);
+    if (overdue.length === 0) return;
+    // After the poll phase: when the event loop itself was late (a busy CPU), replies that already
+    // arrived are read first, so a command is failed only when Redis really did not answer in time.
+    setImmediate(() => {
+      for (const entry of overdue) {
+        if (!this.inFlight.delete(entry)) continue;
+        entry.reject(new Error(`Redis command timeout after ${entry.timeoutMs} ms`));
+      }
+    });
   }
 
   /** EVALSHA (EVAL once after a Redis restart forgot the script), under the breaker and deadline. */
