@@ -280,12 +280,15 @@ export class CacheService implements OnApplicationShutdown {
     const tags = policy.tags ?? NO_TAGS;
     const token = randomUUID();
     let leased = false;
+    let taken = false;
     try {
       leased = await store.acquire(key, token, this.leaseTtlMs);
+      taken = !leased;
     } catch (error) {
+      // The store is failing: nobody can be waited for; this process loads (single flight).
       this.failed('lease', key, error, policy.name);
     }
-    if (!leased && this.behaviour.lockWaitMs > 0) {
+    if (taken && this.behaviour.lockWaitMs > 0) {
       const waited = await this.waitForHolder(key, tags, token, policy.name);
       if (waited.record !== undefined) {
         this.count(policy.name, 'coalesced');
