@@ -19,7 +19,7 @@ import { httpCeiling, redisCeiling } from './scenarios/ceilings.js';
 import { eventPath } from './scenarios/event-path.js';
 import { getById, listPages, measureHttp, patchStock } from './scenarios/http.js';
 import { ourQueue, rawBullmq } from './scenarios/queue.js';
-import { baselineStampede, insertColdProducts, serviceStampede } from './scenarios/stampede.js';
+import { baselineStampede, insertColdProducts, pressureStampede, serviceStampede } from './scenarios/stampede.js';
 
 /** Scenario ids, in run order; `--only` takes a comma-separated subset. */
 export const SCENARIOS = [
@@ -162,6 +162,8 @@ async function runScenarios(ctx: BenchContext, selected: (id: (typeof SCENARIOS)
     const cold = await insertColdProducts(ctx, options.stampedeKeys);
     await attempt(ctx, 'stampede', 'stampede', () => serviceStampede(ctx, cold));
     await attempt(ctx, 'baseline-stampede', 'baseline stampede', () => baselineStampede(ctx, cold));
+    const slow = await insertColdProducts(ctx, options.stampedeKeys);
+    await attempt(ctx, 'stampede-pressure', 'stampede under pressure', () => pressureStampede(ctx, slow));
   }
   if (selected('events')) await attempt(ctx, 'events', 'event path', () => eventPath(ctx));
   if (selected('queue')) {
@@ -295,6 +297,7 @@ function checkTargets(results: ScenarioResult[], connections: number): TargetChe
     judge('cached GET ≥ 60% of the node:http ceiling', cached?.ceilingRatio, (v) => v >= 0.6, (v) => `${Math.round(v * 100)}%`),
     judge(`cached GET p99 ≤ 5 ms at ${connections} connections`, cached?.p99, (v) => v <= 5, (v) => `${v} ms`),
     judge('stampede ≤ 1 database read per cold key', row('stampede')?.rate, (v) => v <= 1, (v) => `${v} reads/key`),
+    judge('stampede (500 ms loads, cores saturated) ≤ 1 database read per cold key', row('stampede-pressure')?.rate, (v) => v <= 1, (v) => `${v} reads/key`),
     judge('PATCH ≥ 0.8× baseline PATCH (Fastify)', row('patch')?.baselineRatio?.fastify, (v) => v >= 0.8, x),
     judge('PATCH ≥ 0.8× baseline PATCH (Express)', row('patch')?.baselineRatio?.express, (v) => v >= 0.8, x),
     judge('commit → webhook p50 ≤ 20 ms', row('events')?.p50, (v) => v <= 20, (v) => `${v} ms`),

@@ -4,6 +4,7 @@ import { Agent, request } from 'undici';
 import { type BenchContext, startBaseline, startService } from '../lib/context.js';
 import type { RunningProcess } from '../lib/processes.js';
 import type { ScenarioResult } from '../lib/report.js';
+import { CpuBurner, LatencyProxy } from '../lib/pressure.js';
 import { LatencyRecorder } from '../lib/stats.js';
 
 /**
@@ -37,11 +38,17 @@ interface StampedeOutcome {
  * after another. Counts the database reads per key from pg_stat_user_tables: the servers are
  * stopped before the "after" reading, because a backend publishes its counters when it exits.
  */
-async function stampede(ctx: BenchContext, start: () => Promise<RunningProcess[]>, ids: string[]): Promise<StampedeOutcome> {
+async function stampede(
+  ctx: BenchContext,
+  start: () => Promise<RunningProcess[]>,
+  ids: string[],
+  pressure?: { proxy: LatencyProxy; latencyMs: number },
+): Promise<StampedeOutcome> {
   const open = await ctx.db.waitForOtherConnectionsToClose();
   if (open > 0) throw new Error(`${open} connections from earlier instances are still open; counts would be wrong`);
   const before = await ctx.db.tableScans('products');
   const servers = await start();
+  let burner: CpuBurner | undefined;
   const concurrency = ctx.options.stampedeConcurrency;
   const agent = new Agent({ connections: Math.ceil(concurrency / servers.length), pipelining: 1 });
   const recorder = new LatencyRecorder();
@@ -55,6 +62,11 @@ async function stampede(ctx: BenchContext, start: () => Promise<RunningProcess[]
         request(`${servers[i % servers.length]!.url}/health/live`, { dispatcher: agent }).then((r) => r.body.dump()),
       ),
     );
+    if (pressure) {
+      // After start-up (migrations, pool warm-up): from here every query round trip is slow, and both cores busy.
+      pressure.proxy.latencyMs = pressure.latencyMs;
+      burner = CpuBurner.start();
+    }
     for (const id of ids) {
       await Promise.all(
         Array.from({ length: concurrency }, async (_, i) => {
@@ -74,6 +86,8 @@ async function stampede(ctx: BenchContext, start: () => Promise<RunningProcess[]
       );
     }
   } finally {
+    await burner?.stop();
+    if (pressure) pressure.proxy.latencyMs = 0;
     await agent.close();
     for (const server of servers) await server.sampleRss();
     await Promise.all(servers.map((s) => s.stop()));
@@ -98,6 +112,33 @@ async function stampede(ctx: BenchContext, start: () => Promise<RunningProcess[]
 export async function serviceStampede(ctx: BenchContext, ids: string[]): Promise<ScenarioResult> {
   const outcome = await stampede(ctx, () => Promise.all([startService(ctx, 'stampede-1'), startService(ctx, 'stampede-2')]), ids);
   return toResult('stampede', `stampede: ${ids.length} cold ids × ${ctx.options.stampedeConcurrency} GETs, 2 instances`, outcome);
+}
+
+/**
+ * The same over a slow database and a busy machine (issue 14): PostgreSQL behind a proxy adding
+ * `latencyMs` each way (a query round trip, i.e. the load, ~500 ms), both cores saturated by a CPU
+ * burner, the service at its shipped cache settings.
+ */
+export async function pressureStampede(ctx: BenchContext, ids: string[], latencyMs = 250): Promise<ScenarioResult> {
+  const target = new URL(ctx.db.url);
+  const proxy = await LatencyProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  try {
+    const env = { DATABASE_URL: proxy.rewrite(ctx.db.url) };
+    const outcome = await stampede(
+      ctx,
+      () => Promise.all([startService(ctx, 'stampede-pressure-1', env), startService(ctx, 'stampede-pressure-2', env)]),
+      ids,
+      { proxy, latencyMs },
+    );
+    const result = toResult(
+      'stampede-pressure',
+      `stampede, ${2 * latencyMs} ms loads, cores saturated: ${ids.length} cold ids × ${ctx.options.stampedeConcurrency} GETs, 2 instances`,
+      outcome,
+    );
+    return { ...result, notes: [...(result.notes ?? []), `database behind a proxy adding ${latencyMs} ms each way; one busy process per core during the GETs`] };
+  } finally {
+    await proxy.stop();
+  }
 }
 
 /** The stock baseline (Fastify), also two instances sharing one Redis. */

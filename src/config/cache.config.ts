@@ -9,10 +9,18 @@ export const cacheEnvSchema = z.object({
   CACHE_TTL_SECONDS: int(1, 86_400 * 30, 60),
   CACHE_NEGATIVE_TTL_SECONDS: int(0, 3600, 5),
   CACHE_L1_TTL_MS: int(0, 60_000, 0),
-  /** How long a miss waits for another instance that holds the key's load lease before loading itself. */
-  CACHE_LOCK_WAIT_MS: int(0, 10_000, 200),
-  /** Per-command timeout on the cache's Redis connection: a slow Redis is a miss, not a slow request. */
-  CACHE_COMMAND_TIMEOUT_MS: int(10, 10_000, 250),
+  /**
+   * The load lease's TTL: its holder renews it every quarter of this while its load runs, and
+   * other misses wait as long as it lives, so this is the longest wait for a holder that died.
+   * 0: misses never wait for another instance (each loads itself).
+   */
+  CACHE_LOCK_WAIT_MS: int(0, 60_000, 2000),
+  /**
+   * Per-command timeout on the cache's Redis connection: a slow Redis is a miss, not a slow
+   * request. 1000: on a host with saturated cores 250 ms timed out healthy commands and opened
+   * the breaker (sending the stampede to the database).
+   */
+  CACHE_COMMAND_TIMEOUT_MS: int(10, 10_000, 1000),
   /** Timeout of a write-through (before a write is acknowledged); it also goes past an open breaker. */
   CACHE_WRITE_TIMEOUT_MS: int(10, 60_000, 2000),
   /** How long past its TTL an entry is kept, to answer stale while the database is unavailable; 0 = off. */
@@ -21,6 +29,10 @@ export const cacheEnvSchema = z.object({
   CACHE_BREAKER_HALF_OPEN_MS: int(100, 300_000, 2000),
   /** Entries the in-process (memory) store keeps before evicting the oldest. */
   CACHE_MEMORY_MAX_ENTRIES: int(100, 10_000_000, 10_000),
+  /** Bytes the memory store (and the L1 tier) may hold, two per character: past it the oldest entries go. */
+  CACHE_MEMORY_MAX_BYTES: int(1024 * 1024, 16 * 1024 * 1024 * 1024, 64 * 1024 * 1024),
+  /** A value larger than this (two bytes per character) is not kept in the memory store or the L1 tier. */
+  CACHE_MAX_ENTRY_BYTES: int(1024, 1024 * 1024 * 1024, 512 * 1024),
 });
 
 export const cacheConfig = registerAs('cache', () => {
@@ -39,5 +51,7 @@ export const cacheConfig = registerAs('cache', () => {
     staleIfErrorMs: seconds(env.CACHE_STALE_IF_ERROR_SECONDS),
     breakerHalfOpenMs: env.CACHE_BREAKER_HALF_OPEN_MS,
     memoryMaxEntries: env.CACHE_MEMORY_MAX_ENTRIES,
+    memoryMaxBytes: env.CACHE_MEMORY_MAX_BYTES,
+    maxEntryBytes: Math.min(env.CACHE_MAX_ENTRY_BYTES, env.CACHE_MEMORY_MAX_BYTES),
   } as const;
 });

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
 import { etagOf, ifNoneMatchHits } from '../http/etag.js';
 import { ProblemException } from '../http/problem.js';
+import { hasQueryParameters, QueryValidator } from './cache-key.js';
 import type { CacheRecord } from './cache-record.js';
 import { CACHED_OPTIONS } from './cache.tokens.js';
 import { type CachePolicy, CacheService, type Loaded, type Lookup, type Resolved } from './cache.service.js';
@@ -14,7 +15,9 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** What `@Cached` says for one handler, worked out once. */
 export interface CachedRoute {
-  options: CachedOptions;
+  options: CachedOptions<object>;
+  /** Validates the query before the key is built (routes with `query`). */
+  queryValidator?: QueryValidator<object>;
   policy: CachePolicy;
   /** Untagged entries carry the entity's version, hence an ETag. */
   etag: boolean;
@@ -24,6 +27,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** A cache lookup already made for this request (by the cached-read fast path), with its key. */
     cacheLookup?: { key: string; lookup: Lookup };
+    /** This request's cache key, worked out once (the fast path and the interceptor share it). */
+    cacheKey?: Promise<string | undefined>;
   }
 }
 
@@ -45,10 +50,12 @@ export class CacheAsideInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     if (route === null || (request.method !== 'GET' && request.method !== 'HEAD')) return next.handle();
+    const key = await this.keyOf(route, request);
+    // Parameters the pipes refuse: the handler's pipes answer (400), and no cache is consulted.
+    if (key === undefined) return next.handle();
     const reply = http.getResponse<FastifyReply>();
     let resolved: Resolved;
     try {
-      const key = route.options.key(request);
       const ahead = request.cacheLookup?.key === key ? request.cacheLookup.lookup : undefined;
       resolved = await this.cache.resolve(key, route.policy, () => this.load(next), ahead);
     } catch (error) {
@@ -57,6 +64,15 @@ export class CacheAsideInterceptor implements NestInterceptor {
       throw error;
     }
     return of(this.answer(resolved, request, reply, route));
+  }
+
+  /**
+   * The request's cache key, from its validated parameters (see `CachedOptions.key`); undefined
+   * when the request must not be answered from the cache. Worked out once per request.
+   */
+  keyOf(route: CachedRoute, request: FastifyRequest): Promise<string | undefined> {
+    request.cacheKey ??= keyFromRequest(route, request);
+    return request.cacheKey;
   }
 
   private answer(resolved: Resolved, request: FastifyRequest, reply: FastifyReply, route: CachedRoute): string {
@@ -87,10 +103,11 @@ export class CacheAsideInterceptor implements NestInterceptor {
     const handler = context.getHandler();
     let route = this.routes.get(handler);
     if (route === undefined) {
-      const options = this.reflector.get<CachedOptions | undefined>(CACHED_OPTIONS, handler);
+      const options = this.reflector.get<CachedOptions<object> | undefined>(CACHED_OPTIONS, handler);
       route = options
         ? {
             options,
+            queryValidator: options.query && new QueryValidator(options.query),
             policy: { ttlMs: options.ttl, tags: options.tags, name: options.name ?? `${context.getClass().name}.${handler.name}` },
             etag: (options.tags ?? []).length === 0,
           }
@@ -99,6 +116,12 @@ export class CacheAsideInterceptor implements NestInterceptor {
     }
     return route;
   }
+}
+
+async function keyFromRequest({ options, queryValidator }: CachedRoute, request: FastifyRequest): Promise<string | undefined> {
+  if (queryValidator === undefined) return hasQueryParameters(request) ? undefined : options.key(request, {});
+  const query = await queryValidator.validate(request);
+  return query === undefined ? undefined : options.key(request, query);
 }
 
 /**

@@ -7,7 +7,7 @@ import { ProblemException } from '../http/problem.js';
 import type { CacheBehaviour } from './cache.options.js';
 import { CacheService, type Loaded } from './cache.service.js';
 import type { CacheStore } from './cache.store.js';
-import { MemoryCacheStore } from './memory.store.js';
+import { DEFAULT_IN_PROCESS_BOUNDS, MemoryCacheStore } from './memory.store.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
 
@@ -34,7 +34,7 @@ const variants: Variant[] = [
     name: 'memory',
     immediate: true,
     pair: () => {
-      const shared = new MemoryCacheStore(1000);
+      const shared = new MemoryCacheStore({ ...DEFAULT_IN_PROCESS_BOUNDS, maxEntries: 1000 });
       return Promise.resolve([shared, shared]);
     },
   },
@@ -132,14 +132,44 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     expect(outcomes.every((o) => JSON.parse(o.record.body).version === 1)).toBe(true);
   });
 
-  it('loads itself when the lease holder never delivers (it died)', async () => {
-    await stores[0]!.acquire(key, 'a-dead-holder', 60_000);
-    const loader = counting({ version: 5 });
-    const wait = new CacheService(stores.at(-1)!, { ...behaviour, lockWaitMs: 100 });
-    const result = await wait.resolve(key, {}, async () => loaded(await loader.load()));
-    expect(result.outcome).toBe('miss');
+  it('waits for a holder whose load takes far longer than CACHE_LOCK_WAIT_MS: still one load (the holder renews its lease)', async () => {
+    const shortWait = { ...behaviour, lockWaitMs: 100 };
+    const services = [new CacheService(stores[0]!, shortWait), new CacheService(stores.at(-1)!, shortWait), new CacheService(stores[0]!, shortWait)];
+    const loader = counting({ version: 1 }, 600);
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => services[i % 3]!.resolve(key, {}, async () => loaded(await loader.load()))),
+    );
     expect(loader.calls()).toBe(1);
-    expect(JSON.parse(result.record.body)).toEqual({ version: 5 });
+    expect(outcomes.filter((o) => o.outcome === 'miss')).toHaveLength(1);
+    expect(outcomes.every((o) => JSON.parse(o.record.body).version === 1)).toBe(true);
+  });
+
+  it('when the holder dies, one waiter loads once its lease expires, and the others take that value', async () => {
+    // A dead holder's lease: it lives one lease TTL (CACHE_LOCK_WAIT_MS) and is never renewed.
+    await stores[0]!.acquire(key, 'a-dead-holder', 150);
+    const waiting = [new CacheService(stores[0]!, behaviour), new CacheService(stores.at(-1)!, behaviour), new CacheService(stores[0]!, behaviour)];
+    const loader = counting({ version: 5 }, 100);
+    const outcomes = await Promise.all(waiting.map((service) => service.resolve(key, {}, async () => loaded(await loader.load()))));
+    expect(loader.calls()).toBe(1);
+    expect(outcomes.filter((o) => o.outcome === 'miss')).toHaveLength(1);
+    expect(outcomes.every((o) => JSON.parse(o.record.body).version === 5)).toBe(true);
+  });
+
+  it('after a holder fails, the next waiter loads (holding the lease), not every waiter', async () => {
+    const services = [a, b, new CacheService(stores[0]!, behaviour)];
+    let calls = 0;
+    const outcomes = await Promise.allSettled(
+      services.map((service, i) =>
+        service.resolve(key, {}, async () => {
+          calls += 1;
+          await sleep(100);
+          if (calls === 1) throw new ProblemException(503, 'database unavailable');
+          return loaded({ version: 2, by: i });
+        }),
+      ),
+    );
+    expect(calls).toBe(2);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
   });
 
   it('never lets an older version replace a newer one (version guard)', async () => {

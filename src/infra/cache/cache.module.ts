@@ -7,7 +7,7 @@ import type { CacheBehaviour, CacheModuleOptions } from './cache.options.js';
 import { CacheService } from './cache.service.js';
 import { CacheStore } from './cache.store.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
-import { MemoryCacheStore } from './memory.store.js';
+import { type InProcessBounds, MemoryCacheStore } from './memory.store.js';
 import { NotModifiedFilter } from './not-modified.filter.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
@@ -24,13 +24,13 @@ export async function createCacheStore(options: CacheModuleOptions): Promise<Cac
     case 'none':
       return null;
     case 'memory':
-      return new MemoryCacheStore(options.maxEntries);
+      return new MemoryCacheStore(options.bounds);
     case 'redis': {
       const redis = new RedisCacheStore(options);
       redis.connect();
       await redis.ready(CONNECT_WAIT_MS);
       if (!options.l1TtlMs) return redis;
-      const tiered = new TieredCacheStore(redis, options.l1TtlMs, options.maxEntries);
+      const tiered = new TieredCacheStore(redis, options.l1TtlMs, options.bounds);
       await tiered.connect(CONNECT_WAIT_MS);
       return tiered;
     }
@@ -43,7 +43,7 @@ function behaviourOf(options: CacheModuleOptions): CacheBehaviour {
   return {
     ttlMs: options.ttlMs ?? 60_000,
     negativeTtlMs: options.negativeTtlMs ?? 5000,
-    lockWaitMs: options.lockWaitMs ?? 200,
+    lockWaitMs: options.lockWaitMs ?? 2000,
     staleIfErrorMs: options.staleIfErrorMs ?? 0,
     jitter: options.jitter,
     leaseTtlMs: options.leaseTtlMs,
@@ -66,11 +66,12 @@ export function cacheOptionsFromConfig(cache: ConfigType<typeof cacheConfig>, re
     lockWaitMs: cache.lockWaitMs,
     staleIfErrorMs: cache.staleIfErrorMs,
   };
+  const bounds: InProcessBounds = { maxEntries: cache.memoryMaxEntries, maxBytes: cache.memoryMaxBytes, maxEntryBytes: cache.maxEntryBytes };
   switch (cache.store) {
     case 'none':
       return { store: 'none', ...behaviour };
     case 'memory':
-      return { store: 'memory', maxEntries: cache.memoryMaxEntries, ...behaviour };
+      return { store: 'memory', bounds, ...behaviour };
     case 'redis':
       return {
         store: 'redis',
@@ -81,7 +82,7 @@ export function cacheOptionsFromConfig(cache: ConfigType<typeof cacheConfig>, re
         writeTimeoutMs: cache.writeTimeoutMs,
         breakerHalfOpenMs: cache.breakerHalfOpenMs,
         l1TtlMs: cache.l1TtlMs,
-        maxEntries: cache.memoryMaxEntries,
+        bounds,
         ...behaviour,
       };
   }

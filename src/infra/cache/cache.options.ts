@@ -1,10 +1,15 @@
+import type { InProcessBounds } from './memory.store.js';
+
 /** Behaviour shared by every store. Durations in milliseconds. */
 export interface CacheBehaviour {
   /** Default TTL of an entry (before jitter). */
   ttlMs: number;
   /** TTL of a 404 seen by a reader; 0 disables negative caching. */
   negativeTtlMs: number;
-  /** How long a miss waits for the instance holding the key's load lease (then loads itself). */
+  /**
+   * TTL of the load lease (renewed by its holder while it loads): a miss waits for the holder as
+   * long as the lease lives, so this bounds the wait for a holder that died. 0: never wait.
+   */
   lockWaitMs: number;
   /**
    * Stale-if-error: entries are kept this long past their TTL, and an expired one is answered
@@ -28,7 +33,7 @@ export interface CacheBehaviour {
  */
 export type CacheModuleOptions =
   | ({ store: 'none' } & Partial<CacheBehaviour>)
-  | ({ store: 'memory'; maxEntries?: number } & CacheBehaviour)
+  | ({ store: 'memory'; bounds?: InProcessBounds } & CacheBehaviour)
   | ({
       store: 'redis';
       url: string;
@@ -39,6 +44,7 @@ export type CacheModuleOptions =
       breakerHalfOpenMs: number;
       /** > 0 adds the in-process tier in front of Redis (see TieredCacheStore for its bound). */
       l1TtlMs?: number;
-      maxEntries?: number;
+      /** Bounds of the L1 tier. */
+      bounds?: InProcessBounds;
     } & CacheBehaviour);
 

@@ -53,14 +53,16 @@ export interface Lookup {
 export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'stale' | 'error';
 
 const NO_TAGS: readonly string[] = [];
-const POLL_MS = 10;
+/** A waiter's first look for the holder's value, and the most it backs off to (one read and one lease attempt per look). */
+const FIRST_POLL_MS = 5;
+const MAX_POLL_MS = 50;
 /** Refresh-ahead assumes a load takes at least this long, so hot write-through entries refresh too. */
 const MIN_COMPUTE_MS = 25;
 
 /**
  * The cache, as feature code and the interceptor use it. Inside: single flight per key in this
- * process, a load lease across processes (the others wait up to `lockWaitMs` for the holder's
- * value), TTL jitter, negative caching, refresh-ahead (XFetch), tag generations, and a version
+ * process, a load lease across processes (renewed by its holder while the load runs; the others
+ * wait for the holder's value as long as the lease lives), TTL jitter, negative caching, refresh-ahead (XFetch), tag generations, and a version
  * guard on every write. Any store error is a miss: logged, counted, never thrown at the caller.
  *
  * ```ts
@@ -89,7 +91,8 @@ export class CacheService implements OnApplicationShutdown {
     @Optional() private readonly metrics?: MetricsService,
   ) {
     this.jitter = behaviour.jitter ?? 0.1;
-    this.leaseTtlMs = behaviour.leaseTtlMs ?? 5000;
+    // A lease outlives its holder by at most this: the longest a waiter waits for a dead holder.
+    this.leaseTtlMs = behaviour.leaseTtlMs ?? (behaviour.lockWaitMs > 0 ? behaviour.lockWaitMs : 5000);
     this.beta = behaviour.refreshBeta ?? 1;
     this.cacheName = behaviour.cacheName ?? 'app';
     this.staleMs = behaviour.staleIfErrorMs ?? 0;
@@ -142,9 +145,11 @@ export class CacheService implements OnApplicationShutdown {
     if (this.store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
     const found = lookup ?? (await this.lookup(key, policy));
     if (found.read === undefined) {
-      // A failing store is a miss; single flight still spares the database the concurrent loads.
+      // A failing read is a miss, but still goes through the lease: one failed command (a busy
+      // machine) must not send every instance to the database. With Redis down the lease attempt
+      // fails at once and this process loads (single flight still spares the database).
       this.failed('read', key, found.error, policy.name);
-      return this.fill(key, policy, load, undefined, true);
+      return this.fill(key, policy, load, undefined);
     }
     if (found.fresh !== undefined) {
       this.count(policy.name, 'hit');
@@ -153,9 +158,9 @@ export class CacheService implements OnApplicationShutdown {
     }
     const { record, generations } = found.read;
     const stale = record !== undefined && this.isServableStale(record, policy.tags ?? NO_TAGS, generations) ? record : undefined;
-    if (stale === undefined) return this.fill(key, policy, load, generations, false);
+    if (stale === undefined) return this.fill(key, policy, load, generations);
     try {
-      return await this.fill(key, policy, load, generations, false);
+      return await this.fill(key, policy, load, generations);
     } catch (error) {
       // Tags were checked on read; the grace is checked again, as the failed load took time.
       if (!isUnavailable(error) || !this.isServableStale(stale, NO_TAGS, [])) throw error;
@@ -256,23 +261,17 @@ export class CacheService implements OnApplicationShutdown {
     policy: CachePolicy,
     load: () => Promise<Loaded>,
     seen: Array<number | undefined> | undefined,
-    storeDown: boolean,
   ): Promise<Resolved> {
     const inFlight = this.flights.get(key);
     if (inFlight !== undefined) {
       this.count(policy.name, 'coalesced');
       return inFlight.then((resolved) => ({ ...resolved, outcome: 'collapsed', stored: false }));
     }
-    const flight = (storeDown ? this.loadOnly(policy, load) : this.fly(key, policy, load, seen)).finally(() => {
+    const flight = this.fly(key, policy, load, seen).finally(() => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
     });
     this.flights.set(key, flight);
     return flight;
-  }
-
-  private async loadOnly(policy: CachePolicy, load: () => Promise<Loaded>): Promise<Resolved> {
-    this.count(policy.name, 'miss');
-    return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'miss', stored: false };
   }
 
   /** One load for `key` in this process: take the lease or wait for its holder, then load and store. */
@@ -281,10 +280,21 @@ export class CacheService implements OnApplicationShutdown {
     const tags = policy.tags ?? NO_TAGS;
     const token = randomUUID();
     let leased = false;
+    let taken = false;
     try {
       leased = await store.acquire(key, token, this.leaseTtlMs);
+      taken = !leased;
     } catch (error) {
+      // The store is failing: nobody can be waited for; this process loads (single flight).
       this.failed('lease', key, error, policy.name);
+    }
+    if (taken && this.behaviour.lockWaitMs > 0) {
+      const waited = await this.waitForHolder(key, tags, token, policy.name);
+      if (waited.record !== undefined) {
+        this.count(policy.name, 'coalesced');
+        return { record: waited.record, outcome: 'collapsed', stored: false };
+      }
+      leased = waited.leased;
     }
     if (leased) {
       // Double-check: the previous holder may have stored the value (and freed the lease) between our read and our lease.
@@ -299,12 +309,6 @@ export class CacheService implements OnApplicationShutdown {
       } catch (error) {
         this.failed('read', key, error, policy.name);
       }
-    } else if (this.behaviour.lockWaitMs > 0) {
-      const found = await this.waitForHolder(key, tags);
-      if (found !== undefined) {
-        this.count(policy.name, 'coalesced');
-        return { record: found, outcome: 'collapsed', stored: false };
-      }
     }
     // The generations are taken before the load, so a write committed during it makes this entry stale, never the reverse.
     let generations: number[] | undefined = seen !== undefined && seen.every((g) => g !== undefined) ? seen : undefined;
@@ -318,11 +322,14 @@ export class CacheService implements OnApplicationShutdown {
     this.count(policy.name, 'miss');
     const started = performance.now();
     let loaded: Loaded;
+    const renewal = leased ? this.keepLease(key, token) : undefined;
     try {
       loaded = await load();
     } catch (error) {
       if (leased) await store.release(key, token).catch(() => undefined);
       throw error;
+    } finally {
+      clearInterval(renewal);
     }
     const record = this.toRecord(loaded, tags, generations ?? [], performance.now() - started, policy);
     const ttlMs = record.expiresAt - Date.now();
@@ -340,20 +347,45 @@ export class CacheService implements OnApplicationShutdown {
     return { record, outcome: 'miss', stored };
   }
 
-  /** Polls for the lease holder's value; undefined once `lockWaitMs` passes without one (the holder may be gone). */
-  private async waitForHolder(key: string, tags: readonly string[]): Promise<CacheRecord | undefined> {
-    const deadline = Date.now() + this.behaviour.lockWaitMs;
-    while (Date.now() < deadline) {
-      await sleep(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
+  /**
+   * Waits for the lease holder's value as long as its lease lives: the holder renews it while it
+   * loads, so a slow load keeps the waiters waiting, not loading. Each look (backing off from
+   * `FIRST_POLL_MS` to `MAX_POLL_MS`) reads the entry and, when it is not there, tries to take the
+   * lease: only a lease that is gone without a fresh value (the holder died, failed, or its value
+   * was not storable) lets this waiter load, and it loads holding the lease itself, so the other
+   * waiters keep waiting. A store that keeps failing for `lockWaitMs` ends the wait unleased.
+   */
+  private async waitForHolder(
+    key: string,
+    tags: readonly string[],
+    token: string,
+    name: string | undefined,
+  ): Promise<{ record?: CacheRecord; leased: boolean }> {
+    const store = this.store!;
+    let delay = FIRST_POLL_MS;
+    let answeredAt = Date.now();
+    for (;;) {
+      await sleep(delay);
+      delay = Math.min(delay * 2, MAX_POLL_MS);
       try {
-        const read = await this.store!.read(key, tags);
-        if (read.record !== undefined && this.isFresh(read.record, tags, read.generations)) return read.record;
+        const read = await store.read(key, tags);
+        if (read.record !== undefined && this.isFresh(read.record, tags, read.generations)) return { record: read.record, leased: false };
+        if (await store.acquire(key, token, this.leaseTtlMs)) return { leased: true };
+        answeredAt = Date.now();
       } catch (error) {
-        this.failed('read', key, error);
-        return undefined;
+        this.failed('lease', key, error, name);
+        if (Date.now() - answeredAt >= this.behaviour.lockWaitMs) return { leased: false };
       }
     }
-    return undefined;
+  }
+
+  /** Renews the lease every quarter of its TTL while a load runs (stop it with `clearInterval`). */
+  private keepLease(key: string, token: string): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      this.store!.renew(key, token, this.leaseTtlMs).catch((error: unknown) => this.failed('lease renewal', key, error));
+    }, Math.max(10, Math.floor(this.leaseTtlMs / 4)));
+    timer.unref();
+    return timer;
   }
 
   private refreshInBackground(key: string, policy: CachePolicy, load: () => Promise<Loaded>): void {
@@ -370,16 +402,22 @@ export class CacheService implements OnApplicationShutdown {
     const tags = policy.tags ?? NO_TAGS;
     const token = randomUUID();
     if (!(await store.acquire(key, token, this.leaseTtlMs))) return;
+    // Renewed while it loads: a fill that misses meanwhile waits for this refresh's value.
+    const renewal = this.keepLease(key, token);
     try {
       const generations = await store.generations(tags);
       const started = performance.now();
-      const record = this.toRecord(await load(), tags, generations, performance.now() - started, policy);
+      const loaded = await load();
+      clearInterval(renewal);
+      const record = this.toRecord(loaded, tags, generations, performance.now() - started, policy);
       const ttlMs = record.expiresAt - Date.now();
       if (ttlMs > 0) await store.write(key, record, this.retention(record, ttlMs), { lease: token });
       else await store.release(key, token);
     } catch (error) {
       await store.release(key, token).catch(() => undefined);
       throw error;
+    } finally {
+      clearInterval(renewal);
     }
   }
 

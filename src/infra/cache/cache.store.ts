@@ -55,6 +55,8 @@ export interface CacheStore {
   bump(tags: readonly string[], mode?: WriteMode): Promise<void>;
   /** Takes the load lease of `key` for `ttlMs` if nobody holds it. */
   acquire(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lease to `ttlMs` from now if `token` still holds it; resolves to whether it does. */
+  renew(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the lease only if `token` still holds it (a late holder never frees someone else's). */
   release(key: string, token: string): Promise<void>;
   status(): StoreStatus;

@@ -1,15 +1,24 @@
-import { applyDecorators, SetMetadata, UseFilters, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, SetMetadata, type Type, UseFilters, UseInterceptors } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CacheAsideInterceptor } from './cache-aside.interceptor.js';
 import { CACHED_OPTIONS } from './cache.tokens.js';
 import { NotModifiedFilter } from './not-modified.filter.js';
 
-export interface CachedOptions {
+export interface CachedOptions<Q extends object = Record<string, never>> {
   /**
-   * The entry's key, from the request. It must name everything the response depends on: path
-   * parameters, the query string for lists, and the caller for per-user data (or do not cache it).
+   * The entry's key, from the request and its validated query (`query`). It must name everything
+   * the response depends on: path parameters, the query's fields for lists, and the caller for
+   * per-user data (or do not cache it). Build it from validated values only, in one canonical
+   * spelling. `undefined`: this request is not answered from the cache (say, a path id the pipe
+   * refuses); it goes to the handler, whose pipes answer it, and no cache is consulted.
    */
-  key: (request: FastifyRequest) => string;
+  key: (request: FastifyRequest, query: Q) => string | undefined;
+  /**
+   * The handler's `@Query()` DTO. The query is validated with the app's validation pipe before
+   * the cache is consulted; a query the pipe refuses goes past the cache (the pipe answers 400).
+   * Without it, a request that carries any query parameter goes past the cache.
+   */
+  query?: Type<Q>;
   /** TTL in ms (before ±10% jitter); `CACHE_TTL_SECONDS` when omitted. Use `seconds(60)`. */
   ttl?: number;
   /** Entries under a tag become misses when it is invalidated (list pages: the resource's tag). */
@@ -29,20 +38,14 @@ export interface CachedOptions {
  *
  * ```ts
  * @Get(':id')
- * @Cached({ key: (req) => productKey((req.params as { id: string }).id), ttl: seconds(60) })
+ * @Cached({ key: productKeyOf, ttl: seconds(60) }) // undefined for an id the UUID pipe refuses
  * get(@Param('id', ParseUuidPipe) id: string) { return this.products.get(id); }
  *
  * @Get()
- * @Cached({ key: (req) => `products:list:${queryOf(req)}`, tags: ['products'] })
+ * @Cached({ query: ListProductsQueryDto, key: productListKeyOf, tags: ['products'] }) // from the validated DTO
  * list(@Query() query: ListProductsQueryDto) { return this.products.list(query); }
  * ```
  */
-export function Cached(options: CachedOptions): MethodDecorator {
+export function Cached<Q extends object = Record<string, never>>(options: CachedOptions<Q>): MethodDecorator {
   return applyDecorators(SetMetadata(CACHED_OPTIONS, options), UseInterceptors(CacheAsideInterceptor), UseFilters(NotModifiedFilter));
-}
-
-/** The raw query string (without `?`): list keys include it so each page and filter is its own entry. */
-export function queryOf(request: FastifyRequest): string {
-  const at = request.url.indexOf('?');
-  return at < 0 ? '' : request.url.slice(at + 1);
 }

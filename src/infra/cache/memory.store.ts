@@ -1,3 +1,4 @@
+import { BoundedEntries, stringBytes } from './bounded-entries.js';
 import { type CacheRecord, mayReplace } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteOptions } from './cache.store.js';
 
@@ -7,22 +8,41 @@ interface Slot<T> {
   until: number;
 }
 
+/** Bounds of an in-process tier: entries, bytes, and the largest value it keeps. */
+export interface InProcessBounds {
+  maxEntries: number;
+  maxBytes: number;
+  /** A value larger than this (counted as `stringBytes`) is not kept in this tier. */
+  maxEntryBytes: number;
+}
+
+export const DEFAULT_IN_PROCESS_BOUNDS: InProcessBounds = { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxEntryBytes: 512 * 1024 };
+
 /**
- * The in-process store: a bounded map (oldest entry evicted first) with the same version guard,
- * leases and generations as the Redis store. Every operation is synchronous inside, so the guard's
+ * The in-process store: a map bounded by entries and bytes (least recently written evicted
+ * first, expired entries swept), with the same version guard, leases and generations as the
+ * Redis store. A value above `maxEntryBytes` is not stored (and removes the version it would
+ * have replaced, so the guard never keeps an older one). Every operation is synchronous inside, so the guard's
  * read-compare-write cannot interleave with another caller.
  */
 export class MemoryCacheStore implements CacheStore {
   readonly kind = 'memory' as const;
-  private readonly entries = new Map<string, Slot<CacheRecord>>();
+  private readonly entries: BoundedEntries<CacheRecord>;
   private readonly leases = new Map<string, Slot<string>>();
   private readonly tagGenerations = new Map<string, number>();
 
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(private readonly bounds: InProcessBounds = DEFAULT_IN_PROCESS_BOUNDS) {
+    this.entries = new BoundedEntries(bounds, (key, record) => stringBytes(key, record.body));
+  }
+
+  /** Entries and bytes held now (tests and the memory bound's checks). */
+  usage(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.entries.bytes };
+  }
 
   read(key: string, tags: readonly string[]): Promise<StoreRead> {
     return Promise.resolve({
-      record: this.live(this.entries, key),
+      record: this.entries.get(key),
       generations: tags.length === 0 ? [] : tags.map((tag) => this.tagGenerations.get(tag)),
     });
   }
@@ -42,14 +62,13 @@ export class MemoryCacheStore implements CacheStore {
 
   write(key: string, record: CacheRecord, ttlMs: number, options: WriteOptions = {}): Promise<boolean> {
     if (options.lease !== undefined) this.releaseNow(key, options.lease);
-    if (!mayReplace(this.live(this.entries, key), record)) return Promise.resolve(false);
-    // Re-inserting moves the key to the end, so eviction takes the least recently written.
-    this.entries.delete(key);
-    this.entries.set(key, { value: record, until: Date.now() + ttlMs });
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+    if (!mayReplace(this.entries.get(key), record)) return Promise.resolve(false);
+    if (stringBytes(key, record.body) > this.bounds.maxEntryBytes) {
+      // Too large to keep here: the next read loads it; the version it replaces must not stay.
+      this.entries.delete(key);
+      return Promise.resolve(false);
     }
+    this.entries.set(key, record, Date.now() + ttlMs);
     return Promise.resolve(true);
   }
 
@@ -69,6 +88,13 @@ export class MemoryCacheStore implements CacheStore {
   acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
     if (this.live(this.leases, key) !== undefined) return Promise.resolve(false);
     this.leases.set(key, { value: token, until: Date.now() + ttlMs });
+    return Promise.resolve(true);
+  }
+
+  renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const lease = this.leases.get(key);
+    if (lease === undefined || lease.value !== token || lease.until <= Date.now()) return Promise.resolve(false);
+    lease.until = Date.now() + ttlMs;
     return Promise.resolve(true);
   }
 

@@ -40,6 +40,11 @@ const RELEASE_IF_OWNER = redisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`);
 
+// KEYS: lease. ARGV: token, ttl ms.
+const RENEW_IF_OWNER = redisScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`);
+
 // Generations start at the clock (ms) so one lost with its key can never return to an old value.
 // KEYS: generation keys. ARGV: now.
 const GENERATIONS = redisScript(`
@@ -211,6 +216,10 @@ export class RedisCacheStore implements CacheStore {
     return reply === 'OK';
   }
 
+  async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.script(RENEW_IF_OWNER, [this.leasePrefix + key], [token, String(Math.max(1, Math.round(ttlMs)))])) === 1;
+  }
+
   async release(key: string, token: string): Promise<void> {
     await this.script(RELEASE_IF_OWNER, [this.leasePrefix + key], [token]);
   }
@@ -297,11 +306,16 @@ export class RedisCacheStore implements CacheStore {
       return;
     }
     const now = Date.now();
-    for (const entry of this.inFlight) {
-      if (entry.deadline > now) continue;
-      this.inFlight.delete(entry);
-      entry.reject(new Error(`Redis command timeout after ${entry.timeoutMs} ms`));
-    }
+    const overdue = [...this.inFlight].filter((entry) => entry.deadline <= now);
+    if (overdue.length === 0) return;
+    // After the poll phase: when the event loop itself was late (a busy CPU), replies that already
+    // arrived are read first, so a command is failed only when Redis really did not answer in time.
+    setImmediate(() => {
+      for (const entry of overdue) {
+        if (!this.inFlight.delete(entry)) continue;
+        entry.reject(new Error(`Redis command timeout after ${entry.timeoutMs} ms`));
+      }
+    });
   }
 
   /** EVALSHA (EVAL once after a Redis restart forgot the script), under the breaker and deadline. */

@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { RedisClientType } from '@keyv/redis';
 import { settlesWithin } from '../../common/timeout.js';
+import { BoundedEntries, stringBytes } from './bounded-entries.js';
 import type { CacheRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
+import { DEFAULT_IN_PROCESS_BOUNDS, type InProcessBounds } from './memory.store.js';
 import type { RedisCacheStore } from './redis.store.js';
 
 interface L1Slot {
   read: StoreRead;
   tags: readonly string[];
-  until: number;
 }
 
 const CHANNEL = 'cache-invalidate';
@@ -28,7 +29,7 @@ export class TieredCacheStore implements CacheStore {
   readonly kind = 'tiered' as const;
   private readonly logger = new Logger('Cache');
   private readonly origin = randomUUID();
-  private readonly l1 = new Map<string, L1Slot>();
+  private readonly l1: BoundedEntries<L1Slot>;
   private readonly byTag = new Map<string, Set<string>>();
   private readonly subscriber: RedisClientType;
   /** Bumped by every invalidation: a Redis read that raced one must not refill L1 with what it read. */
@@ -38,8 +39,10 @@ export class TieredCacheStore implements CacheStore {
   constructor(
     private readonly l2: RedisCacheStore,
     private readonly l1TtlMs: number,
-    private readonly maxEntries = 10_000,
+    private readonly bounds: InProcessBounds = DEFAULT_IN_PROCESS_BOUNDS,
   ) {
+    // An entry evicted or expired also leaves the tag index, which would otherwise keep its key.
+    this.l1 = new BoundedEntries<L1Slot>(bounds, (key, slot) => stringBytes(key, slot.read.record?.body ?? ''), (key, slot) => this.untag(key, slot));
     this.subscriber = l2.client.duplicate();
     this.subscriber.on('error', () => {
       // The main client logs outages; while this one is down L1 is bypassed.
@@ -64,10 +67,7 @@ export class TieredCacheStore implements CacheStore {
     const live = this.subscribed && this.subscriber.isReady;
     if (live) {
       const slot = this.l1.get(key);
-      if (slot !== undefined) {
-        if (slot.until > Date.now()) return slot.read;
-        this.drop(key);
-      }
+      if (slot !== undefined) return slot.read;
     }
     const epoch = this.epoch;
     const read = await this.l2.read(key, tags);
@@ -104,6 +104,10 @@ export class TieredCacheStore implements CacheStore {
     return this.l2.acquire(key, token, ttlMs);
   }
 
+  renew(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return this.l2.renew(key, token, ttlMs);
+  }
+
   release(key: string, token: string): Promise<void> {
     return this.l2.release(key, token);
   }
@@ -135,12 +139,9 @@ export class TieredCacheStore implements CacheStore {
   private remember(key: string, tags: readonly string[], read: StoreRead, record: CacheRecord): void {
     const until = Math.min(Date.now() + this.l1TtlMs, record.expiresAt);
     // An expired record kept for stale-if-error is not worth holding in L1.
-    if (until <= Date.now()) return;
-    if (this.l1.size >= this.maxEntries && !this.l1.has(key)) {
-      const oldest = this.l1.keys().next();
-      if (!oldest.done) this.drop(oldest.value);
-    }
-    this.l1.set(key, { read, tags, until });
+    if (until <= Date.now() || stringBytes(key, record.body) > this.bounds.maxEntryBytes) return;
+    this.drop(key);
+    this.l1.set(key, { read, tags }, until);
     for (const tag of tags) {
       let keys = this.byTag.get(tag);
       if (keys === undefined) this.byTag.set(tag, (keys = new Set()));
@@ -163,7 +164,20 @@ export class TieredCacheStore implements CacheStore {
     const slot = this.l1.get(key);
     if (slot === undefined) return;
     this.l1.delete(key);
-    for (const tag of slot.tags) this.byTag.get(tag)?.delete(key);
+    this.untag(key, slot);
+  }
+
+  private untag(key: string, slot: L1Slot): void {
+    for (const tag of slot.tags) {
+      const keys = this.byTag.get(tag);
+      keys?.delete(key);
+      if (keys?.size === 0) this.byTag.delete(tag);
+    }
+  }
+
+  /** Entries and bytes held in L1 now (tests and the memory bound's checks). */
+  usage(): { entries: number; bytes: number } {
+    return { entries: this.l1.size, bytes: this.l1.bytes };
   }
 
   private clearL1(): void {

@@ -100,12 +100,15 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
   /** Resolves to true when it answered the request. */
   private async answer(request: FastifyRequest, reply: FastifyReply, route: FastRoute): Promise<boolean> {
     this.apiKeys.identify(request);
-    const key = route.cached.options.key(request);
     const limited = route.tiers.length > 0;
     const deciding = limited ? this.rateLimit.decide(clientKeyOf(request), route.tiers) : undefined;
     // The guard awaits the same decision if the request goes on (and answers its failure: 503).
     if (deciding !== undefined) request.rateLimitDecision = deciding;
-    const [decision, lookup] = await Promise.all([deciding?.catch(() => undefined), this.cache.lookup(key, route.cached.policy)]);
+    const decided = deciding?.catch(() => undefined);
+    // Undefined: parameters the pipes refuse; the full path answers them, without the cache.
+    const key = await this.cacheInterceptor.keyOf(route.cached, request);
+    if (key === undefined) return false;
+    const [decision, lookup] = await Promise.all([decided, this.cache.lookup(key, route.cached.policy)]);
     const record = lookup.fresh;
     const servable = record !== undefined && record.status === 200 && !lookup.refreshDue;
     if (!servable || (limited && decision?.allowed !== true)) {

@@ -2,9 +2,12 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { ToInteger } from '../../common/validation.js';
 
+/** The page size when `limit` is omitted. */
+export const DEFAULT_PAGE_SIZE = 20;
+
 /** `?limit=&cursor=` for every newest-first listing. Validated, never clamped. */
 export class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'Page size' })
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: DEFAULT_PAGE_SIZE, description: 'Page size' })
   @IsOptional()
   @ToInteger()
   @IsInt({ message: 'must be an integer from 1 to 100' })

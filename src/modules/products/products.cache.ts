@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { queryOf, type WriteThroughRule } from '../../infra/cache/index.js';
+import { canonicalQuery, pageKeyFields, type WriteThroughRule } from '../../infra/cache/index.js';
+import { isUuid } from '../../infra/http/parse-uuid.pipe.js';
+import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 
 /** Every list page of products carries this tag; any product write invalidates them all. */
 export const PRODUCTS_TAG = 'products';
@@ -7,9 +9,20 @@ export const PRODUCTS_TAG = 'products';
 /** One product's entry. Ids are lower-cased as the UUID pipe does, so `ABC…` and `abc…` share it. */
 export const productKey = (id: string): string => `product:${id.toLowerCase()}`;
 
-export const productKeyOf = (request: FastifyRequest): string => productKey((request.params as { id: string }).id);
+/** The get-by-id route's key; undefined for an id the UUID pipe refuses (that 400 never consults the cache). */
+export const productKeyOf = (request: FastifyRequest): string | undefined => {
+  const { id } = request.params as { id: string };
+  return isUuid(id) ? productKey(id) : undefined;
+};
 
-export const productListKeyOf = (request: FastifyRequest): string => `products:list:${queryOf(request)}`;
+/**
+ * A list page's key, from the validated query (`@Cached({ query: ListProductsQueryDto })`): defaults filled,
+ * fields sorted, the cursor re-encoded, so every spelling of one query is one entry.
+ */
+export const productListKeyOf = (_request: FastifyRequest, query: ListProductsQueryDto): string | undefined => {
+  const page = pageKeyFields(query);
+  return page === undefined ? undefined : `products:list:${canonicalQuery({ ...page, active: query.active })}`;
+};
 
 /** After each commit: the product's new state (or a tombstone) under its key, and the lists invalidated. */
 export const productWriteThrough: WriteThroughRule = {

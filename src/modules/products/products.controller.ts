@@ -39,7 +39,7 @@ export class ProductsController {
   @ApiOperation({ summary: 'List products, newest first' })
   @ApiOkResponse({ type: ProductPageDto })
   @ApiProblemResponses(400)
-  @Cached({ key: productListKeyOf, tags: [PRODUCTS_TAG], name: 'products:list' })
+  @Cached({ query: ListProductsQueryDto, key: productListKeyOf, tags: [PRODUCTS_TAG], name: 'products:list' })
   list(@Query() query: ListProductsQueryDto): Promise<Page<ProductResponseDto>> {
     return this.products.list(query);
   }

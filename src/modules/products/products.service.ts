@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type TransactionScope, UnitOfWork } from '../../infra/database/unit-of-work.js';
 import type { Page } from '../../infra/http/cursor.js';
 import { preconditionFailed } from '../../infra/http/etag.js';
+import { DEFAULT_PAGE_SIZE } from '../../infra/http/page-query.dto.js';
 import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
 import type { CreateProductDto } from './dto/create-product.dto.js';
 import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
@@ -27,7 +28,7 @@ export class ProductsService {
   }
 
   async list(query: ListProductsQueryDto): Promise<Page<ProductResponseDto>> {
-    const page = await this.products.page({ limit: query.limit ?? 20, cursor: query.cursor, where: { active: query.active } });
+    const page = await this.products.page({ limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor, where: { active: query.active } });
     return { items: page.items.map(toProductResponse), nextCursor: page.nextCursor };
   }
 

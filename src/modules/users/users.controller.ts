@@ -39,7 +39,7 @@ export class UsersController {
   @ApiOperation({ summary: 'List users, newest first' })
   @ApiOkResponse({ type: UserPageDto })
   @ApiProblemResponses(400)
-  @Cached({ key: userListKeyOf, tags: [USERS_TAG], name: 'users:list' })
+  @Cached({ query: PageQueryDto, key: userListKeyOf, tags: [USERS_TAG], name: 'users:list' })
   list(@Query() query: PageQueryDto): Promise<Page<UserResponseDto>> {
     return this.users.list(query);
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '../../infra/database/unit-of-work.js';
 import type { Page } from '../../infra/http/cursor.js';
-import type { PageQueryDto } from '../../infra/http/page-query.dto.js';
+import { DEFAULT_PAGE_SIZE, type PageQueryDto } from '../../infra/http/page-query.dto.js';
 import { preconditionFailed } from '../../infra/http/etag.js';
 import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
@@ -26,7 +26,7 @@ export class UsersService {
   }
 
   async list(query: PageQueryDto): Promise<Page<UserResponseDto>> {
-    const page = await this.users.page({ limit: query.limit ?? 20, cursor: query.cursor });
+    const page = await this.users.page({ limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor });
     return { items: page.items.map(toUserResponse), nextCursor: page.nextCursor };
   }
 
