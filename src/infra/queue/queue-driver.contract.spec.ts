@@ -121,7 +121,8 @@ function describeQueueDriverContract(
     beforeAll(async () => {
       const prepared = await setup();
       cleanup = prepared.cleanup;
-      env = { QUEUE_CONCURRENCY: '4', ...prepared.env };
+      // The imports queue has its own concurrency; a pool big enough for both (workers get at most half).
+      env = { QUEUE_CONCURRENCY: '4', IMPORT_CONCURRENCY: '4', DATABASE_POOL_SIZE: '16', ...prepared.env };
       app = await bootQueueModule(env);
       queue = app.get<QueueDriver>(QueueDriver);
     });
@@ -227,7 +228,7 @@ function describeQueueDriverContract(
       expect(await finished(id)).toMatchObject({ state: 'completed' });
     });
 
-    it('runs jobs of one queue concurrently (QUEUE_CONCURRENCY) and counts them by state', async () => {
+    it('runs jobs of one queue concurrently (IMPORT_CONCURRENCY) and counts them by state', async () => {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       journal.behaviour.set(JobName.ImportProducts, () => gate);
