@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpEnvSchema } from '../../src/config/http.config.js';
 import { mailEnvSchema } from '../../src/config/mail.config.js';
 import { queueEnvSchema } from '../../src/config/queue.config.js';
 import { webhooksEnvSchema } from '../../src/config/webhooks.config.js';
+import { jobIdOf } from '../../src/infra/queue/queue.types.js';
 import { CpuBurner } from '../support/cpu-burner.js';
 import { eventually } from '../support/eventually.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -121,18 +123,29 @@ function shippedDefaults(keys: string[]): Record<string, string> {
 
 describe('SIGKILL at the shipped defaults, then a restart', () => {
   let proxy: TcpProxy;
+  let redis: Redis;
   let env: Record<string, string>;
   const figures: string[] = [];
+
+  const eventIdOf = async (userId: string): Promise<string> => {
+    const [row] = await stack.query<{ id: string }>(
+      `SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = 'user.created'`,
+      [userId],
+    );
+    return row!.id;
+  };
 
   beforeAll(async () => {
     // The receiver is reached through a proxy, so a delivery can be held in flight when the instance dies.
     proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(stack.receiver!.baseUrl).port) });
+    redis = new Redis(stack.redis!.url);
     const shortened = Object.keys(stack.env()).filter((key) => !/_URLS?$|SECRET|LOG_LEVEL/.test(key));
     env = { ...shippedDefaults(shortened), WEBHOOK_URLS: `${proxy.rewrite(stack.receiver!.baseUrl)}hooks` };
   });
 
   afterAll(async () => {
     await proxy?.stop();
+    redis?.disconnect();
     if (figures.length > 0) console.log(`[faults:sigkill-defaults] ${figures.join('; ')}`);
   });
 
@@ -158,8 +171,16 @@ describe('SIGKILL at the shipped defaults, then a restart', () => {
     const webhooks = () =>
       stack.receiver!.received.filter((r) => r.body.type === 'user.created' && r.body.data.id === user.id);
     if (killWhen === 'webhook-in-flight') {
-      // The email went out in parallel, so the dispatch ran and the webhook job is running (held by the proxy).
-      await eventually(() => expect(emails()).toBe(1), 30_000, 25);
+      // The email job ran in parallel and completed, so the dispatch ran and the webhook job is
+      // running (held by the proxy). Killing before the email job completed would test the email
+      // ledger's crash window instead (a kill between the SMTP server's answer and the ledger).
+      const emailJob = jobIdOf('welcome-email', await eventIdOf(user.id));
+      await eventually(
+        async () => expect(await redis.zscore('app:bull:notifications:completed', emailJob)).not.toBeNull(),
+        30_000,
+        25,
+      );
+      expect(emails()).toBe(1);
       victim.child.kill('SIGKILL');
     }
     const killedAt = performance.now();
