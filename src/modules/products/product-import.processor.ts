@@ -76,12 +76,16 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
         run.created += await this.insertBatch(valid, run.failed);
         await job.updateProgress(Math.floor((Math.min(from + batchSize, staged.item_count) / staged.item_count) * 100));
       }
-      await job.updateProgress(100);
       run.failed.sort((a, b) => a.index - b.index);
-      return { created: run.created, failed: run.failed };
-    } finally {
-      // Done (or failed for good: imports run once): the items are no longer needed, and the client's slot is free.
+      // Done: the items are no longer needed, and the client's slot is free.
       await this.query(`DELETE FROM product_imports WHERE id = $1`, [importId]);
+      await job.updateProgress(100);
+      return { created: run.created, failed: run.failed };
+    } catch (error) {
+      // The slot is freed, the items kept: an attempt cut short by a shutdown or a crash is run
+      // again (stalled-job recovery) and reads them; a day later they are pruned.
+      await this.query(`UPDATE product_imports SET failed_at = now() WHERE id = $1`, [importId]).catch(() => undefined);
+      throw error;
     }
   }
 

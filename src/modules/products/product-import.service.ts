@@ -49,7 +49,8 @@ export class ProductImportService {
       // Serialises one client's starts (not other clients'), so two instances cannot both take the last slot.
       await manager.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [IMPORT_CLIENT_LOCK, client.key]);
       const [row] = await manager.query<Array<{ running: number }>>(
-        `SELECT count(*)::int AS running FROM product_imports WHERE client = $1 AND created_at > now() - make_interval(secs => $2)`,
+        `SELECT count(*)::int AS running FROM product_imports
+          WHERE client = $1 AND failed_at IS NULL AND created_at > now() - make_interval(secs => $2)`,
         [client.key, STALE_IMPORT_SECONDS],
       );
       const limit = this.config.imports.maxConcurrentPerClient;

@@ -3,7 +3,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Staging for bulk imports: the request's items are written here once (in the request's
  * transaction) and the import job carries only the import id. The rows are deleted when the job
- * ends; a client's rows in `product_imports` are its imports waiting or running (the per-client limit).
+ * completes; an attempt that fails sets `failed_at` and keeps them (a crashed or interrupted
+ * attempt is run again and needs them) until they are a day old. A client's rows without
+ * `failed_at` are its imports waiting or running (the per-client limit).
  */
 export class ProductImports1764180000000 implements MigrationInterface {
   name = 'ProductImports1764180000000';
@@ -15,6 +17,7 @@ export class ProductImports1764180000000 implements MigrationInterface {
         "client" varchar(300) NOT NULL,
         "item_count" integer NOT NULL,
         "created_at" timestamptz(3) NOT NULL DEFAULT now(),
+        "failed_at" timestamptz(3),
         CONSTRAINT "product_imports_pkey" PRIMARY KEY ("id")
       )`);
     await queryRunner.query(
