@@ -20,7 +20,7 @@ export const queueEnvSchema = z.object({
   QUEUE_CONCURRENCY: int(1, 1000, 4),
   QUEUE_SHUTDOWN_GRACE_MS: int(0, 600_000, 10_000),
   /** Lock and stalled-job check of the `events` and `notifications` queues (short jobs): crash recovery in seconds. */
-  QUEUE_LOCK_DURATION_MS: int(2000, 600_000, 10_000),
+  QUEUE_LOCK_DURATION_MS: int(500, 600_000, 10_000),
   QUEUE_STALLED_INTERVAL_MS: int(500, 600_000, 2000),
   QUEUE_KEEP_COMPLETED_SECONDS: int(1, 86_400 * 30, 86_400),
   QUEUE_KEEP_FAILED_SECONDS: int(1, 86_400 * 90, 86_400 * 7),
@@ -35,7 +35,7 @@ export const queueEnvSchema = z.object({
   /** Imports one client (API key, else IP) may have waiting or running at once, across instances. */
   IMPORT_MAX_CONCURRENT_PER_CLIENT: int(1, 1000, 2),
   /** Lock and stalled-job check of the `imports` queue: a re-run reports the first run's products as taken, so it tolerates more. */
-  IMPORT_LOCK_DURATION_MS: int(2000, 600_000, 30_000),
+  IMPORT_LOCK_DURATION_MS: int(500, 600_000, 30_000),
   IMPORT_STALLED_INTERVAL_MS: int(500, 600_000, 15_000),
   /** A finished import's result stays readable at GET /v1/jobs/{id} this long. */
   IMPORT_KEEP_SECONDS: int(60, 86_400 * 30, 3600),
