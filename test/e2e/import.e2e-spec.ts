@@ -12,7 +12,10 @@ interface JobBody {
   state: string;
   progress: number;
   attempts: number;
-  result: { created: number; failed: Array<{ index: number; errors: Array<{ field: string; message: string }> }> } | null;
+  result: {
+    created: number;
+    failed: Array<{ index: number; errors: Array<{ field: string; message: string }> }>;
+  } | null;
   failedReason: string | null;
 }
 
@@ -86,14 +89,23 @@ for (const driver of ['bullmq', 'memory'] as const) {
         expect(body.state).toBe('completed');
         return body;
       }, 60_000);
-      expect(Object.keys(done).sort()).toEqual(['attempts', 'failedReason', 'id', 'name', 'progress', 'result', 'state']);
+      expect(Object.keys(done).sort()).toEqual([
+        'attempts',
+        'failedReason',
+        'id',
+        'name',
+        'progress',
+        'result',
+        'state',
+      ]);
       expect(done).toMatchObject({ id: jobId, name: 'import-products', progress: 100, failedReason: null });
       expect(done.result?.created).toBe(1000);
       expect(done.result?.failed.map((f) => f.index)).toEqual([...invalid.keys()]);
       for (const failure of done.result!.failed) {
         expect(failure.errors.length).toBeGreaterThan(0);
         expect(failure.errors.map((e) => e.field)).toContain(invalid.get(failure.index));
-        for (const error of failure.errors) expect(error).toEqual({ field: expect.any(String), message: expect.any(String) });
+        for (const error of failure.errors)
+          expect(error).toEqual({ field: expect.any(String), message: expect.any(String) });
       }
 
       // Same rules as POST /v1/products: each invalid object item gets exactly the errors POST gives it.
@@ -106,11 +118,18 @@ for (const driver of ['bullmq', 'memory'] as const) {
       }
 
       // The valid ones exist, trimmed like POST /v1/products trims them, each with its product.created event.
-      const count = (await db.query<{ count: string }>(`SELECT count(*) FROM products WHERE sku LIKE $1`, [`IMP-${run}-%`]))[0]!.count;
+      const count = (
+        await db.query<{ count: string }>(`SELECT count(*) FROM products WHERE sku LIKE $1`, [`IMP-${run}-%`])
+      )[0]!.count;
       expect(Number(count)).toBe(1000);
-      const name = (await db.query<{ name: string }>(`SELECT name FROM products WHERE sku = $1`, [product(3).sku]))[0]!.name;
+      const name = (await db.query<{ name: string }>(`SELECT name FROM products WHERE sku = $1`, [product(3).sku]))[0]!
+        .name;
       expect(name).toBe('Imported 3');
-      const events = (await db.query<{ events: string }>(`SELECT count(*) AS events FROM outbox_events WHERE type = 'product.created'`))[0]!.events;
+      const events = (
+        await db.query<{ events: string }>(
+          `SELECT count(*) AS events FROM outbox_events WHERE type = 'product.created'`,
+        )
+      )[0]!.events;
       expect(Number(events)).toBe(1000);
     });
 
@@ -127,11 +146,20 @@ for (const driver of ['bullmq', 'memory'] as const) {
         expect(body.state).toBe('completed');
         return body;
       });
-      expect(done.result).toEqual({ created: 2, failed: [{ index: 1, errors: [{ field: 'sku', message: 'is already taken' }] }] });
+      expect(done.result).toEqual({
+        created: 2,
+        failed: [{ index: 1, errors: [{ field: 'sku', message: 'is already taken' }] }],
+      });
     });
 
     it('refuses a body that is not 1 to 10 000 items with 400 problem+json', async () => {
-      for (const body of [{}, { items: [] }, { items: 'x' }, { items: Array.from({ length: 10_001 }, () => ({})) }, { items: [product(1)], extra: 1 }]) {
+      for (const body of [
+        {},
+        { items: [] },
+        { items: 'x' },
+        { items: Array.from({ length: 10_001 }, () => ({})) },
+        { items: [product(1)], extra: 1 },
+      ]) {
         const response = await api.request('/v1/products/import', { method: 'POST', json: body });
         expect(response.status).toBe(400);
         await problemOf(response);
@@ -148,3 +176,75 @@ for (const driver of ['bullmq', 'memory'] as const) {
     });
   });
 }
+
+describe('GET /v1/jobs/{id}: what it shows, and to whom', () => {
+  let db: TestDatabase;
+  let api: TestApp;
+  const prefix = `t-import-jobs-${run}`;
+  const owner = { authorization: `Bearer owner-${run}-secret` };
+  const other = { authorization: `Bearer other-${run}-secret` };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('import_jobs');
+    api = await bootTestApp({
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      QUEUE_DRIVER: 'bullmq',
+      API_KEYS: `owner:owner-${run}-secret,other:other-${run}-secret`,
+      WEBHOOK_URLS: undefined,
+    });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await db?.drop();
+    await deleteKeys(prefix);
+  });
+
+  it('shows an import only to the API key that started it (404 to anyone else)', async () => {
+    const response = await api.request('/v1/products/import', {
+      method: 'POST',
+      headers: owner,
+      json: { items: [product(7001)] },
+    });
+    expect(response.status).toBe(202);
+    const { jobId } = (await response.json()) as { jobId: string };
+    const done = await eventually(async () => {
+      const seen = await api.request(`/v1/jobs/${jobId}`, { headers: owner });
+      expect(seen.status).toBe(200);
+      const body = (await seen.json()) as JobBody;
+      expect(body.state).toBe('completed');
+      return body;
+    });
+    expect(done.result).toEqual({ created: 1, failed: [] });
+    for (const headers of [{}, other]) {
+      const hidden = await api.request(`/v1/jobs/${jobId}`, { headers });
+      expect(hidden.status).toBe(404);
+      await problemOf(hidden);
+    }
+  });
+
+  it('never shows internal jobs: the dispatch job of an event (job id = event id) is a 404', async () => {
+    const created = await api.request('/v1/products', { method: 'POST', headers: owner, json: product(7002) });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const [event] = await db.query<{ id: string; dispatched: boolean }>(
+      `SELECT id, dispatched_at IS NOT NULL AS dispatched FROM outbox_events WHERE aggregate_id = $1`,
+      [id],
+    );
+    // Once dispatched, the queue holds a job under the event id; the route still says 404.
+    await eventually(async () => {
+      const [row] = await db.query<{ dispatched: boolean }>(
+        `SELECT dispatched_at IS NOT NULL AS dispatched FROM outbox_events WHERE id = $1`,
+        [event!.id],
+      );
+      expect(row?.dispatched).toBe(true);
+    });
+    for (const headers of [{}, owner]) {
+      const hidden = await api.request(`/v1/jobs/${event!.id}`, { headers });
+      expect(hidden.status).toBe(404);
+      await problemOf(hidden);
+    }
+  });
+});

@@ -5,13 +5,20 @@ import { backoffDelay } from './backoff.js';
 describe('backoffDelay', () => {
   it('waits between half and all of base × 2^(n-1) with jitter 0.5, at most maxDelay', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 20 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (base, retry, random) => {
-        const step = base * 2 ** (retry - 1);
-        const wait = backoffDelay({ type: 'exponential', delay: base, jitter: 0.5 }, retry, () => random);
-        expect(wait).toBeGreaterThanOrEqual(Math.floor(step / 2));
-        expect(wait).toBeLessThanOrEqual(step);
-        expect(backoffDelay({ type: 'exponential', delay: base, jitter: 0.5, maxDelay: 30_000 }, retry, () => random)).toBeLessThanOrEqual(30_000);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (base, retry, random) => {
+          const step = base * 2 ** (retry - 1);
+          const wait = backoffDelay({ type: 'exponential', delay: base, jitter: 0.5 }, retry, () => random);
+          expect(wait).toBeGreaterThanOrEqual(Math.floor(step / 2));
+          expect(wait).toBeLessThanOrEqual(step);
+          expect(
+            backoffDelay({ type: 'exponential', delay: base, jitter: 0.5, maxDelay: 30_000 }, retry, () => random),
+          ).toBeLessThanOrEqual(30_000);
+        },
+      ),
     );
   });
 
@@ -22,7 +29,9 @@ describe('backoffDelay', () => {
         fc.integer({ min: 1, max: 200_000 }),
         fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 12, maxLength: 12 }),
         (base, cap, draws) => {
-          const waits = draws.map((r, i) => backoffDelay({ type: 'exponential', delay: base, jitter: 0.5, maxDelay: cap }, i + 1, () => r));
+          const waits = draws.map((r, i) =>
+            backoffDelay({ type: 'exponential', delay: base, jitter: 0.5, maxDelay: cap }, i + 1, () => r),
+          );
           waits.slice(1).forEach((wait, i) => expect(wait).toBeGreaterThanOrEqual(waits[i]!));
         },
       ),

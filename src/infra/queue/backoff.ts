@@ -21,6 +21,14 @@ export function backoffDelay(backoff: BackoffOptions, retry: number, random: () 
 }
 
 /** Reads our `BackoffOptions` back from what BullMQ stored in `job.opts.backoff`. */
-export function isAppBackoff(value: unknown): value is { type: typeof APP_BACKOFF_TYPE; strategy: BackoffOptions['type']; delay: number; jitter?: number; maxDelay?: number } {
+export function isAppBackoff(
+  value: unknown,
+): value is {
+  type: typeof APP_BACKOFF_TYPE;
+  strategy: BackoffOptions['type'];
+  delay: number;
+  jitter?: number;
+  maxDelay?: number;
+} {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === APP_BACKOFF_TYPE;
 }

@@ -36,7 +36,8 @@ export class JobHandlerRegistry implements OnModuleInit {
       if (owners.length === 0) problems.push(`job "${name}" has no @JobHandler`);
       if (owners.length > 1) problems.push(`job "${name}" has ${owners.length} handlers (${owners.join(', ')})`);
     }
-    if (problems.length > 0) throw new JobHandlerRegistrationError(`Queue handlers are misconfigured: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new JobHandlerRegistrationError(`Queue handlers are misconfigured: ${problems.join('; ')}`);
   }
 
   handlerFor(name: JobName): QueueJobHandler {

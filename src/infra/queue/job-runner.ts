@@ -31,10 +31,15 @@ export class JobRunner {
       const final = error instanceof UnrecoverableError || job.attempt >= job.maxAttempts;
       this.metrics.jobOutcomes.inc({ ...labels, outcome: final ? 'failed' : 'retried' });
       if (final) {
-        this.logger.warn(`${job.queue}/${job.name} ${job.id} failed for good after ${job.attempt} attempt(s): ${error.message}`);
+        this.logger.warn(
+          `${job.queue}/${job.name} ${job.id} failed for good after ${job.attempt} attempt(s): ${error.message}`,
+        );
         if (handler.onFinalFailure) {
           await handler.onFinalFailure(job, error).catch((hookError: unknown) => {
-            this.logger.error(`onFinalFailure of ${job.name} ${job.id} failed`, hookError instanceof Error ? hookError.stack : hookError);
+            this.logger.error(
+              `onFinalFailure of ${job.name} ${job.id} failed`,
+              hookError instanceof Error ? hookError.stack : hookError,
+            );
           });
         }
       }

@@ -1,24 +1,41 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { ParseUuidPipe } from '../http/parse-uuid.pipe.js';
 import { ProblemException } from '../http/problem.js';
 import { JobStatusDto, toJobStatusDto } from './dto/job-status.dto.js';
-import { QueueDriver } from './queue.types.js';
+import { type JobStatus, QueueDriver, QueueName, type ReportedJobData } from './queue.types.js';
 
 @ApiTags('jobs')
 @Controller({ path: 'jobs', version: '1' })
 export class JobsController {
   constructor(@Inject(QueueDriver) private readonly queue: QueueDriver) {}
 
-  /** A background job's state; jobs are kept for QUEUE_KEEP_COMPLETED_SECONDS / QUEUE_KEEP_FAILED_SECONDS after they finish. */
+  /**
+   * A background job's state; jobs are kept for a while after they finish (imports:
+   * IMPORT_KEEP_SECONDS). Only jobs a client started are shown, and an import started with an
+   * API key only to a request presenting that key; anything else (internal dispatch and delivery
+   * jobs, someone else's import) is a 404, the same answer as an unknown id.
+   */
   @Get(':jobId')
   @ApiOkResponse({ type: JobStatusDto })
-  async get(@Param('jobId', ParseUuidPipe) jobId: string): Promise<JobStatusDto> {
+  async get(@Param('jobId', ParseUuidPipe) jobId: string, @Req() request: FastifyRequest): Promise<JobStatusDto> {
     const job = await this.queue.getJob(jobId).catch((error: unknown) => {
       // Only the queue's backend can fail here (Redis or PostgreSQL unreachable): a 503, not a 500.
-      throw new ProblemException(503, 'The job queue is unavailable; try again shortly', { headers: { 'retry-after': '1' }, cause: error });
+      throw new ProblemException(503, 'The job queue is unavailable; try again shortly', {
+        headers: { 'retry-after': '1' },
+        cause: error,
+      });
     });
-    if (!job) throw new ProblemException(404, 'No job with this id (it may have finished long ago and been pruned)');
+    if (!job || !visibleTo(job, request.apiKeyName)) {
+      throw new ProblemException(404, 'No job with this id (it may have finished long ago and been pruned)');
+    }
     return toJobStatusDto(job);
   }
+}
+
+function visibleTo(job: JobStatus, apiKeyName: string | undefined): boolean {
+  if (job.queue !== QueueName.Imports) return false;
+  const owner = (job.data as Partial<ReportedJobData> | null)?.owner ?? null;
+  return owner === null || owner === apiKeyName;
 }

@@ -41,7 +41,14 @@ function testHandler(name: JobName): new () => QueueJobHandler {
   @JobHandler(name)
   class ContractHandler implements QueueJobHandler {
     async handle(job: JobContext): Promise<unknown> {
-      journal.runs.push({ id: job.id, name: job.name, attempt: job.attempt, maxAttempts: job.maxAttempts, data: job.data, at: Date.now() });
+      journal.runs.push({
+        id: job.id,
+        name: job.name,
+        attempt: job.attempt,
+        maxAttempts: job.maxAttempts,
+        data: job.data,
+        at: Date.now(),
+      });
       const behaviour = journal.behaviour.get(name);
       return behaviour ? behaviour(job) : { echoed: job.data };
     }
@@ -56,7 +63,10 @@ function testHandler(name: JobName): new () => QueueJobHandler {
 }
 
 /** Boots QueueModule alone with `env` applied while config is read. */
-async function bootQueueModule(env: Record<string, string>, handlers: JobName[] = Object.values(JobName)): Promise<INestApplicationContext> {
+async function bootQueueModule(
+  env: Record<string, string>,
+  handlers: JobName[] = Object.values(JobName),
+): Promise<INestApplicationContext> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   try {
@@ -64,7 +74,13 @@ async function bootQueueModule(env: Record<string, string>, handlers: JobName[] 
       imports: [AppConfigModule, MetricsModule, QueueModule],
       providers: handlers.map(testHandler),
     })
-      .setLogger({ log: () => undefined, warn: () => undefined, error: (m: unknown) => console.error(m), debug: () => undefined, verbose: () => undefined })
+      .setLogger({
+        log: () => undefined,
+        warn: () => undefined,
+        error: (m: unknown) => console.error(m),
+        debug: () => undefined,
+        verbose: () => undefined,
+      })
       .compile();
     return await moduleRef.init();
   } finally {
@@ -72,7 +88,11 @@ async function bootQueueModule(env: Record<string, string>, handlers: JobName[] 
   }
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+async function eventually<T>(
+  probe: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -88,7 +108,10 @@ const uniqueId = (label: string): string => `${label}-${Date.now().toString(36)}
 /**
  * The shared suite. `setup` returns the env for the driver under test (and a cleanup).
  */
-function describeQueueDriverContract(label: string, setup: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>): void {
+function describeQueueDriverContract(
+  label: string,
+  setup: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>,
+): void {
   describe(`QueueDriver contract: ${label}`, () => {
     let app: INestApplicationContext;
     let queue: QueueDriver;
@@ -98,7 +121,8 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
     beforeAll(async () => {
       const prepared = await setup();
       cleanup = prepared.cleanup;
-      env = { QUEUE_CONCURRENCY: '4', ...prepared.env };
+      // The imports queue has its own concurrency; a pool big enough for both (workers get at most half).
+      env = { QUEUE_CONCURRENCY: '4', IMPORT_CONCURRENCY: '4', DATABASE_POOL_SIZE: '16', ...prepared.env };
       app = await bootQueueModule(env);
       queue = app.get<QueueDriver>(QueueDriver);
     });
@@ -123,7 +147,15 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
       });
       const id = await queue.add(QueueName.Imports, JobName.ImportProducts, { a: 2, b: 3 });
       const job = await finished(id);
-      expect(job).toMatchObject({ id, name: JobName.ImportProducts, queue: QueueName.Imports, state: 'completed', progress: 40, attempts: 1, result: { sum: 5 } });
+      expect(job).toMatchObject({
+        id,
+        name: JobName.ImportProducts,
+        queue: QueueName.Imports,
+        state: 'completed',
+        progress: 40,
+        attempts: 1,
+        result: { sum: 5 },
+      });
       expect(journal.runs).toEqual([expect.objectContaining({ id, attempt: 1, maxAttempts: 1, data: { a: 2, b: 3 } })]);
     });
 
@@ -138,11 +170,18 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
     });
 
     it('retries a failing job with backoff until it succeeds, the waits never shrinking', async () => {
-      journal.behaviour.set(JobName.DeliverWebhook, (job) => (job.attempt < 4 ? Promise.reject(new Error(`boom ${job.attempt}`)) : Promise.resolve('ok')));
-      const id = await queue.add(QueueName.Notifications, JobName.DeliverWebhook, {}, {
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 100, jitter: 0.5, maxDelay: 10_000 },
-      });
+      journal.behaviour.set(JobName.DeliverWebhook, (job) =>
+        job.attempt < 4 ? Promise.reject(new Error(`boom ${job.attempt}`)) : Promise.resolve('ok'),
+      );
+      const id = await queue.add(
+        QueueName.Notifications,
+        JobName.DeliverWebhook,
+        {},
+        {
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 100, jitter: 0.5, maxDelay: 10_000 },
+        },
+      );
       const job = await finished(id);
       expect(job).toMatchObject({ state: 'completed', attempts: 4, result: 'ok' });
       const runs = journal.runs.filter((run) => run.id === id);
@@ -154,8 +193,15 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
     });
 
     it('fails a job for good after its last attempt and calls onFinalFailure once', async () => {
-      journal.behaviour.set(JobName.DeliverWebhook, (job) => Promise.reject(new Error(`always fails (${job.attempt})`)));
-      const id = await queue.add(QueueName.Notifications, JobName.DeliverWebhook, {}, { attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+      journal.behaviour.set(JobName.DeliverWebhook, (job) =>
+        Promise.reject(new Error(`always fails (${job.attempt})`)),
+      );
+      const id = await queue.add(
+        QueueName.Notifications,
+        JobName.DeliverWebhook,
+        {},
+        { attempts: 3, backoff: { type: 'fixed', delay: 10 } },
+      );
       const job = await finished(id);
       expect(job).toMatchObject({ state: 'failed', attempts: 3, failedReason: 'always fails (3)' });
       expect(job.result).toBeUndefined();
@@ -164,7 +210,12 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
 
     it('stops retrying at once on PermanentJobError', async () => {
       journal.behaviour.set(JobName.DeliverWebhook, () => Promise.reject(new PermanentJobError('410 Gone')));
-      const id = await queue.add(QueueName.Notifications, JobName.DeliverWebhook, {}, { attempts: 5, backoff: { type: 'fixed', delay: 10 } });
+      const id = await queue.add(
+        QueueName.Notifications,
+        JobName.DeliverWebhook,
+        {},
+        { attempts: 5, backoff: { type: 'fixed', delay: 10 } },
+      );
       const job = await finished(id);
       expect(job).toMatchObject({ state: 'failed', attempts: 1, failedReason: '410 Gone' });
       expect(journal.runs.filter((run) => run.id === id)).toHaveLength(1);
@@ -177,11 +228,13 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
       expect(await finished(id)).toMatchObject({ state: 'completed' });
     });
 
-    it('runs jobs of one queue concurrently (QUEUE_CONCURRENCY) and counts them by state', async () => {
+    it('runs jobs of one queue concurrently (IMPORT_CONCURRENCY) and counts them by state', async () => {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       journal.behaviour.set(JobName.ImportProducts, () => gate);
-      const ids = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => queue.add(QueueName.Imports, JobName.ImportProducts, { n })));
+      const ids = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map((n) => queue.add(QueueName.Imports, JobName.ImportProducts, { n })),
+      );
       const counts = await eventually(async () => {
         const c = await queue.counts(QueueName.Imports);
         return c.active === 4 && c.waiting === 2 ? c : undefined;
@@ -195,7 +248,9 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
     it('answers undefined for an unknown id, and refuses jobs on the wrong queue or with ids BullMQ cannot hold', async () => {
       expect(await queue.getJob('00000000-0000-4000-8000-000000000000')).toBeUndefined();
       await expect(queue.add(QueueName.Events, JobName.ImportProducts, {})).rejects.toThrow(/runs on queue/);
-      await expect(queue.add(QueueName.Imports, JobName.ImportProducts, {}, { jobId: 'a:b' })).rejects.toThrow(/job id/);
+      await expect(queue.add(QueueName.Imports, JobName.ImportProducts, {}, { jobId: 'a:b' })).rejects.toThrow(
+        /job id/,
+      );
       await expect(queue.add(QueueName.Imports, JobName.ImportProducts, {}, { jobId: '42' })).rejects.toThrow(/job id/);
     });
 
@@ -210,7 +265,12 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
 
     it('lets an active job finish when the app closes (graceful shutdown)', async () => {
       // A second instance on its own prefix/schema, so only its worker can take the job.
-      const own = await bootQueueModule({ ...env, QUEUE_SHUTDOWN_GRACE_MS: '10000', REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'x'}-own`, QUEUE_PG_SCHEMA: 'bullmq_own' });
+      const own = await bootQueueModule({
+        ...env,
+        QUEUE_SHUTDOWN_GRACE_MS: '10000',
+        REDIS_KEY_PREFIX: `${env.REDIS_KEY_PREFIX ?? 'x'}-own`,
+        QUEUE_PG_SCHEMA: 'bullmq_own',
+      });
       const ownQueue = own.get<QueueDriver>(QueueDriver);
       let started!: () => void;
       const running = new Promise<void>((resolve) => (started = resolve));
@@ -232,8 +292,9 @@ function describeQueueDriverContract(label: string, setup: () => Promise<{ env: 
   });
 }
 
-
-describeQueueDriverContract('memory', () => Promise.resolve({ env: { QUEUE_DRIVER: 'memory', REDIS_URL: '' }, cleanup: () => Promise.resolve() }));
+describeQueueDriverContract('memory', () =>
+  Promise.resolve({ env: { QUEUE_DRIVER: 'memory', REDIS_URL: '' }, cleanup: () => Promise.resolve() }),
+);
 
 describeQueueDriverContract('bullmq on redis', () => {
   const prefix = `t-queue-contract-${randomBytes(4).toString('hex')}`;
@@ -257,11 +318,15 @@ describe('QueueModule start-up checks', () => {
     const memory = { QUEUE_DRIVER: 'memory', REDIS_URL: '' };
     const [first, ...rest] = Object.values(JobName);
     await expect(bootQueueModule(memory, rest)).rejects.toThrow(`job "${first}" has no @JobHandler`);
-    await expect(bootQueueModule(memory, [...Object.values(JobName), first!])).rejects.toThrow(`job "${first}" has 2 handlers`);
+    await expect(bootQueueModule(memory, [...Object.values(JobName), first!])).rejects.toThrow(
+      `job "${first}" has 2 handlers`,
+    );
   });
 
   it('fails on an unknown driver or backend instead of falling back', async () => {
     await expect(bootQueueModule({ QUEUE_DRIVER: 'kafka' })).rejects.toThrow(/QUEUE_DRIVER: expected bullmq or memory/);
-    await expect(bootQueueModule({ QUEUE_DRIVER: 'bullmq', QUEUE_BACKEND: 'mongo' })).rejects.toThrow(/QUEUE_BACKEND: expected redis or postgres/);
+    await expect(bootQueueModule({ QUEUE_DRIVER: 'bullmq', QUEUE_BACKEND: 'mongo' })).rejects.toThrow(
+      /QUEUE_BACKEND: expected redis or postgres/,
+    );
   });
 });

@@ -46,7 +46,8 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     this.metrics.onCollect(() => this.collectDepth());
     if (this.driver instanceof BullmqQueueDriver) void this.driver.checkEvictionPolicy();
     if (!this.config.workers) {
-      const warning = this.driver instanceof MemoryQueueDriver ? ' (memory driver: jobs of this process will never run)' : '';
+      const warning =
+        this.driver instanceof MemoryQueueDriver ? ' (memory driver: jobs of this process will never run)' : '';
       this.logger.log(`WORKERS=false: this process only enqueues jobs${warning}`);
       return;
     }
@@ -58,23 +59,27 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     if (this.started) return;
     this.started = true;
     if (this.driver instanceof MemoryQueueDriver) {
-      this.driver.startWorkers((job) => this.runner.run(job), this.config.concurrency);
+      this.driver.startWorkers(
+        (job) => this.runner.run(job),
+        (queue) => this.config.workerSettings[queue].concurrency,
+      );
     } else if (this.driver instanceof BullmqQueueDriver) {
       const backend = this.driver.backend;
       ConfiguredWorker.settings = {
-        options: bullmqWorkerOptions(backend, {
-          concurrency: this.config.concurrency,
-          lockDurationMs: this.config.lockDurationMs,
-          stalledIntervalMs: this.config.stalledIntervalMs,
-        }),
+        optionsFor: (queue) => bullmqWorkerOptions(backend, this.config.workerSettings[queue]),
         backend: bullmqBackendFactory(backend),
       };
       this.registrar.register();
       for (const processor of this.processors()) {
-        processor.worker.on('error', (error: Error) => this.logger.warn(`worker ${processor.worker.name}: ${error.message}`));
+        processor.worker.on('error', (error: Error) =>
+          this.logger.warn(`worker ${processor.worker.name}: ${error.message}`),
+        );
       }
     }
-    this.logger.log(`Workers started (${this.config.driver}, concurrency ${this.config.concurrency} per queue)`);
+    const concurrency = Object.values(QueueName).map(
+      (queue) => `${queue} ${this.config.workerSettings[queue].concurrency}`,
+    );
+    this.logger.log(`Workers started (${this.config.driver}; concurrency ${concurrency.join(', ')})`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -87,7 +92,9 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     await Promise.all(
       this.processors().map(async ({ worker }) => {
         if (await settlesWithin(worker.close(), grace)) return;
-        this.logger.warn(`worker ${worker.name}: jobs still active after ${grace} ms; leaving them to stalled-job recovery`);
+        this.logger.warn(
+          `worker ${worker.name}: jobs still active after ${grace} ms; leaving them to stalled-job recovery`,
+        );
         // A forced close can itself hang on a connection that Redis dropped and re-established
         // (seen after a Redis restart): bound it, so shutdown always ends.
         if (!(await settlesWithin(worker.close(true), FORCED_CLOSE_MS))) {

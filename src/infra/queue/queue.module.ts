@@ -30,7 +30,8 @@ export function createQueueDriver(
     case 'bullmq': {
       let backend: BullmqBackend;
       if (queue.backend === 'postgres') {
-        if (database.driver !== 'postgres') throw new Error('QUEUE_BACKEND=postgres needs DATABASE_URL (BullMQ cannot run on PGlite)');
+        if (database.driver !== 'postgres')
+          throw new Error('QUEUE_BACKEND=postgres needs DATABASE_URL (BullMQ cannot run on PGlite)');
         backend = { kind: 'postgres', url: database.url, schema: queue.postgresSchema };
       } else {
         if (!redis.url) throw new Error('QUEUE_DRIVER=bullmq needs REDIS_URL');

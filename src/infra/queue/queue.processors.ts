@@ -1,20 +1,27 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { type BackendFactory, type IQueueBackend, type Job, type Processor as BullProcessor, Worker, type WorkerOptions } from 'bullmq';
+import {
+  type BackendFactory,
+  type IQueueBackend,
+  type Job,
+  type Processor as BullProcessor,
+  Worker,
+  type WorkerOptions,
+} from 'bullmq';
 import { JobRunner } from './job-runner.js';
 import { type JobContext, type JobName, QueueName } from './queue.types.js';
 
 /**
  * @nestjs/bullmq builds each worker from static decorator options; the ones that come from config
- * (connection, concurrency, lock duration, backend) are set here just before the workers are
- * registered. One process runs one set of settings at a time (registration is synchronous).
+ * (connection, concurrency and lock settings per queue, backend) are set here just before the
+ * workers are registered. One process runs one set of settings at a time (registration is synchronous).
  */
 export class ConfiguredWorker extends Worker<unknown, unknown, string, IQueueBackend> {
-  static settings: { options: WorkerOptions; backend: BackendFactory } | undefined;
+  static settings: { optionsFor: (queue: QueueName) => WorkerOptions; backend: BackendFactory } | undefined;
 
   constructor(name: string, processor: BullProcessor<unknown, unknown, string>, options: WorkerOptions) {
     const settings = ConfiguredWorker.settings;
     if (!settings) throw new Error('ConfiguredWorker.settings must be set before workers are registered');
-    super(name, processor, { ...options, ...settings.options }, settings.backend);
+    super(name, processor, { ...options, ...settings.optionsFor(name as QueueName) }, settings.backend);
   }
 }
 

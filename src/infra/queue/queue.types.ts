@@ -26,7 +26,7 @@ import type { DomainEvent } from '../outbox/domain-event.js';
  *
  *    ```ts
  *    constructor(@Inject(QueueDriver) private readonly queue: QueueDriver) {}
- *    const id = await this.queue.add(QueueName.Imports, JobName.ImportProducts, { items }, { attempts: 3 });
+ *    const id = await this.queue.add(QueueName.Imports, JobName.ImportProducts, { importId, owner }, { attempts: 1 });
  *    ```
  *
  * 3. React to domain events (the usual way to add a side effect): after commit the outbox relay
@@ -56,7 +56,10 @@ export enum QueueName {
   Events = 'events',
   /** Outgoing messages: webhooks, email. */
   Notifications = 'notifications',
-  /** Long-running bulk work reported through GET /v1/jobs/{id}. */
+  /**
+   * Long-running bulk work reported through GET /v1/jobs/{id}: the only queue whose jobs that
+   * route shows (its job data is a `ReportedJobData`). Jobs of the other queues are internal.
+   */
   Imports = 'imports',
 }
 
@@ -105,6 +108,16 @@ export interface JobOptions {
   backoff?: BackoffOptions;
   /** Wait this long (ms) before the first try. */
   delay?: number;
+  /** How long the finished job stays readable, ms. Default: QUEUE_KEEP_COMPLETED_SECONDS / QUEUE_KEEP_FAILED_SECONDS. */
+  keepMs?: number;
+}
+
+/**
+ * The data of a job on the `imports` queue, the one GET /v1/jobs/{id} shows. `owner` is the API
+ * key name that created it: only a request presenting that key sees the job (null: anyone with the id).
+ */
+export interface ReportedJobData {
+  owner: string | null;
 }
 
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed';
@@ -121,6 +134,8 @@ export interface JobStatus {
   attempts: number;
   result?: unknown;
   failedReason?: string;
+  /** The job's data as it was added (GET /v1/jobs/{id} reads only `ReportedJobData.owner` from it). */
+  data: unknown;
 }
 
 /** Jobs per state, for the queue_depth gauge. */

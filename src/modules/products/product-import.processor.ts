@@ -1,11 +1,20 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { type ArgumentMetadata, Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
 import { isUniqueViolation } from '../../infra/database/postgres-errors.js';
 import { UnitOfWork } from '../../infra/database/unit-of-work.js';
 import { type FieldError, ProblemException } from '../../infra/http/problem.js';
 import { AppValidationPipe } from '../../infra/http/validation.js';
-import { type JobContext, JobHandler, JobName, QueueDriver, type QueueJobHandler, QueueName } from '../../infra/queue/queue.types.js';
+import {
+  type JobContext,
+  JobHandler,
+  JobName,
+  PermanentJobError,
+  type QueueJobHandler,
+} from '../../infra/queue/queue.types.js';
 import { CreateProductDto } from './dto/create-product.dto.js';
 import type { ImportProductsJob, ImportProductsResult } from './dto/import-products.dto.js';
 import { SKU_UNIQUE_INDEX } from './product.entity.js';
@@ -13,27 +22,28 @@ import { ProductsService } from './products.service.js';
 
 const SKU_TAKEN: FieldError = { field: 'sku', message: 'is already taken' };
 
+/** Validation runs in slices of at most this long, then yields, so HTTP requests are served in between. */
+const VALIDATION_SLICE_MS = 10;
+
+/** Staged imports whose job never ran (the process died between commit and enqueue) are deleted after this. */
+const ABANDONED_IMPORT_SECONDS = 86_400;
+
 interface ValidItem {
   index: number;
   input: CreateProductDto;
 }
 
-/** Enqueues an import; the job id is the one GET /v1/jobs/{id} takes. */
-@Injectable()
-export class ProductImportService {
-  constructor(@Inject(QueueDriver) private readonly queue: QueueDriver) {}
-
-  start(items: unknown[]): Promise<string> {
-    // One attempt: a re-run would report the first run's products as duplicate skus. A crashed
-    // worker's job is still picked up again (stalled-job recovery).
-    return this.queue.add<ImportProductsJob>(QueueName.Imports, JobName.ImportProducts, { items }, { attempts: 1 });
-  }
+interface ImportRun {
+  failed: ImportProductsResult['failed'];
+  firstIndexOfSku: Map<string, number>;
+  created: number;
 }
 
 /**
- * The bulk import job: validates every item with POST /v1/products' rules, inserts the valid ones
- * in batches of IMPORT_BATCH_SIZE (each batch one transaction with its `product.created` events),
- * reports progress, and returns `{ created, failed: [{ index, errors }] }`.
+ * The bulk import job: reads the staged items IMPORT_BATCH_SIZE at a time, validates each with
+ * POST /v1/products' rules (in slices that yield to the event loop), inserts the valid ones of a
+ * batch in one transaction with their `product.created` events, reports progress, deletes the
+ * staged rows, and returns `{ created, failed: [{ index, errors }] }`.
  */
 @Injectable()
 @JobHandler(JobName.ImportProducts)
@@ -42,46 +52,72 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
     @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,
     private readonly products: ProductsService,
     private readonly unitOfWork: UnitOfWork,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async handle(job: JobContext<ImportProductsJob>): Promise<ImportProductsResult> {
-    const { items } = job.data;
-    const failed: ImportProductsResult['failed'] = [];
-    const valid: ValidItem[] = [];
-    const firstIndexOfSku = new Map<string, number>();
+    const { importId } = job.data;
+    await this.query(`DELETE FROM product_imports WHERE created_at < now() - make_interval(secs => $1)`, [
+      ABANDONED_IMPORT_SECONDS,
+    ]);
+    const [staged] = await this.query<{ item_count: number }>(`SELECT item_count FROM product_imports WHERE id = $1`, [
+      importId,
+    ]);
+    if (!staged) throw new PermanentJobError('the staged items of this import are gone (abandoned for over a day)');
+    try {
+      const run: ImportRun = { failed: [], firstIndexOfSku: new Map(), created: 0 };
+      const batchSize = this.config.imports.batchSize;
+      for (let from = 0; from < staged.item_count; from += batchSize) {
+        const rows = await this.query<{ position: number; item: unknown }>(
+          `SELECT position, item FROM product_import_items WHERE import_id = $1 AND position >= $2 AND position < $3 ORDER BY position`,
+          [importId, from, from + batchSize],
+        );
+        const valid = await this.validateBatch(rows, run);
+        run.created += await this.insertBatch(valid, run.failed);
+        await job.updateProgress(Math.floor((Math.min(from + batchSize, staged.item_count) / staged.item_count) * 100));
+      }
+      run.failed.sort((a, b) => a.index - b.index);
+      // Done: the items are no longer needed, and the client's slot is free.
+      await this.query(`DELETE FROM product_imports WHERE id = $1`, [importId]);
+      await job.updateProgress(100);
+      return { created: run.created, failed: run.failed };
+    } catch (error) {
+      // The slot is freed, the items kept: an attempt cut short by a shutdown or a crash is run
+      // again (stalled-job recovery) and reads them; a day later they are pruned.
+      await this.query(`UPDATE product_imports SET failed_at = now() WHERE id = $1`, [importId]).catch(() => undefined);
+      throw error;
+    }
+  }
 
-    for (const [index, item] of items.entries()) {
+  /** Validates one batch, yielding every VALIDATION_SLICE_MS; skus repeated within the import fail after their first. */
+  private async validateBatch(rows: Array<{ position: number; item: unknown }>, run: ImportRun): Promise<ValidItem[]> {
+    const valid: ValidItem[] = [];
+    let sliceStart = performance.now();
+    for (const { position: index, item } of rows) {
+      if (performance.now() - sliceStart > VALIDATION_SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
       const { input, errors } = await validateItem(item);
       if (!input) {
-        failed.push({ index, errors });
+        run.failed.push({ index, errors });
         continue;
       }
       const sku = input.sku.toLowerCase();
-      const first = firstIndexOfSku.get(sku);
+      const first = run.firstIndexOfSku.get(sku);
       if (first !== undefined) {
-        failed.push({ index, errors: [{ field: 'sku', message: `duplicates the sku of item ${first}` }] });
+        run.failed.push({ index, errors: [{ field: 'sku', message: `duplicates the sku of item ${first}` }] });
         continue;
       }
-      firstIndexOfSku.set(sku, index);
+      run.firstIndexOfSku.set(sku, index);
       valid.push({ index, input });
     }
-
-    let created = 0;
-    let processed = items.length - valid.length;
-    const batchSize = this.config.importBatchSize;
-    for (let start = 0; start < valid.length; start += batchSize) {
-      const batch = valid.slice(start, start + batchSize);
-      created += await this.insertBatch(batch, failed);
-      processed += batch.length;
-      await job.updateProgress(Math.floor((processed / items.length) * 100));
-    }
-    await job.updateProgress(100);
-    failed.sort((a, b) => a.index - b.index);
-    return { created, failed };
+    return valid;
   }
 
   /** One transaction for the batch; if a sku turns out to be taken, item by item to find which. */
   private async insertBatch(batch: ValidItem[], failed: ImportProductsResult['failed']): Promise<number> {
+    if (batch.length === 0) return 0;
     try {
       return await this.unitOfWork.run(async (tx) => {
         for (const { input } of batch) await this.products.insertWithEvent(tx, input);
@@ -101,6 +137,10 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
       }
     }
     return created;
+  }
+
+  private query<T>(sql: string, parameters: unknown[]): Promise<T[]> {
+    return this.dataSource.query<T[]>(sql, parameters);
   }
 }
 

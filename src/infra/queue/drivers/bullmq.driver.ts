@@ -32,8 +32,7 @@ import { assertJobPlacement, newJobId } from './job-ids.js';
 
 /** Where BullMQ keeps its data: Redis (keys under `prefix`), or PostgreSQL (tables in `schema`). */
 export type BullmqBackend =
-  | { kind: 'redis'; url: string; prefix: string }
-  | { kind: 'postgres'; url: string; schema: string };
+  { kind: 'redis'; url: string; prefix: string } | { kind: 'postgres'; url: string; schema: string };
 
 export interface BullmqDriverOptions {
   backend: BullmqBackend;
@@ -41,11 +40,12 @@ export interface BullmqDriverOptions {
   keepFailedMs: number;
 }
 
-/** What a worker needs beyond its queue name and processor. */
+/** What a worker needs beyond its queue name and processor (per queue: see queue.config.ts). */
 export interface BullmqWorkerSettings {
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  maxStalledCount?: number;
 }
 
 /** ioredis options from a redis:// URL (BullMQ takes options, not URLs). */
@@ -75,7 +75,12 @@ export function bullmqBackendFactory(backend: BullmqBackend): BackendFactory {
 /** Connection options for producers: they fail fast while Redis is down instead of queueing commands. */
 function producerConnection(backend: BullmqBackend): ConnectionOptions {
   if (backend.kind === 'postgres') return postgresConnection(backend);
-  return { ...redisOptionsFromUrl(backend.url), enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 };
+  return {
+    ...redisOptionsFromUrl(backend.url),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+  };
 }
 
 /** Connection options for workers: they wait out outages (`maxRetriesPerRequest: null`, as BullMQ requires). */
@@ -89,7 +94,11 @@ function postgresConnection(backend: Extract<BullmqBackend, { kind: 'postgres' }
   return { connectionString: backend.url, schema: backend.schema, migrate: true, max: 5 };
 }
 
-/** Worker options shared by every queue's worker (the processors add nothing of their own). */
+/**
+ * One queue's worker options. BullMQ renews a running job's lock every `lockDuration / 2`; a job
+ * whose worker died is run again by the first stalled-job check after its lock expired, so
+ * recovery takes at most about `lockDuration + 2 × stalledInterval` (docs/queue.md).
+ */
 export function bullmqWorkerOptions(backend: BullmqBackend, settings: BullmqWorkerSettings): WorkerOptions {
   return {
     connection: workerConnection(backend),
@@ -97,6 +106,7 @@ export function bullmqWorkerOptions(backend: BullmqBackend, settings: BullmqWork
     concurrency: settings.concurrency,
     lockDuration: settings.lockDurationMs,
     stalledInterval: settings.stalledIntervalMs,
+    ...(settings.maxStalledCount !== undefined ? { maxStalledCount: settings.maxStalledCount } : {}),
     settings: { backoffStrategy: appBackoffStrategy },
   };
 }
@@ -105,7 +115,10 @@ export function bullmqWorkerOptions(backend: BullmqBackend, settings: BullmqWork
 export function appBackoffStrategy(attemptsMade: number, _type?: string, _error?: Error, job?: MinimalJob): number {
   const stored: unknown = job?.opts.backoff;
   if (!isAppBackoff(stored)) return 0;
-  return backoffDelay({ type: stored.strategy, delay: stored.delay, jitter: stored.jitter, maxDelay: stored.maxDelay }, attemptsMade);
+  return backoffDelay(
+    { type: stored.strategy, delay: stored.delay, jitter: stored.jitter, maxDelay: stored.maxDelay },
+    attemptsMade,
+  );
 }
 
 function toBullBackoff(backoff: BackoffOptions): BullBackoffOptions {
@@ -118,6 +131,12 @@ function toBullBackoff(backoff: BackoffOptions): BullBackoffOptions {
     maxDelay: backoff.maxDelay,
   } as BullBackoffOptions;
 }
+
+/** BullMQ's removeOnComplete/removeOnFail: by age, and at most 100 000 finished jobs per queue. */
+const retention = (keepMs: number): { age: number; count: number } => ({
+  age: Math.ceil(keepMs / 1000),
+  count: 100_000,
+});
 
 const STATES: Record<string, JobState> = {
   waiting: 'waiting',
@@ -149,7 +168,13 @@ export class BullmqQueueDriver implements QueueDriver {
     const { backend } = options;
     this.backend = backend;
     if (backend.kind === 'redis') {
-      this.epochClient = new Redis({ ...redisOptionsFromUrl(backend.url), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+      this.epochClient = new Redis({
+        ...redisOptionsFromUrl(backend.url),
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+      });
       this.epochClient.on('error', () => undefined); // outages surface as rejected calls
     }
     const factory = bullmqBackendFactory(backend);
@@ -157,13 +182,17 @@ export class BullmqQueueDriver implements QueueDriver {
       connection: producerConnection(backend),
       ...(backend.kind === 'redis' ? { prefix: backend.prefix } : {}),
       defaultJobOptions: {
-        removeOnComplete: { age: Math.ceil(options.keepCompletedMs / 1000), count: 100_000 },
-        removeOnFail: { age: Math.ceil(options.keepFailedMs / 1000), count: 100_000 },
+        removeOnComplete: retention(options.keepCompletedMs),
+        removeOnFail: retention(options.keepFailedMs),
       },
     };
     this.queues = new Map(
       Object.values(QueueName).map((name) => {
-        const queue: AppQueue = new Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>(name, queueOptions, factory);
+        const queue: AppQueue = new Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>(
+          name,
+          queueOptions,
+          factory,
+        );
         // Without a listener an 'error' event would crash the process; outages are logged instead.
         queue.on('error', (error: Error) => this.logger.warn(`queue ${name}: ${error.message}`));
         return [name, queue];
@@ -178,6 +207,9 @@ export class BullmqQueueDriver implements QueueDriver {
       attempts: Math.max(1, opts.attempts ?? 1),
       ...(opts.backoff ? { backoff: toBullBackoff(opts.backoff) } : {}),
       ...(opts.delay !== undefined ? { delay: opts.delay } : {}),
+      ...(opts.keepMs !== undefined
+        ? { removeOnComplete: retention(opts.keepMs), removeOnFail: retention(opts.keepMs) }
+        : {}),
     };
     const job = await this.queue(queue).add(name, data, jobOptions);
     return job.id ?? jobOptions.jobId!;
@@ -201,13 +233,21 @@ export class BullmqQueueDriver implements QueueDriver {
         attempts: job.attemptsMade,
         ...(state === 'completed' ? { result: (job.returnvalue as unknown) ?? null } : {}),
         ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+        data: job.data as unknown,
       };
     }
     return undefined;
   }
 
   async counts(queue: QueueName): Promise<QueueCounts> {
-    const counts = await this.queue(queue).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
+    const counts = await this.queue(queue).getJobCounts(
+      'waiting',
+      'prioritized',
+      'active',
+      'delayed',
+      'failed',
+      'completed',
+    );
     return {
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
       active: counts.active ?? 0,
@@ -221,17 +261,26 @@ export class BullmqQueueDriver implements QueueDriver {
   async checkEvictionPolicy(): Promise<void> {
     const { backend } = this.options;
     if (backend.kind !== 'redis') return;
-    const client = new Redis({ ...redisOptionsFromUrl(backend.url), lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    const client = new Redis({
+      ...redisOptionsFromUrl(backend.url),
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
       const info = await client.info('memory');
       const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
       if (policy && policy !== 'noeviction') {
-        this.logger.warn(`Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or queued jobs can be evicted`);
+        this.logger.warn(
+          `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or queued jobs can be evicted`,
+        );
       }
     } catch (error) {
-      this.logger.warn(`could not read Redis maxmemory-policy: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `could not read Redis maxmemory-policy: ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       client.disconnect();
     }

@@ -7,7 +7,8 @@ export class InvalidJobError extends Error {
 }
 
 export function assertJobPlacement(queue: QueueName, name: JobName, jobId: string | undefined): void {
-  if (QUEUE_OF_JOB[name] !== queue) throw new InvalidJobError(`job "${name}" runs on queue "${QUEUE_OF_JOB[name]}", not "${queue}"`);
+  if (QUEUE_OF_JOB[name] !== queue)
+    throw new InvalidJobError(`job "${name}" runs on queue "${QUEUE_OF_JOB[name]}", not "${queue}"`);
   // BullMQ refuses ':' (its key separator) and integers (its own ids) as custom ids.
   if (jobId !== undefined && (!JOB_ID_PATTERN.test(jobId) || /^\d+$/.test(jobId))) {
     throw new InvalidJobError(`job id "${jobId}" must be 1-128 characters of [A-Za-z0-9._-] and not a number`);

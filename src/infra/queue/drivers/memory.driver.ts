@@ -52,11 +52,13 @@ export interface MemoryQueueOptions {
  */
 export class MemoryQueueDriver implements QueueDriver {
   private readonly logger = new Logger('MemoryQueue');
-  private readonly jobs = new Map<QueueName, Map<JobId, MemoryJob>>(Object.values(QueueName).map((q) => [q, new Map()]));
+  private readonly jobs = new Map<QueueName, Map<JobId, MemoryJob>>(
+    Object.values(QueueName).map((q) => [q, new Map()]),
+  );
   private readonly ready = new Map<QueueName, MemoryJob[]>(Object.values(QueueName).map((q) => [q, []]));
   private readonly active = new Set<Promise<void>>();
   private run: ((job: JobContext) => Promise<unknown>) | undefined;
-  private concurrency = 1;
+  private concurrencyOf: (queue: QueueName) => number = () => 1;
   private closing = false;
 
   constructor(private readonly options: MemoryQueueOptions) {}
@@ -71,7 +73,16 @@ export class MemoryQueueDriver implements QueueDriver {
     const jobs = this.jobs.get(queue)!;
     if (jobs.has(id)) return Promise.resolve(id);
     // A copy, as Redis would store it: a caller mutating its object later changes nothing.
-    const job: MemoryJob = { id, name, queue, data: structuredClone(data), opts: { ...opts }, state: 'waiting', progress: 0, attemptsMade: 0 };
+    const job: MemoryJob = {
+      id,
+      name,
+      queue,
+      data: structuredClone(data),
+      opts: { ...opts },
+      state: 'waiting',
+      progress: 0,
+      attemptsMade: 0,
+    };
     jobs.set(id, job);
     if (opts.delay !== undefined && opts.delay > 0) this.delay(job, opts.delay);
     else this.enqueue(job);
@@ -91,6 +102,7 @@ export class MemoryQueueDriver implements QueueDriver {
         attempts: job.attemptsMade,
         ...(job.state === 'completed' ? { result: structuredClone(job.result) } : {}),
         ...(job.failedReason !== undefined ? { failedReason: job.failedReason } : {}),
+        data: structuredClone(job.data),
       });
     }
     return Promise.resolve(undefined);
@@ -107,10 +119,10 @@ export class MemoryQueueDriver implements QueueDriver {
     return Promise.resolve(counts);
   }
 
-  /** Starts processing every queue with `concurrency` jobs at a time per queue. */
-  startWorkers(run: (job: JobContext) => Promise<unknown>, concurrency: number): void {
+  /** Starts processing every queue with `concurrency` jobs at a time per queue (a number, or one per queue). */
+  startWorkers(run: (job: JobContext) => Promise<unknown>, concurrency: number | ((queue: QueueName) => number)): void {
     this.run = run;
-    this.concurrency = concurrency;
+    this.concurrencyOf = typeof concurrency === 'number' ? () => concurrency : concurrency;
     this.closing = false;
     for (const queue of Object.values(QueueName)) this.pump(queue);
   }
@@ -123,7 +135,8 @@ export class MemoryQueueDriver implements QueueDriver {
     this.closing = true;
     for (const jobs of this.jobs.values()) for (const job of jobs.values()) clearTimeout(job.timer);
     if (this.active.size === 0) return;
-    if (!(await settlesWithin(Promise.allSettled([...this.active]), graceMs))) this.logger.warn(`${this.active.size} job(s) still active after ${graceMs} ms; abandoning them`);
+    if (!(await settlesWithin(Promise.allSettled([...this.active]), graceMs)))
+      this.logger.warn(`${this.active.size} job(s) still active after ${graceMs} ms; abandoning them`);
   }
 
   private enqueue(job: MemoryJob): void {
@@ -146,7 +159,7 @@ export class MemoryQueueDriver implements QueueDriver {
     const run = this.run;
     if (!run) return;
     // Concurrency is per queue, as it is per BullMQ worker.
-    while (!this.closing && ready.length > 0 && this.activeIn(queue) < this.concurrency) {
+    while (!this.closing && ready.length > 0 && this.activeIn(queue) < this.concurrencyOf(queue)) {
       const job = ready.shift()!;
       const done = this.process(job, run).finally(() => {
         this.active.delete(done);
@@ -216,7 +229,8 @@ export class MemoryQueueDriver implements QueueDriver {
     for (const job of jobs.values()) if (job.finishedAt !== undefined) finished++;
     for (const [id, job] of jobs) {
       if (job.finishedAt === undefined) continue;
-      const keepMs = job.state === 'completed' ? this.options.keepCompletedMs : this.options.keepFailedMs;
+      const keepMs =
+        job.opts.keepMs ?? (job.state === 'completed' ? this.options.keepCompletedMs : this.options.keepFailedMs);
       if (now - job.finishedAt > keepMs || finished > maxCount) {
         jobs.delete(id);
         finished--;

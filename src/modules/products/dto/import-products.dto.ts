@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray } from 'class-validator';
 import type { FieldError } from '../../../infra/http/problem.js';
+import type { ReportedJobData } from '../../../infra/queue/queue.types.js';
 import { CreateProductDto } from './create-product.dto.js';
 
 export const MAX_IMPORT_ITEMS = 10_000;
@@ -19,9 +20,9 @@ export class ImportAcceptedDto {
   jobId!: string;
 }
 
-/** The import job's data. */
-export interface ImportProductsJob {
-  items: unknown[];
+/** The import job's data: the items are staged in `product_import_items` under `importId`. */
+export interface ImportProductsJob extends ReportedJobData {
+  importId: string;
 }
 
 /** The import job's result, as GET /v1/jobs/{id} shows it. */

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { queueConfig } from '../../config/index.js';
+import { UnitOfWork } from '../../infra/database/unit-of-work.js';
+import { ProblemException } from '../../infra/http/problem.js';
+import { JobName, QueueDriver, QueueName } from '../../infra/queue/queue.types.js';
+import type { ImportProductsJob } from './dto/import-products.dto.js';
+
+/** pg advisory lock namespace of the per-client import count ("impt" in ASCII). */
+const IMPORT_CLIENT_LOCK = 0x696d7074;
+
+/**
+ * An import older than this no longer counts against its client's limit: its job was lost (a
+ * Redis that restarted empty) or the queue is that far behind. The rows are pruned after a day.
+ */
+const STALE_IMPORT_SECONDS = 3600;
+
+/** How a 429 tells the client when to try again: about the time a large import takes. */
+const RETRY_AFTER_SECONDS = 10;
+
+/** Who started an import: `key` for the per-client limit, `apiKeyName` for who may read its job. */
+export interface ImportClient {
+  key: string;
+  apiKeyName: string | undefined;
+}
+
+/**
+ * Starts a bulk import: the items are staged once in PostgreSQL (`product_import_items`), in the
+ * request's transaction, and the job carries only the import id. A client may have
+ * IMPORT_MAX_CONCURRENT_PER_CLIENT imports waiting or running at once, counted in the same
+ * table under an advisory lock, so the limit holds across instances without Redis.
+ */
+@Injectable()
+export class ProductImportService {
+  constructor(
+    @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,
+    private readonly unitOfWork: UnitOfWork,
+    @Inject(QueueDriver) private readonly queue: QueueDriver,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /** Resolves to the job id (= import id) GET /v1/jobs/{id} takes. */
+  async start(items: unknown[], client: ImportClient): Promise<string> {
+    const importId = randomUUID();
+    await this.unitOfWork.run(async ({ manager }) => {
+      // Serialises one client's starts (not other clients'), so two instances cannot both take the last slot.
+      await manager.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [IMPORT_CLIENT_LOCK, client.key]);
+      const [row] = await manager.query<Array<{ running: number }>>(
+        `SELECT count(*)::int AS running FROM product_imports
+          WHERE client = $1 AND failed_at IS NULL AND created_at > now() - make_interval(secs => $2)`,
+        [client.key, STALE_IMPORT_SECONDS],
+      );
+      const limit = this.config.imports.maxConcurrentPerClient;
+      if ((row?.running ?? 0) >= limit) {
+        throw new ProblemException(
+          429,
+          `At most ${limit} imports per client may be waiting or running at once; retry when one has finished`,
+          {
+            headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+          },
+        );
+      }
+      await manager.query(`INSERT INTO product_imports (id, client, item_count) VALUES ($1, $2, $3)`, [
+        importId,
+        client.key,
+        items.length,
+      ]);
+      // One statement for every item: the body goes over as one JSON parameter and is split by PostgreSQL.
+      await manager.query(
+        `INSERT INTO product_import_items (import_id, position, item)
+         SELECT $1, ordinality - 1, value FROM json_array_elements($2::json) WITH ORDINALITY`,
+        [importId, JSON.stringify(items)],
+      );
+    });
+    try {
+      // One attempt: a re-run would report the first run's products as taken skus. A crashed
+      // worker's job is still run again (stalled-job recovery).
+      await this.queue.add<ImportProductsJob>(
+        QueueName.Imports,
+        JobName.ImportProducts,
+        { importId, owner: client.apiKeyName ?? null },
+        { jobId: importId, attempts: 1, keepMs: this.config.imports.keepMs },
+      );
+    } catch (error) {
+      // Not acknowledged, so nothing is lost: drop the staged items and say so.
+      await this.dataSource.query(`DELETE FROM product_imports WHERE id = $1`, [importId]).catch(() => undefined);
+      throw new ProblemException(503, 'The job queue is unavailable; the import was not started, try again shortly', {
+        headers: { 'retry-after': '5' },
+        cause: error,
+      });
+    }
+    return importId;
+  }
+}
