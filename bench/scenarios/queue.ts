@@ -9,7 +9,7 @@ import { Queue, Worker } from 'bullmq';
 import { type BenchContext, mapLimit, ROOT } from '../lib/context.js';
 import type { ScenarioResult } from '../lib/report.js';
 
-/** Worker concurrency of both paths (the service's QUEUE_CONCURRENCY default), and adds in flight. */
+/** Worker concurrency of both paths (set on the service for the bench, above its defaults), and adds in flight. */
 export const QUEUE_CONCURRENCY = 10;
 const ADDS_IN_FLIGHT = 50;
 
@@ -153,6 +153,9 @@ export async function ourQueue(ctx: BenchContext): Promise<ScenarioResult> {
     QUEUE_DRIVER: 'bullmq',
     QUEUE_BACKEND: 'redis',
     QUEUE_CONCURRENCY: String(QUEUE_CONCURRENCY),
+    IMPORT_CONCURRENCY: String(QUEUE_CONCURRENCY),
+    // In-process workers may use at most half the pool (queue.config.ts): give them room for 2 × 10.
+    DATABASE_POOL_SIZE: String(4 * QUEUE_CONCURRENCY),
     WORKERS: 'true',
   });
   let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
