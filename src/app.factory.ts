@@ -13,6 +13,7 @@ import { SECURITY_HEADERS } from './infra/http/security-headers.js';
 import { AppLogger } from './infra/logging/app-logger.js';
 import { ROOT_LOGGER } from './infra/logging/logging.module.js';
 import { installRequestLogging } from './infra/logging/request-logging.hook.js';
+import { serverTimeoutOptions } from './infra/http/server-timeouts.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
 
 export interface CreateAppOptions {
@@ -39,7 +40,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     trustProxy: typeof http.trustProxy === 'number' ? trustHops(http.trustProxy) : (http.trustProxy ?? false),
     // Refuse new connections once closing instead of answering them 503 (see the shutdown path in DESIGN.md).
     return503OnClosing: false,
-    forceCloseConnections: 'idle',
+    // Connections end gracefully on shutdown (graceful-close.ts); none is cut while it may carry a request.
+    forceCloseConnections: false,
+    ...serverTimeoutOptions(http.timeouts),
     // Take the caller's X-Request-Id when it is sane, else make one; it is echoed and logged.
     genReqId: (request: IncomingMessage) => {
       const header = request.headers['x-request-id'];
