@@ -18,6 +18,7 @@ import { SECURITY_HEADERS } from './infra/http/security-headers.js';
 import { AppLogger } from './infra/logging/app-logger.js';
 import { ROOT_LOGGER } from './infra/logging/logging.module.js';
 import { installRequestLogging } from './infra/logging/request-logging.hook.js';
+import { serverTimeoutOptions } from './infra/http/server-timeouts.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
 
 export interface CreateAppOptions {
@@ -52,8 +53,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     trustProxy: typeof http.trustProxy === 'number' ? trustHops(http.trustProxy) : (http.trustProxy ?? false),
     // Refuse new connections once closing instead of answering them 503 (see the shutdown path in DESIGN.md).
     return503OnClosing: false,
-    forceCloseConnections: 'idle',
-    // Requests refused before routing (bad URL, long path segment, unparsable HTTP) answer problem+json too.
+    // Connections end gracefully on shutdown (graceful-close.ts); none is cut while it may carry a request.
+    forceCloseConnections: false,
+    ...serverTimeoutOptions(http.timeouts),
+    // Requests refused before routing (bad URL, long path segment, unparsable HTTP, a request timeout)
+    // answer problem+json too.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
     // Take the caller's X-Request-Id when it is sane, else make one; it is echoed and logged.

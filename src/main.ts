@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
 import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './common/process-lifecycle.js';
 import { httpConfig } from './config/index.js';
+import { closeGracefully } from './infra/http/graceful-close.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
 
 const logger = new Logger('Bootstrap');
@@ -16,11 +17,17 @@ async function bootstrap(): Promise<void> {
   logger.log(`Listening on http://${http.host}:${http.port} (${http.environment})`);
 
   // SIGTERM: readiness turns 503 at once and responses carry `Connection: close` for the drain
-  // period; then the listener closes, in-flight requests finish, modules shut down, exit 0.
+  // period; then the listener closes, open connections end without a reset (graceful-close.ts),
+  // modules shut down, exit 0.
   closeOnShutdownSignal(app, logger, async (signal) => {
     logger.log(`${signal}: draining for ${http.shutdownDrainMs} ms, then closing`);
     app.get(ShutdownState).beginDraining();
     await sleep(http.shutdownDrainMs);
+    const closed = await closeGracefully(app.getHttpServer(), http.timeouts.keepAliveMs);
+    // A warning when a connection had to be cut (the fault suite reads this line).
+    const summary = `listener closed: ${closed.open} connections were open, ${closed.destroyed} destroyed after ${http.timeouts.keepAliveMs} ms`;
+    if (closed.destroyed > 0) logger.warn(summary);
+    else logger.log(summary);
   });
 }
 

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
-import { int, list, parseEnv } from './env.js';
+import { int, InvalidEnvironmentError, list, parseEnv } from './env.js';
 
 /** `TRUST_PROXY`: a hop count, or a comma-separated list of proxy addresses/CIDRs. */
 const trustProxy = z
@@ -47,10 +47,23 @@ export const httpEnvSchema = z.object({
   BODY_MAX_KEYS: int(1, 10_000_000, 100_000),
   BODY_MAX_OBJECT_KEYS: int(1, 10_000_000, 1000),
   BODY_MAX_ARRAY_LENGTH: int(1, 10_000_000, 10_000),
+  // Request timeouts (docs/operations.md, "Timeouts"): a slowloris is cut off, a slow mobile client is not.
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000, 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 3_600_000, 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000, 5000),
 });
 
 export const httpConfig = registerAs('http', () => {
   const env = parseEnv(httpEnvSchema);
+  if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    // Node refuses to start with it, and the headers are part of the request anyway.
+    throw new InvalidEnvironmentError([
+      {
+        variable: 'HTTP_HEADERS_TIMEOUT_MS',
+        expected: 'at most HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+      },
+    ]);
+  }
   return {
     environment: env.NODE_ENV,
     isProduction: env.NODE_ENV === 'production',
@@ -72,6 +85,11 @@ export const httpConfig = registerAs('http', () => {
       maxKeys: env.BODY_MAX_KEYS,
       maxObjectKeys: env.BODY_MAX_OBJECT_KEYS,
       maxArrayLength: env.BODY_MAX_ARRAY_LENGTH,
+    },
+    timeouts: {
+      headersMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
   };
 });

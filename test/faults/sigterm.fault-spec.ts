@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent } from 'undici';
+import type { Socket } from 'node:net';
+import { Agent, buildConnector, Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBurner } from '../support/cpu-burner.js';
 import { eventually } from '../support/eventually.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { FaultStack, seconds } from './support/fault-stack.js';
@@ -75,10 +77,19 @@ describe('SIGTERM under load', () => {
               ? { path: `/v1/products/${ids[n % ids.length]}`, method: 'GET' }
               : roll < 8
                 ? { path: `/v1/products/${ids[n % ids.length]}`, method: 'PATCH', json: { stock: n } }
-                : { path: '/v1/users', method: 'POST', json: { email: `term-${index}-${n}-${Date.now()}@example.com`, name: `Term ${index}` } };
+                : {
+                    path: '/v1/users',
+                    method: 'POST',
+                    json: { email: `term-${index}-${n}-${Date.now()}@example.com`, name: `Term ${index}` },
+                  };
           const afterSignal = signalledAt > 0;
           try {
-            const answer = await send(`${target.url}${request.path}`, { method: request.method, json: request.json, dispatcher: agent, timeoutMs: 20_000 });
+            const answer = await send(`${target.url}${request.path}`, {
+              method: request.method,
+              json: request.json,
+              dispatcher: agent,
+              timeoutMs: 20_000,
+            });
             figures.requests++;
             if (target === victim) {
               figures.toVictim++;
@@ -87,7 +98,9 @@ describe('SIGTERM under load', () => {
             }
             if (answer.status >= 500) {
               figures.failed++;
-              failures.push(`${request.method} ${request.path} on ${target === victim ? 'victim' : 'survivor'} → ${answer.status} ${answer.text.slice(0, 200)}`);
+              failures.push(
+                `${request.method} ${request.path} on ${target === victim ? 'victim' : 'survivor'} → ${answer.status} ${answer.text.slice(0, 200)}`,
+              );
             }
             if (answer.status === 201 && request.path === '/v1/users') {
               figures.usersCreated++;
@@ -96,7 +109,9 @@ describe('SIGTERM under load', () => {
           } catch (error) {
             const code = errorCode(error);
             figures.failed++;
-            failures.push(`${request.method} ${request.path} on ${target === victim ? 'victim' : 'survivor'}${afterSignal ? ' after SIGTERM' : ''}: ${code} ${String(error)}`);
+            failures.push(
+              `${request.method} ${request.path} on ${target === victim ? 'victim' : 'survivor'}${afterSignal ? ' after SIGTERM' : ''}: ${code} ${String(error)}`,
+            );
           }
         }
       } finally {
@@ -114,14 +129,26 @@ describe('SIGTERM under load', () => {
     await balancer;
 
     // Every created user's jobs ran: the user.created webhook and the welcome email arrived.
-    await eventually(() => {
-      for (const user of users) {
-        expect(stack.receiver!.received.some((r) => r.body.type === 'user.created' && r.body.data.id === user.id), `webhook for ${user.id}`).toBe(true);
-        expect(stack.smtp!.received.some((m) => m.to.includes(user.email)), `email to ${user.email}`).toBe(true);
-      }
-    }, 60_000, 250);
+    await eventually(
+      () => {
+        for (const user of users) {
+          expect(
+            stack.receiver!.received.some((r) => r.body.type === 'user.created' && r.body.data.id === user.id),
+            `webhook for ${user.id}`,
+          ).toBe(true);
+          expect(
+            stack.smtp!.received.some((m) => m.to.includes(user.email)),
+            `email to ${user.email}`,
+          ).toBe(true);
+        }
+      },
+      60_000,
+      250,
+    );
 
-    console.log(`[faults:sigterm] requests=${figures.requests} toVictim=${figures.toVictim} victimAfterSignal=${figures.victimAfterSignal} connectionClose=${figures.connectionClose} failed=${figures.failed} usersCreated=${figures.usersCreated} webhooksDelivered=${stack.receiver!.received.length} emails=${stack.smtp!.received.length} exit=${JSON.stringify(exit)} exitMs=${exitMs}`);
+    console.log(
+      `[faults:sigterm] requests=${figures.requests} toVictim=${figures.toVictim} victimAfterSignal=${figures.victimAfterSignal} connectionClose=${figures.connectionClose} failed=${figures.failed} usersCreated=${figures.usersCreated} webhooksDelivered=${stack.receiver!.received.length} emails=${stack.smtp!.received.length} exit=${JSON.stringify(exit)} exitMs=${exitMs}`,
+    );
     for (const failure of failures.slice(0, 10)) console.log(`  failed: ${failure}`);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(failures).toEqual([]);
@@ -129,3 +156,180 @@ describe('SIGTERM under load', () => {
     expect(figures.usersCreated).toBeGreaterThan(0);
   });
 });
+
+// Scenario 4b: SIGTERM under full keep-alive load, straight to the instance (no load balancer), at
+// the shipped defaults (SHUTDOWN_DRAIN_MS 5000, HTTP_KEEP_ALIVE_TIMEOUT_MS 5000, queue grace
+// 10 000). 50 keep-alive connections (5 undici Pools × 10, no retries) send GETs and POSTs as fast
+// as they answer; the instance gets SIGTERM after LOADED_MS and the clients go on until it exits.
+// Must hold: no connection the service accepted is reset or hung up, and no request on one fails;
+// the service destroys no connection (its "listener closed" line says 0); every POST answered 201
+// is in the database and every POST not answered is not; exit code 0.
+// Allowed, only for new connections once the listener closes: refused (ECONNREFUSED), and reset
+// while connecting or before the service accepted it. Linux completes handshakes in the listen
+// queue on its own; closing a listening socket resets those, and no server can avoid it for
+// clients that connect at that instant (behind a load balancer that follows readiness, none do).
+// Such a socket received no byte, and its request was not read: nothing was processed.
+const POOLS = 5;
+const CONNECTIONS_PER_POOL = 10;
+const LOADED_MS = 2000;
+/** Shipped drain 5 s + keep-alive 5 s + queue grace 10 s + closing the app: generous. */
+const DEFAULTS_EXIT_BOUND_MS = 40_000;
+const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
+
+describe('SIGTERM under 50 keep-alive connections at full load, shipped defaults', () => {
+  it('answers every request that reached it in full, refuses only new connections, exits 0', async () => {
+    await sigtermUnderFullLoad('idle cores');
+  });
+
+  it('does the same with the cores saturated', async () => {
+    const burner = CpuBurner.start();
+    try {
+      await sigtermUnderFullLoad('cores saturated');
+    } finally {
+      await burner.stop();
+    }
+  });
+});
+
+async function sigtermUnderFullLoad(pressure: string): Promise<void> {
+  // The shipped defaults: an empty variable is an unset one.
+  // LOG_LEVEL info: the service's "listener closed" line is part of the check.
+  const instance = await stack.startInstance({ SHUTDOWN_DRAIN_MS: '', QUEUE_SHUTDOWN_GRACE_MS: '', LOG_LEVEL: 'info' });
+  const ids: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const created = await send(`${instance.url}/v1/products`, { method: 'POST', json: productInput('full', i) });
+    expect(created.status).toBe(201);
+    ids.push((created.json as { id: string }).id);
+  }
+  const figures = {
+    before: 0,
+    after: 0,
+    connectionClose: 0,
+    refused: 0,
+    resetConnecting: 0,
+    resetUnaccepted: 0,
+    resets: 0,
+    other: 0,
+    postsAnswered: 0,
+    postsUnanswered: 0,
+  };
+  const failures: string[] = [];
+  const answeredSkus: string[] = [];
+  const resetTimes: number[] = [];
+  const unansweredSkus: string[] = [];
+  // Every socket the clients open, to tell a reset of a fresh, never-answered connection from any other.
+  const sockets: Socket[] = [];
+  const connector = buildConnector({});
+  const connect: buildConnector.connector = (options, callback) =>
+    connector(options, (error, socket) => {
+      if (error || !socket) return callback(error ?? new Error('no socket'), null);
+      sockets.push(socket);
+      callback(null, socket);
+    });
+  const pools = Array.from(
+    { length: POOLS },
+    () => new Pool(instance.url, { connections: CONNECTIONS_PER_POOL, pipelining: 1, connect }),
+  );
+  let signalledAt = 0;
+  let exited = false;
+
+  const worker = async (index: number): Promise<void> => {
+    const pool = pools[index % POOLS]!;
+    for (let n = 0; !exited; n++) {
+      const post = (index + n) % 2 === 0;
+      const sku = `F-full-${index}-${n}-${Math.random().toString(36).slice(2, 8)}`;
+      const afterSignal = signalledAt > 0;
+      try {
+        const answer = post
+          ? await send(`${instance.url}/v1/products`, {
+              method: 'POST',
+              json: { ...productInput('full', n), sku },
+              dispatcher: pool,
+              timeoutMs: 30_000,
+            })
+          : await send(`${instance.url}/v1/products/${ids[n % ids.length]}`, { dispatcher: pool, timeoutMs: 30_000 });
+        if (afterSignal) figures.after++;
+        else figures.before++;
+        if (afterSignal && answer.headers.connection === 'close') figures.connectionClose++;
+        if (answer.status !== (post ? 201 : 200)) {
+          figures.other++;
+          failures.push(`${post ? 'POST' : 'GET'} → ${answer.status} ${answer.text.slice(0, 200)}`);
+        }
+        if (post) {
+          figures.postsAnswered++;
+          if (answer.status === 201) answeredSkus.push(sku);
+        }
+      } catch (error) {
+        const code = errorCode(error);
+        const syscall = (error as { syscall?: string }).syscall;
+        if (code === 'ECONNREFUSED' || (code === 'ECONNRESET' && syscall === 'connect')) {
+          if (code === 'ECONNREFUSED') figures.refused++;
+          else figures.resetConnecting++;
+          // Nothing listens any more: wait for the exit instead of spinning.
+          await sleep(20);
+        } else if (code === 'ECONNRESET' && syscall === 'read' && signalledAt > 0) {
+          // Checked below: only as many as there are fresh sockets reset before any byte.
+          figures.resetUnaccepted++;
+          resetTimes.push(Date.now() - signalledAt);
+        } else {
+          if (RESET_CODES.has(code)) figures.resets++;
+          else figures.other++;
+          failures.push(
+            `${post ? 'POST' : 'GET'}${afterSignal ? ` ${Date.now() - signalledAt} ms after SIGTERM` : ''}: ${code} ${String(error)}`,
+          );
+        }
+        if (post) {
+          figures.postsUnanswered++;
+          unansweredSkus.push(sku);
+        }
+      }
+    }
+  };
+
+  const load = Promise.all(Array.from({ length: POOLS * CONNECTIONS_PER_POOL }, (_, index) => worker(index)));
+  await sleep(LOADED_MS);
+  signalledAt = Date.now();
+  instance.child.kill('SIGTERM');
+  const exit = await Promise.race([instance.exited, sleep(DEFAULTS_EXIT_BOUND_MS).then(() => 'timeout' as const)]);
+  const exitMs = Date.now() - signalledAt;
+  exited = true;
+  await load;
+  await Promise.all(pools.map((pool) => pool.close()));
+
+  // Every POST answered 201 was written; every POST without an answer was not.
+  const written = new Set(
+    (
+      await stack.query<{ sku: string }>('SELECT sku FROM products WHERE sku = ANY($1)', [
+        [...answeredSkus, ...unansweredSkus],
+      ])
+    ).map((row) => row.sku),
+  );
+  const answeredMissing = answeredSkus.filter((sku) => !written.has(sku));
+  const unansweredWritten = unansweredSkus.filter((sku) => written.has(sku));
+
+  // A read reset is allowed only on a socket that never received a byte (so never answered: a fresh
+  // connection), and only if the service cut none of the connections it accepted.
+  const neverAnswered = sockets.filter((socket) => socket.bytesRead === 0).length;
+  const closeLine = /listener closed: (\d+) connections were open, (\d+) destroyed/.exec(instance.output());
+
+  console.log(
+    `[faults:sigterm-full] ${pressure}: before=${figures.before} after=${figures.after} connectionClose=${figures.connectionClose} refused=${figures.refused} resetConnecting=${figures.resetConnecting} resetUnaccepted=${figures.resetUnaccepted} neverAnsweredSockets=${neverAnswered} serverClose=${closeLine?.[0] ?? 'missing'} resets=${figures.resets} other=${figures.other} postsAnswered=${figures.postsAnswered} postsUnanswered=${figures.postsUnanswered} unansweredWritten=${unansweredWritten.length} exit=${JSON.stringify(exit)} exitMs=${exitMs}`,
+  );
+  for (const failure of failures.slice(0, 10)) console.log(`  failed: ${failure}`);
+  if (resetTimes.length > 0)
+    console.log(
+      `  unaccepted resets at ${resetTimes.join(',')} ms; ${instance
+        .output()
+        .split('\n')
+        .filter((line) => /listener closed|SIGTERM/.test(line))
+        .join(' | ')}`,
+    );
+  expect(exit).toEqual({ code: 0, signal: null });
+  expect(failures).toEqual([]);
+  expect(figures.resetUnaccepted).toBeLessThanOrEqual(neverAnswered);
+  expect(closeLine?.[2]).toBe('0');
+  expect(answeredMissing).toEqual([]);
+  expect(unansweredWritten).toEqual([]);
+  expect(figures.after).toBeGreaterThan(0);
+  expect(figures.connectionClose).toBeGreaterThan(0);
+}

@@ -23,6 +23,8 @@ import { SECURITY_HEADERS } from './security-headers.js';
  */
 const logger = new Logger('HTTP');
 
+const CLIENT_ERROR_LINGER_MS = 5000;
+
 const FRAMEWORK_ERRORS: Record<string, { status: number; detail: string }> = {
   FST_ERR_BAD_URL: { status: 400, detail: 'The request path is not a valid URL (bad percent-encoding)' },
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, detail: 'A path segment is too long' },
@@ -76,19 +78,25 @@ export function answerClientError(error: ConnectionError, socket: Socket): void 
   // As Node's own handler does: never write into a response already under way on this socket
   // (keep-alive), which would corrupt what the client reads. `_httpMessage` is that response.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && inFlight?.headersSent !== true) {
-    const body = problemJson(status, detail, '/');
-    const headers = {
-      ...SECURITY_HEADERS,
-      'x-request-id': requestId,
-      'content-type': PROBLEM_CONTENT_TYPE,
-      'content-length': String(Buffer.byteLength(body)),
-      connection: 'close',
-    };
-    const head = Object.entries(headers)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join('');
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`);
+  if (!socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
   }
-  socket.destroy();
+  const body = problemJson(status, detail, '/');
+  const headers = {
+    ...SECURITY_HEADERS,
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  };
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  // end(), then destroy once flushed: destroying at once could drop the answer before it is sent.
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`);
+  socket.once('finish', () => socket.destroy());
+  // A client that reads nothing would otherwise keep the socket until its buffers drained.
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
 }

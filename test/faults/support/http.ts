@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 
 /** One answer, read in full. */
 export interface Answer {
@@ -20,7 +20,7 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** Fails the request (throws) after this long; the default is generous, for bounded-time checks. */
   timeoutMs?: number;
-  dispatcher?: Agent;
+  dispatcher?: Dispatcher;
 }
 
 /** Sends one request with undici and reads the whole answer; throws on a network error or timeout. */
