@@ -7,6 +7,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
 import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
+import { AuthFailureLimiter } from './infra/auth/auth-failure-limiter.js';
 import { setupOpenApi } from './infra/http/openapi.js';
 import { RouteMethods } from './infra/http/route-methods.js';
 import { SECURITY_HEADERS } from './infra/http/security-headers.js';
@@ -78,7 +79,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     done();
   });
   // Before init, so the hook also covers the routes bull-board's plugin adds under /admin.
-  installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken);
+  installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken, app.get(AuthFailureLimiter));
   return app;
 }
 

@@ -1,6 +1,7 @@
 import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
-import { list, parseEnv } from './env.js';
+import { seconds } from '../common/duration.js';
+import { int, list, parseEnv } from './env.js';
 
 export interface ApiKey {
   name: string;
@@ -35,6 +36,9 @@ export const authEnvSchema = z
       .string()
       .min(16, { error: 'expected a token of at least 16 characters' })
       .optional(),
+    /** Wrong API keys or admin tokens one client IP may send per window before it gets 429. */
+    AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
+    AUTH_FAILURE_TTL_SECONDS: int(1, 86_400, 60),
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.API_KEYS !== undefined, {
     path: ['API_KEYS'],
@@ -43,5 +47,9 @@ export const authEnvSchema = z
 
 export const authConfig = registerAs('auth', () => {
   const env = parseEnv(authEnvSchema);
-  return { apiKeys: parseApiKeys(env.API_KEYS), adminToken: env.ADMIN_TOKEN };
+  return {
+    apiKeys: parseApiKeys(env.API_KEYS),
+    adminToken: env.ADMIN_TOKEN,
+    failureLimit: { limit: env.AUTH_FAILURE_LIMIT, windowMs: seconds(env.AUTH_FAILURE_TTL_SECONDS) },
+  };
 });
