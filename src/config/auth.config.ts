@@ -8,10 +8,11 @@ export interface ApiKey {
   secret: string;
 }
 
+/** An entry without `name:` has no name (it is refused: the name goes into logs and Redis keys). */
 function parseApiKeys(value: string | undefined): ApiKey[] {
   return list(value).map((pair) => {
     const at = pair.indexOf(':');
-    return { name: pair.slice(0, at), secret: pair.slice(at + 1) };
+    return at === -1 ? { name: '', secret: pair } : { name: pair.slice(0, at), secret: pair.slice(at + 1) };
   });
 }
 
@@ -30,7 +31,10 @@ export const authEnvSchema = z
             keys.every((k) => /^[A-Za-z0-9._-]{1,64}$/.test(k.name) && k.secret.length >= 16 && !/\s/.test(k.secret))
           );
         },
-        { error: 'expected comma-separated name:secret pairs, unique names of [A-Za-z0-9._-], secrets of at least 16 characters' },
+        {
+          error:
+            'expected comma-separated name:secret pairs (every entry named), unique names of 1-64 [A-Za-z0-9._-], secrets of at least 16 characters',
+        },
       ),
     ADMIN_TOKEN: z
       .string()
