@@ -5,11 +5,14 @@ import { createApp } from './app.factory.js';
 import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './common/process-lifecycle.js';
 import { httpConfig } from './config/index.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
+import { startupLogger } from './infra/logging/startup-logger.js';
 
 const logger = new Logger('Bootstrap');
 
 async function bootstrap(): Promise<void> {
   exitOnInvalidEnvironment();
+  // Until the app's logger takes over, and if start-up fails: scrubbed lines, like every other.
+  Logger.overrideLogger(startupLogger());
   const http = httpConfig();
   const app = await createApp();
   await app.listen({ port: http.port, host: http.host });
