@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
-import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
+import { corsExceptAdmin, installAdminGuard } from './infra/admin/admin-auth.hook.js';
 import { AuthFailureLimiter } from './infra/auth/auth-failure-limiter.js';
 import { setupOpenApi } from './infra/http/openapi.js';
 import { RouteMethods } from './infra/http/route-methods.js';
@@ -58,7 +58,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   app.useLogger(app.get(AppLogger));
   app.enableVersioning({ type: VersioningType.URI });
   if (http.corsOrigins.length > 0) {
-    app.enableCors({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
+    app.enableCors({ delegator: corsExceptAdmin({ origin: http.corsOrigins, methods: CORS_METHODS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }) });
   }
   setupOpenApi(app);
 

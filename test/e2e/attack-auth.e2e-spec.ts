@@ -186,3 +186,40 @@ describe('spoofed X-Forwarded-For chains (THROTTLE_LIMIT 10)', () => {
     }
   });
 });
+
+describe('CORS on, and /admin', () => {
+  it('a preflight to /admin gets no CORS answer (it meets the admin check); /v1 keeps its CORS', async () => {
+    const origin = 'https://app.example.test';
+    const app = await bootTestApp({ DATABASE_URL: db.url, ADMIN_TOKEN, CORS_ORIGINS: origin });
+    try {
+      const preflight = (path: string) =>
+        app.request(path, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'GET',
+            'access-control-request-headers': 'authorization',
+          },
+        });
+      for (const path of ['/admin/dead-letters', '/admin/queues/api/queues', '/%61dmin/dead-letters']) {
+        const response = await preflight(path);
+        expect(response.status, path).toBe(401);
+        expect(response.headers.get('access-control-allow-origin'), path).toBeNull();
+        await problemOf(response);
+      }
+      // An admin request from a browser on an allowed origin gets no CORS headers either (its script cannot read it).
+      const admin = await app.request('/admin/dead-letters', {
+        headers: { origin, authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      expect(admin.status).toBe(200);
+      expect(admin.headers.get('access-control-allow-origin')).toBeNull();
+      await admin.arrayBuffer();
+
+      const api = await preflight('/v1/products');
+      expect(api.status).toBe(204);
+      expect(api.headers.get('access-control-allow-origin')).toBe(origin);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthFailureLimiter, AuthRefusal } from '../auth/auth-failure-limiter.js';
 import { bearerTokenOf, secretDigest } from '../auth/credentials.js';
@@ -26,7 +27,21 @@ export function presentedAdminToken(authorization: string | undefined): string |
  */
 export function isAdminRequest(request: FastifyRequest): boolean {
   const route = request.routeOptions.url;
-  return route !== undefined ? isAdminPath(route) : isAdminPath(normalisedPath(request.url));
+  // `*` is the catch-all (the CORS plugin's OPTIONS route): it says nothing about the path.
+  return route !== undefined && route !== '*' ? isAdminPath(route) : isAdminPath(normalisedPath(request.url));
+}
+
+/**
+ * CORS for every route but `/admin`: the admin surface is for operators (curl, the dashboard on
+ * its own origin), never for scripts on other origins, so a preflight to it gets no CORS answer
+ * and meets the admin check like any other request.
+ *
+ * ```ts
+ * app.enableCors({ delegator: corsExceptAdmin({ origin: ['https://app.example.com'] }) });
+ * ```
+ */
+export function corsExceptAdmin(options: FastifyCorsOptions): FastifyCorsOptionsDelegateCallback {
+  return (request, callback) => callback(null, isAdminRequest(request) ? { origin: false } : options);
 }
 
 function isAdminPath(path: string): boolean {
