@@ -38,12 +38,17 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
     if (this.keys.length === 0) this.logger.warn('API_KEYS is unset: writes under /v1 are open to anyone');
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    // Reads (and everything when no keys are configured) stay synchronous: no store call.
     if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !isApiPath(request.routeOptions.url ?? request.url)) {
       this.identify(request);
       return true;
     }
+    return this.authenticateWrite(context, request);
+  }
+
+  private async authenticateWrite(context: ExecutionContext, request: FastifyRequest): Promise<boolean> {
     if (presentedSecret(request) === undefined) {
       throw new ProblemException(401, 'This write needs an API key', { headers: { 'www-authenticate': 'Bearer realm="api"' } });
     }
