@@ -6,10 +6,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
-import { installAdminGuard } from './infra/admin/admin-auth.hook.js';
-import { installJsonBodyParser } from './infra/http/json-body.parser.js';
+import { corsExceptAdmin, installAdminGuard } from './infra/admin/admin-auth.hook.js';
+import { AuthFailureLimiter } from './infra/auth/auth-failure-limiter.js';
 import { installCompression } from './infra/http/compression.js';
 import { installHttpCaching } from './infra/http/http-caching.js';
+import { installJsonBodyParser } from './infra/http/json-body.parser.js';
 import { setupOpenApi } from './infra/http/openapi.js';
 import { installQueryParameterRule } from './infra/http/query-parameters.js';
 import { RouteMethods } from './infra/http/route-methods.js';
@@ -94,12 +95,15 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   if (http.corsOrigins.length > 0) {
     // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is no browser's
     // preflight, but it is valid HTTP, so it gets the same empty 204 rather than a text/plain 400.
+    // No CORS under /admin (not for browsers on other origins; see docs/security.md).
     app.enableCors({
-      origin: http.corsOrigins,
-      methods: CORS_METHODS,
-      exposedHeaders: EXPOSED_HEADERS,
-      maxAge: 600,
-      strictPreflight: false,
+      delegator: corsExceptAdmin({
+        origin: http.corsOrigins,
+        methods: CORS_METHODS,
+        exposedHeaders: EXPOSED_HEADERS,
+        maxAge: 600,
+        strictPreflight: false,
+      }),
     });
   }
   // Before the first route is added (the OpenAPI UI's): compression attaches itself to routes as they come.
@@ -112,7 +116,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   installJsonBodyParser(fastify, http.bodyBounds);
   installRequestLogging(fastify, app.get(ROOT_LOGGER));
   // Before init, so the hook also covers the routes bull-board's plugin adds under /admin.
-  installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken);
+  installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken, app.get(AuthFailureLimiter));
   // Before init too, so it runs ahead of the cached-read fast path's hook (added at init).
   installQueryParameterRule(app, fastify);
   return app;

@@ -6,11 +6,14 @@ import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure }
 import { httpConfig } from './config/index.js';
 import { closeGracefully } from './infra/http/graceful-close.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
+import { startupLogger } from './infra/logging/startup-logger.js';
 
 const logger = new Logger('Bootstrap');
 
 async function bootstrap(): Promise<void> {
   exitOnInvalidEnvironment();
+  // Until the app's logger takes over, and if start-up fails: scrubbed lines, like every other.
+  Logger.overrideLogger(startupLogger());
   const http = httpConfig();
   const app = await createApp();
   await app.listen({ port: http.port, host: http.host });

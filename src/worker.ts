@@ -5,6 +5,7 @@ import { AppModule } from './app.module.js';
 import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './common/process-lifecycle.js';
 import { queueConfig } from './config/index.js';
 import { AppLogger } from './infra/logging/app-logger.js';
+import { startupLogger } from './infra/logging/startup-logger.js';
 
 /**
  * Worker-only entry (`npm run start:worker`): the same modules as the API, without an HTTP
@@ -14,6 +15,8 @@ const logger = new NestLogger('Worker');
 
 async function bootstrap(): Promise<void> {
   exitOnInvalidEnvironment();
+  // Until the app's logger takes over, and if start-up fails: scrubbed lines, like every other.
+  NestLogger.overrideLogger(startupLogger());
   if (!queueConfig().workers) {
     process.stderr.write('WORKERS=false: the worker entry would have nothing to do\n');
     process.exit(1);

@@ -5,6 +5,7 @@ import { databaseConfig, databaseEnvSchema } from './database.config.js';
 import { currentEnv, InvalidEnvironmentError, problemsOf, type EnvProblem } from './env.js';
 import { httpConfig, httpEnvSchema } from './http.config.js';
 import { mailConfig, mailEnvSchema } from './mail.config.js';
+import { productionProblems } from './production-checks.js';
 import { queueConfig, queueEnvSchema } from './queue.config.js';
 import { redisConfig, redisEnvSchema } from './redis.config.js';
 import { throttleConfig, throttleEnvSchema } from './throttle.config.js';
@@ -79,6 +80,10 @@ export function assertValidEnvironment(): void {
         }
       }
     }
+  }
+  // Production refuses configurations that parse but are unsafe (docs/security.md).
+  if (problems.length === 0 && httpConfig().isProduction) {
+    problems.push(...productionProblems({ http: httpConfig(), auth: authConfig(), webhooks: webhooksConfig() }));
   }
   if (problems.length > 0) throw new InvalidEnvironmentError(problems);
 }

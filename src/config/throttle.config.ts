@@ -6,8 +6,11 @@ import { int, parseEnv } from './env.js';
 export const throttleEnvSchema = z.object({
   THROTTLE_LIMIT: int(1, 1_000_000, 100),
   THROTTLE_TTL_SECONDS: int(1, 86_400, 60),
-  /** The short tier that stops a client spending its whole default quota in one instant; 0 turns it off. */
-  THROTTLE_BURST_LIMIT: int(0, 1_000_000, 20),
+  /**
+   * A short tier that stops a client spending its whole default quota in one instant. Off (0) unless
+   * configured: with only THROTTLE_LIMIT/THROTTLE_TTL_SECONDS set, they are the only limit (API.md).
+   */
+  THROTTLE_BURST_LIMIT: int(0, 1_000_000, 0),
   THROTTLE_BURST_TTL_SECONDS: int(1, 3_600, 1),
   /** A stricter tier for POST/PUT/PATCH/DELETE only; 0 (the default) means writes count only against the others. */
   THROTTLE_WRITE_LIMIT: int(0, 1_000_000, 0),

@@ -186,6 +186,16 @@ describe('across a window boundary (limit 5 per 2 s)', () => {
 });
 
 describe('tiers', () => {
+  it('with only THROTTLE_LIMIT set, it is the only limit: no burst or write tier caps a client', async () => {
+    // The further tiers' variables unset, as a user who configures only THROTTLE_LIMIT has them.
+    const app = await boot({ THROTTLE_LIMIT: '100000', THROTTLE_BURST_LIMIT: undefined, THROTTLE_WRITE_LIMIT: undefined, REDIS_KEY_PREFIX: `${PREFIX}-only` });
+    const responses = await Promise.all(Array.from({ length: 60 }, () => app.request(LIMITED())));
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 404));
+    for (const response of responses) expect(response.headers.get('ratelimit-policy')).toBe('"default";q=100000;w=60');
+    const keys = await redis.keys(`${PREFIX}-only:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  });
+
   it('applies burst, default and write tiers together and names them all in the headers', async () => {
     const app = await boot({ THROTTLE_LIMIT: '100', THROTTLE_BURST_LIMIT: '2', THROTTLE_BURST_TTL_SECONDS: '10', THROTTLE_WRITE_LIMIT: '1', REDIS_KEY_PREFIX: `${PREFIX}-tiers` });
     const first = await app.request(LIMITED());

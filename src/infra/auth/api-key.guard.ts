@@ -1,10 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authConfig } from '../../config/index.js';
 import { isApiPath, WRITE_METHODS } from '../http/api-path.js';
 import { ProblemException } from '../http/problem.js';
+import { type AuthRefusal, AuthFailureLimiter } from './auth-failure-limiter.js';
 import { bearerTokenOf, secretDigest } from './credentials.js';
 
 declare module 'fastify' {
@@ -17,14 +18,19 @@ declare module 'fastify' {
 /**
  * When `API_KEYS` is set, every write under /v1 needs `Authorization: Bearer <secret>` or
  * `X-API-Key: <secret>`. Secrets are compared as SHA-256 digests in constant time, against every
- * key without an early exit, so timing reveals neither a secret nor which key matched.
+ * key without an early exit, so timing reveals neither a secret nor which key matched. Wrong keys
+ * are counted per client IP (`AuthFailureLimiter`): past `AUTH_FAILURE_LIMIT` the IP gets `429`
+ * before its key is compared at all.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate, OnModuleInit {
   private readonly logger = new Logger(ApiKeyGuard.name);
   private readonly keys: Array<{ name: string; digest: Buffer }>;
 
-  constructor(@Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>) {
+  constructor(
+    @Inject(authConfig.KEY) auth: ConfigType<typeof authConfig>,
+    private readonly failures: AuthFailureLimiter,
+  ) {
     this.keys = auth.apiKeys.map((key) => ({ name: key.name, digest: secretDigest(key.secret) }));
   }
 
@@ -32,14 +38,27 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
     if (this.keys.length === 0) this.logger.warn('API_KEYS is unset: writes under /v1 are open to anyone');
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const presented = this.identify(request);
-    if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !isApiPath(request.routeOptions.url ?? request.url)) return true;
+    // Reads (and everything when no keys are configured) stay synchronous: no store call.
+    if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !isApiPath(request.routeOptions.url ?? request.url)) {
+      this.identify(request);
+      return true;
+    }
+    return this.authenticateWrite(context, request);
+  }
+
+  private async authenticateWrite(context: ExecutionContext, request: FastifyRequest): Promise<boolean> {
+    if (presentedSecret(request) === undefined) {
+      throw new ProblemException(401, 'This write needs an API key', { headers: { 'www-authenticate': 'Bearer realm="api"' } });
+    }
+    // An address out of failures is refused before its key is compared: guessing learns nothing.
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    refuseWith(await this.failures.refusalBeforeCheck(request, reply));
+    this.identify(request);
     if (request.apiKeyName !== undefined) return true;
-    throw new ProblemException(401, presented === undefined ? 'This write needs an API key' : 'The API key is not valid', {
-      headers: { 'www-authenticate': 'Bearer realm="api"' },
-    });
+    refuseWith(await this.failures.recordFailure(request, reply));
+    throw new ProblemException(401, 'The API key is not valid', { headers: { 'www-authenticate': 'Bearer realm="api"' } });
   }
 
   /** Sets `request.apiKeyName` when the request presents a valid key; returns the presented secret, if any. */
@@ -57,6 +76,10 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
     }
     return name;
   }
+}
+
+function refuseWith(refusal: AuthRefusal | undefined): void {
+  if (refusal !== undefined) throw new ProblemException(refusal.status, refusal.detail, { headers: refusal.headers });
 }
 
 function presentedSecret(request: FastifyRequest): string | undefined {

@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { ThrottleStorageModule } from '../throttle/throttle-storage.module.js';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { AuthFailureLimiter } from './auth-failure-limiter.js';
 
 @Module({
-  providers: [ApiKeyGuard, { provide: APP_GUARD, useExisting: ApiKeyGuard }],
-  exports: [ApiKeyGuard],
+  // The rate limiter's store (one per process, shared with ThrottleModule) counts failed authentication.
+  imports: [ThrottleStorageModule],
+  providers: [ApiKeyGuard, AuthFailureLimiter, { provide: APP_GUARD, useExisting: ApiKeyGuard }],
+  exports: [ApiKeyGuard, AuthFailureLimiter],
 })
 export class AuthModule {}

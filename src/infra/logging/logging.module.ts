@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { authConfig, databaseConfig, httpConfig, mailConfig, redisConfig, webhooksConfig } from '../../config/index.js';
 import { AppLogger } from './app-logger.js';
 import { createRootLogger } from './logging.options.js';
+import { loggingSettingsOf } from './startup-logger.js';
 
 /** Injection token of the root pino logger (for Fastify hooks and code that logs structured fields). */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
@@ -26,20 +27,7 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
         mail: ConfigType<typeof mailConfig>,
         database: ConfigType<typeof databaseConfig>,
         redis: ConfigType<typeof redisConfig>,
-      ): Logger =>
-        createRootLogger({
-          level: http.logLevel,
-          format: http.logFormat,
-          file: http.logFile,
-          secrets: [
-            ...auth.apiKeys.map((key) => key.secret),
-            auth.adminToken,
-            webhooks.secret,
-            // The signing key itself, without its whsec_ prefix.
-            webhooks.secret?.replace(/^whsec_/, ''),
-          ],
-          urlsWithPasswords: [mail.smtpUrl, database.driver === 'postgres' ? database.url : undefined, redis.url],
-        }),
+      ): Logger => createRootLogger(loggingSettingsOf({ http, auth, webhooks, mail, database, redis })),
     },
     { provide: AppLogger, inject: [ROOT_LOGGER], useFactory: (root: Logger) => new AppLogger(root) },
   ],

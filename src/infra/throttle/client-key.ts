@@ -13,5 +13,10 @@ import type { FastifyRequest } from 'fastify';
  */
 export function clientKeyOf(request: Pick<FastifyRequest, 'ip' | 'apiKeyName'>): string {
   if (request.apiKeyName !== undefined) return `key:${request.apiKeyName}`;
+  return ipKeyOf(request);
+}
+
+/** The client's address alone (`ip:<address>`, IPv6 per /64), whatever key it sends. */
+export function ipKeyOf(request: Pick<FastifyRequest, 'ip'>): string {
   return `ip:${normalizeIp(request.ip)}`;
 }

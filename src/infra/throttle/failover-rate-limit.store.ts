@@ -45,10 +45,18 @@ export class FailoverRateLimitStore extends RateLimitStore {
     this.cooldownMs = options.cooldownMs ?? 1_000;
   }
 
-  async consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+  consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+    return this.decide('consume', client, tiers);
+  }
+
+  peek(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+    return this.decide('peek', client, tiers);
+  }
+
+  private async decide(operation: 'consume' | 'peek', client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
     if (this.redis.ready && Date.now() >= this.openUntil) {
       try {
-        const result = await withTimeout(this.redis.consume(client, tiers), this.options.timeoutMs, 'Redis');
+        const result = await withTimeout(this.redis[operation](client, tiers), this.options.timeoutMs, 'Redis');
         if (this.degraded) {
           this.degraded = false;
           this.logger.log('Redis answers again: rate limits are shared across instances again');
@@ -56,13 +64,13 @@ export class FailoverRateLimitStore extends RateLimitStore {
         return result;
       } catch (error) {
         this.openUntil = Date.now() + this.cooldownMs;
-        return this.fallback(client, tiers, error);
+        return this.fallback(operation, client, tiers, error);
       }
     }
-    return this.fallback(client, tiers, new Error(`Redis connection is ${this.redis.state}`));
+    return this.fallback(operation, client, tiers, new Error(`Redis connection is ${this.redis.state}`));
   }
 
-  private fallback(client: string, tiers: readonly TierLimit[], error: unknown): Promise<ConsumeResult> {
+  private fallback(operation: 'consume' | 'peek', client: string, tiers: readonly TierLimit[], error: unknown): Promise<ConsumeResult> {
     if (!this.degraded) {
       this.degraded = true;
       this.logger.warn(
@@ -72,6 +80,6 @@ export class FailoverRateLimitStore extends RateLimitStore {
     }
     this.options.onFallback?.(this.options.failMode);
     if (this.options.failMode === 'closed') return Promise.reject(new RateLimiterUnavailableError(error));
-    return this.local.consume(client, tiers);
+    return this.local[operation](client, tiers);
   }
 }

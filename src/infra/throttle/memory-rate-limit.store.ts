@@ -56,8 +56,12 @@ export class MemoryRateLimitStore extends RateLimitStore {
     return Promise.resolve(this.consumeNow(client, tiers));
   }
 
-  /** The synchronous decision (the store never waits for anything). */
-  consumeNow(client: string, tiers: readonly TierLimit[]): ConsumeResult {
+  peek(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+    return Promise.resolve(this.consumeNow(client, tiers, false));
+  }
+
+  /** The synchronous decision (the store never waits for anything); `record: false` only looks. */
+  consumeNow(client: string, tiers: readonly TierLimit[], record = true): ConsumeResult {
     const now = this.clock();
     this.sweepSome(now);
 
@@ -84,7 +88,7 @@ export class MemoryRateLimitStore extends RateLimitStore {
 
     const states = tiers.map((tier, i): TierState => {
       let bucket = found[i];
-      if (allowed) {
+      if (allowed && record) {
         bucket ??= this.create(`${client}\n${tier.bucket}`);
         bucket.times.push(now);
         bucket.expiresAt = Math.max(bucket.expiresAt, now + tier.windowMs);

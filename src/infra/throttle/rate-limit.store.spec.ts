@@ -57,6 +57,21 @@ describe.each(implementations)('RateLimitStore contract: %s', (_name, create) =>
     expect(results.filter((r) => r.allowed)).toHaveLength(10);
   });
 
+  it('peek decides like consume but counts nothing', async () => {
+    const store = await create();
+    const who = client();
+    const limit = [tier(2, 60_000, 'auth-failure')];
+    for (let i = 0; i < 5; i++) expect((await store.peek(who, limit)).allowed).toBe(true);
+    expect((await store.peek(who, limit)).tiers[0]!.remaining).toBe(2);
+    await store.consume(who, limit);
+    await store.consume(who, limit);
+    const full = await store.peek(who, limit);
+    expect(full.allowed).toBe(false);
+    expect(full.refusedBy).toBe('auth-failure');
+    expect(full.retryAfterMs).toBeGreaterThan(0);
+    expect(full.tiers[0]!.remaining).toBe(0);
+  });
+
   it('keeps clients and buckets apart', async () => {
     const store = await create();
     const [a, b] = [client(), client()];

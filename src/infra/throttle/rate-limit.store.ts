@@ -53,6 +53,12 @@ export abstract class RateLimitStore implements ThrottlerStorage {
   abstract consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult>;
 
   /**
+   * The same decision, counting nothing: whether `consume` would admit a request now. The auth
+   * failure limit asks this before it checks a credential, and consumes only when the check fails.
+   */
+  abstract peek(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult>;
+
+  /**
    * `ThrottlerStorage` for `@nestjs/throttler`'s own guard: `ttl` in milliseconds, times returned in
    * seconds. `blockDuration` is not used: a refused client waits exactly until a slot frees.
    */

@@ -25,6 +25,7 @@ export class RedisRateLimitStore extends RateLimitStore {
   private readonly keyPrefix: string;
   private readonly connectTimeoutMs: number;
   private readonly argumentsByTiers = new WeakMap<readonly TierLimit[], string[]>();
+  private readonly peekArgumentsByTiers = new WeakMap<readonly TierLimit[], string[]>();
 
   constructor(options: RedisRateLimitStoreOptions) {
     super();
@@ -79,9 +80,17 @@ export class RedisRateLimitStore extends RateLimitStore {
     return `${this.keyPrefix}:throttle:{${client}}:${bucket}`;
   }
 
-  async consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+  consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+    return this.decide(client, tiers, this.argumentsOf(tiers, this.argumentsByTiers, '1'));
+  }
+
+  peek(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+    return this.decide(client, tiers, this.argumentsOf(tiers, this.peekArgumentsByTiers, '0'));
+  }
+
+  private async decide(client: string, tiers: readonly TierLimit[], args: string[]): Promise<ConsumeResult> {
     const keys = tiers.map((tier) => this.keyOf(client, tier.bucket));
-    const reply = (await runScript(this.client, SLIDING_WINDOW, { keys, arguments: this.argumentsOf(tiers) })) as number[];
+    const reply = (await runScript(this.client, SLIDING_WINDOW, { keys, arguments: args })) as number[];
     const allowed = reply[0] === 1;
     const retryAfterMs = reply[1] ?? 0;
     const states = tiers.map((tier, i): TierState => {
@@ -98,12 +107,15 @@ export class RedisRateLimitStore extends RateLimitStore {
     return { allowed, retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs), refusedBy, tiers: states };
   }
 
-  /** The script's arguments (limit, window per tier) as strings: the same for every request on these tiers. */
-  private argumentsOf(tiers: readonly TierLimit[]): string[] {
-    let args = this.argumentsByTiers.get(tiers);
+  /**
+   * The script's arguments (limit, window per tier, then whether to count) as strings: the same for
+   * every request on these tiers, so worked out once per tier list.
+   */
+  private argumentsOf(tiers: readonly TierLimit[], cache: WeakMap<readonly TierLimit[], string[]>, record: '0' | '1'): string[] {
+    let args = cache.get(tiers);
     if (args === undefined) {
-      args = tiers.flatMap((tier) => [String(tier.limit), String(tier.windowMs)]);
-      this.argumentsByTiers.set(tiers, args);
+      args = [...tiers.flatMap((tier) => [String(tier.limit), String(tier.windowMs)]), record];
+      cache.set(tiers, args);
     }
     return args;
   }

@@ -2,12 +2,13 @@ import { redisScript } from '../../common/redis-scripts.js';
 
 /**
  * The whole decision for one request, atomic in Redis. Each KEYS[i] is a list of admission
- * times (ms, oldest first) for one tier; ARGV holds limit and window (ms) per tier. The clock is
+ * times (ms, oldest first) for one tier; ARGV holds limit and window (ms) per tier, then `1` to
+ * count an admitted request or `0` to only look (`RateLimitStore.peek`). The clock is
  * Redis' own (TIME), so instances with skewed clocks still share one timeline.
  *
  * 1. drop the admissions that left each window (amortised O(1): each is popped once);
  * 2. if any tier is full, refuse, counting nothing, and say how long until every full tier has room;
- * 3. else append `now` to every tier and set each key to expire with its window.
+ * 3. else (when counting) append `now` to every tier and set each key to expire with its window.
  *
  * Returns { allowed (0|1), retryAfterMs, then per tier: count, resetMs }.
  */
@@ -15,6 +16,7 @@ export const SLIDING_WINDOW_SCRIPT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local n = #KEYS
+local record = ARGV[2 * n + 1] == '1'
 local counts = {}
 local oldest = {}
 local retry = 0
@@ -42,7 +44,7 @@ local reply = { allowed, retry }
 for i = 1, n do
   local key = KEYS[i]
   local window = tonumber(ARGV[2 * i])
-  if allowed == 1 then
+  if allowed == 1 and record then
     redis.call('RPUSH', key, now)
     redis.call('PEXPIRE', key, window)
     counts[i] = counts[i] + 1
