@@ -6,13 +6,20 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 interface Operation {
   parameters?: Array<{ name: string; in: string; schema?: { format?: string } }>;
-  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: { $ref?: string } }> }>;
+  responses: Record<
+    string,
+    { headers?: Record<string, unknown>; content?: Record<string, { schema: { $ref?: string } }> }
+  >;
   security?: Array<Record<string, string[]>>;
 }
 interface OpenApi {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme?: string; name?: string; in?: string }>; headers: Record<string, unknown> };
+  components: {
+    schemas: Record<string, unknown>;
+    securitySchemes: Record<string, { type: string; scheme?: string; name?: string; in?: string }>;
+    headers: Record<string, unknown>;
+  };
 }
 
 const PROBLEM_REF = '#/components/schemas/ProblemDetailsDto';
@@ -61,7 +68,10 @@ describe('OpenAPI docs', () => {
         expect(operation, `${method} ${path}`).toBeDefined();
         expect(Object.keys(operation!.responses)).toEqual(expect.arrayContaining(statuses));
         for (const status of statuses.filter((s) => Number(s) >= 400)) {
-          expect(operation!.responses[status]!.content?.['application/problem+json']?.schema.$ref, `${method} ${path} ${status}`).toBe(PROBLEM_REF);
+          expect(
+            operation!.responses[status]!.content?.['application/problem+json']?.schema.$ref,
+            `${method} ${path} ${status}`,
+          ).toBe(PROBLEM_REF);
         }
       }
     }
@@ -81,16 +91,21 @@ describe('OpenAPI docs', () => {
     expect(write.security).toEqual(expect.arrayContaining([{ bearer: [] }, { 'api-key': [] }]));
     expect(write.parameters?.map((p) => p.name)).toContain('If-Match');
     expect(write.parameters?.find((p) => p.name === 'id')?.schema?.format).toBe('uuid');
-    expect(doc.paths['/v1/products/{id}']!.get!.security).toBeUndefined();
+    // A public read says it needs no credentials.
+    expect(doc.paths['/v1/products/{id}']!.get!.security).toEqual([]);
 
     const read = doc.paths['/v1/products/{id}']!.get!;
     expect(read.parameters?.map((p) => p.name)).toContain('If-None-Match');
     expect(Object.keys(read.responses['200']!.headers!)).toEqual(
       expect.arrayContaining(['ETag', 'Cache-Status', 'RateLimit', 'RateLimit-Policy', 'X-Request-Id']),
     );
-    expect(Object.keys(doc.paths['/v1/users']!.post!.responses['201']!.headers!)).toEqual(expect.arrayContaining(['Location', 'ETag']));
+    expect(Object.keys(doc.paths['/v1/users']!.post!.responses['201']!.headers!)).toEqual(
+      expect.arrayContaining(['Location', 'ETag']),
+    );
     expect(Object.keys(doc.paths['/v1/users']!.post!.responses['429']!.headers!)).toContain('Retry-After');
-    expect(Object.keys(doc.components.headers)).toEqual(expect.arrayContaining(['RateLimit', 'RateLimit-Policy', 'X-Request-Id']));
+    expect(Object.keys(doc.components.headers)).toEqual(
+      expect.arrayContaining(['RateLimit', 'RateLimit-Policy', 'X-Request-Id']),
+    );
   });
 
   it('renders /docs in a browser with the products and users operations', async () => {

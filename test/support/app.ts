@@ -1,12 +1,16 @@
 import type { Type } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory.js';
+import { checkResponseAgainstDocument } from './openapi-recorder.js';
 import { UNTHROTTLED } from './unthrottled.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
   baseUrl: string;
-  /** fetch against this instance: `request('/v1/products', { method: 'POST', json: {...} })`. */
+  /**
+   * fetch against this instance: `request('/v1/products', { method: 'POST', json: {...} })`. The
+   * response is checked against the OpenAPI document first (status, body, headers).
+   */
   request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -32,13 +36,16 @@ export async function bootTestApp(env: Record<string, string | undefined>, modul
   return {
     app,
     baseUrl,
-    request: (path, init = {}) => {
+    request: async (path, init = {}) => {
       const { json, headers, ...rest } = init;
-      return fetch(`${baseUrl}${path}`, {
+      const response = await fetch(`${baseUrl}${path}`, {
         ...rest,
         headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(headers as Record<string, string>) },
         body: json !== undefined ? JSON.stringify(json) : rest.body,
       });
+      // Every response a suite receives must match the app's OpenAPI document (openapi-recorder.ts).
+      await checkResponseAgainstDocument(baseUrl, rest.method ?? 'GET', path, response);
+      return response;
     },
     close: () => app.close(),
   };

@@ -4,7 +4,7 @@ import { ToInteger } from '../../common/validation.js';
 
 /** `?limit=&cursor=` for every newest-first listing. Validated, never clamped. */
 export class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'Page size' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, description: 'Page size; 20 when omitted' })
   @IsOptional()
   @ToInteger()
   @IsInt({ message: 'must be an integer from 1 to 100' })

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses } from '../http/openapi.decorators.js';
 import { ParseUuidPipe } from '../http/parse-uuid.pipe.js';
 import { ProblemException } from '../http/problem.js';
 import { JobStatusDto, toJobStatusDto } from './dto/job-status.dto.js';
@@ -12,7 +13,9 @@ export class JobsController {
 
   /** A background job's state; jobs are kept for QUEUE_KEEP_COMPLETED_SECONDS / QUEUE_KEEP_FAILED_SECONDS after they finish. */
   @Get(':jobId')
+  @ApiOperation({ summary: "Read a background job's state, progress and result" })
   @ApiOkResponse({ type: JobStatusDto })
+  @ApiProblemResponses(400, 404, 503)
   async get(@Param('jobId', ParseUuidPipe) jobId: string): Promise<JobStatusDto> {
     const job = await this.queue.getJob(jobId).catch((error: unknown) => {
       // Only the queue's backend can fail here (Redis or PostgreSQL unreachable): a 503, not a 500.

@@ -1,13 +1,13 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/http/cursor.js';
 import { etagOf, versionsFromIfMatch } from '../../infra/http/etag.js';
 import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
 import {
+  ApiCachedRead,
   ApiIfMatch,
-  ApiIfNoneMatch,
   ApiKeyProtected,
   ApiProblemResponses,
   ResponseHeaders,
@@ -37,7 +37,7 @@ export class ProductsController {
 
   @Get()
   @ApiOperation({ summary: 'List products, newest first' })
-  @ApiOkResponse({ type: ProductPageDto })
+  @ApiCachedRead(ProductPageDto)
   @ApiProblemResponses(400)
   @Cached({ key: productListKeyOf, tags: [PRODUCTS_TAG], name: 'products:list' })
   list(@Query() query: ListProductsQueryDto): Promise<Page<ProductResponseDto>> {
@@ -46,9 +46,7 @@ export class ProductsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Read a product' })
-  @ApiIfNoneMatch()
-  @ApiOkResponse({ type: ProductResponseDto, headers: { ETag: ResponseHeaders.etag, 'Cache-Status': ResponseHeaders.cacheStatus } })
-  @ApiNotModifiedResponse({ description: 'If-None-Match matched the current ETag; no body', headers: { ETag: ResponseHeaders.etag } })
+  @ApiCachedRead(ProductResponseDto)
   @ApiProblemResponses(400, 404)
   // ETag, If-None-Match (304) and Cache-Status are the cache interceptor's, on hits and misses alike.
   @Cached({ key: productKeyOf, name: 'product' })
