@@ -1,6 +1,7 @@
 import { applyDecorators, type Type } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiBody,
   ApiExtraModels,
   ApiHeader,
   ApiNotModifiedResponse,
@@ -122,6 +123,17 @@ export function ApiCachedRead(type: Type<unknown>): MethodDecorator {
     ApiOkResponse({ type, headers: validators }),
     ApiNotModifiedResponse({ description: 'If-None-Match matched the current ETag; no body', headers: validators }),
   );
+}
+
+/**
+ * A PATCH body: any subset of the fields, with an example that sets one field only, so that
+ * Swagger UI's "Try it out" does not pre-fill (and overwrite) every other field.
+ */
+export function ApiPatchBody(type: Type<unknown>, example: Record<string, unknown>): MethodDecorator {
+  return ApiBody({
+    type,
+    examples: { oneField: { summary: 'Change one field; the others keep their stored values', value: example } },
+  });
 }
 
 /** A write that needs an API key when API_KEYS is set: Bearer or X-API-Key, else 401. */

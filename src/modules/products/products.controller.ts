@@ -9,6 +9,7 @@ import {
   ApiCachedRead,
   ApiIfMatch,
   ApiKeyProtected,
+  ApiPatchBody,
   ApiProblemResponses,
   ResponseHeaders,
 } from '../../infra/http/openapi.decorators.js';
@@ -56,6 +57,7 @@ export class ProductsController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Update any subset of a product\'s writable fields' })
+  @ApiPatchBody(UpdateProductDto, { stock: 5 })
   @ApiIfMatch()
   @ApiOkResponse({ type: ProductResponseDto, headers: { ETag: ResponseHeaders.etag } })
   @ApiProblemResponses(400, 404, 409, 412, 413, 415)

@@ -9,6 +9,7 @@ import {
   ApiCachedRead,
   ApiIfMatch,
   ApiKeyProtected,
+  ApiPatchBody,
   ApiProblemResponses,
   ResponseHeaders,
 } from '../../infra/http/openapi.decorators.js';
@@ -56,6 +57,7 @@ export class UsersController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Update any subset of a user\'s writable fields' })
+  @ApiPatchBody(UpdateUserDto, { name: 'Ada King' })
   @ApiIfMatch()
   @ApiOkResponse({ type: UserResponseDto, headers: { ETag: ResponseHeaders.etag } })
   @ApiProblemResponses(400, 404, 409, 412, 413, 415)
