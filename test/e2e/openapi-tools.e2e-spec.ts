@@ -9,6 +9,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestApp, type TestApp } from '../support/app.js';
+import { checkResponseAgainstDocument } from '../support/openapi-recorder.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const ADMIN_TOKEN = 'typed-client-admin-token-0123456789abcdef';
@@ -116,6 +117,37 @@ describe('the OpenAPI document, checked by outside tools', () => {
     expect(document.components.schemas.UpdateProductDto!.properties!.stock!.type).toBe('integer');
     expect(document.components.schemas.JobStatusDto!.properties!.progress!.type).toBe('integer');
     expect(document.components.schemas.JobStatusDto!.properties!.attempts!.type).toBe('integer');
+  });
+
+  it('refuses, in every suite, a response the document does not describe', async () => {
+    // TestApp.request runs this check on every response; here it is fed responses the app never sends.
+    const check = (path: string, response: Response, method = 'GET') =>
+      checkResponseAgainstDocument(app.baseUrl, method, path, response);
+    const problem = { 'content-type': 'application/problem+json', 'x-request-id': 'r1' };
+    await expect(check('/v1/products', new Response('{}', { status: 418, headers: problem }))).rejects.toThrow(
+      /status not documented/,
+    );
+    await expect(
+      check(
+        `/v1/products/${randomUUID()}`,
+        new Response('{"id":1}', {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'x-request-id': 'r1' },
+        }),
+      ),
+    ).rejects.toThrow(/body/);
+    await expect(
+      check('/v1/jobs/x', new Response('{}', { status: 404, headers: { 'content-type': 'application/problem+json' } })),
+    ).rejects.toThrow(/X-Request-Id missing/);
+    await expect(
+      check(
+        '/v1/users',
+        new Response('<p>', { status: 400, headers: { 'content-type': 'text/html', 'x-request-id': 'r1' } }),
+        'POST',
+      ),
+    ).rejects.toThrow(/text\/html body is not documented/);
+    // Paths and methods the document does not describe are not its business.
+    await expect(check('/metrics', new Response('x', { status: 200 }))).resolves.toBeUndefined();
   });
 
   it('passes Redocly lint with the recommended rules and no errors', async () => {
