@@ -120,7 +120,7 @@ describe('the OpenAPI document, checked by outside tools', () => {
   });
 
   it('refuses, in every suite, a response the document does not describe', async () => {
-    // TestApp.request runs this check on every response; here it is fed responses the app never sends.
+    // TestApp.request runs this check on every response (close() reports); here it is fed responses the app never sends.
     const check = (path: string, response: Response, method = 'GET') =>
       checkResponseAgainstDocument(app.baseUrl, method, path, response);
     const problem = { 'content-type': 'application/problem+json', 'x-request-id': 'r1' };

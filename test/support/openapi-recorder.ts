@@ -6,8 +6,8 @@ import addFormats from 'ajv-formats';
  * OpenAPI document (/docs-json): the status must be documented for the operation, the body must
  * match the schema of its status and content type, and the documented headers must be present when
  * required and match their schema when sent. Requests to paths or methods the document does not
- * describe (/metrics, /admin/queues, unknown routes) are not checked. A mismatch throws from
- * `request()`, so the test that made the call fails and names it.
+ * describe (/metrics, /admin/queues, unknown routes) are not checked. TestApp.request runs the
+ * check beside the test and `close()` throws the mismatches, so the suite fails and names them.
  */
 
 interface HeaderObject {
@@ -107,6 +107,11 @@ class ResponseValidator {
 const validators = new Map<string, ResponseValidator>();
 const documents = new Map<string, Promise<ResponseValidator>>();
 
+/** Fetches and compiles the app's document (once per app; the first request would otherwise do it). */
+export async function loadResponseValidator(baseUrl: string): Promise<void> {
+  await validatorFor(baseUrl);
+}
+
 async function validatorFor(baseUrl: string): Promise<ResponseValidator> {
   let loading = documents.get(baseUrl);
   if (!loading) {
@@ -125,7 +130,10 @@ async function validatorFor(baseUrl: string): Promise<ResponseValidator> {
   return loading;
 }
 
-/** Throws when `response` (to `method path` on the app at `baseUrl`) does not match the document. */
+/**
+ * Throws when `response` (to `method path` on the app at `baseUrl`) does not match the document.
+ * It reads the body: pass a clone of a response the caller still needs.
+ */
 export async function checkResponseAgainstDocument(
   baseUrl: string,
   method: string,
@@ -135,7 +143,7 @@ export async function checkResponseAgainstDocument(
   const pathname = new URL(path, baseUrl).pathname;
   if (pathname === '/docs-json') return;
   const validator = await validatorFor(baseUrl);
-  const body = method === 'HEAD' ? '' : await response.clone().text();
+  const body = method === 'HEAD' ? '' : await response.text();
   const problems = validator.problems(method, pathname, response.status, response.headers, body);
   if (problems.length > 0) throw new Error(`response does not match the OpenAPI document:\n${problems.join('\n')}`);
 }
