@@ -1,12 +1,16 @@
 import type { Type } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory.js';
+import { checkResponseAgainstDocument, loadResponseValidator } from './openapi-recorder.js';
 import { UNTHROTTLED } from './unthrottled.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
   baseUrl: string;
-  /** fetch against this instance: `request('/v1/products', { method: 'POST', json: {...} })`. */
+  /**
+   * fetch against this instance: `request('/v1/products', { method: 'POST', json: {...} })`. The
+   * response is checked against the OpenAPI document first (status, body, headers).
+   */
   request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   close(): Promise<void>;
 }
@@ -29,23 +33,45 @@ export async function bootTestApp(env: Record<string, string | undefined>, modul
     process.env = saved;
   }
   const baseUrl = await app.getUrl().then((url) => url.replace('[::1]', '127.0.0.1'));
+  // Load and compile the document now, not during the first request a test may be timing.
+  await loadResponseValidator(baseUrl);
+  const checks: Array<Promise<void>> = [];
+  const mismatches: string[] = [];
   return {
     app,
     baseUrl,
-    request: (path, init = {}) => {
+    request: async (path, init = {}) => {
       const { json, headers, ...rest } = init;
-      return fetch(`${baseUrl}${path}`, {
+      const response = await fetch(`${baseUrl}${path}`, {
         ...rest,
-        headers: { ...(json !== undefined ? { 'content-type': 'application/json' } : {}), ...(headers as Record<string, string>) },
+        headers: {
+          ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(headers as Record<string, string>),
+        },
         body: json !== undefined ? JSON.stringify(json) : rest.body,
       });
+      // Every response a suite receives must match the app's OpenAPI document (openapi-recorder.ts).
+      // The check runs beside the test, on a copy, so it adds no latency to what a test measures;
+      // a mismatch fails the suite when it closes the app.
+      checks.push(
+        checkResponseAgainstDocument(baseUrl, rest.method ?? 'GET', path, response.clone()).catch(
+          (error: Error) => void mismatches.push(error.message),
+        ),
+      );
+      return response;
     },
-    close: () => app.close(),
+    close: async () => {
+      await Promise.all(checks);
+      await app.close();
+      if (mismatches.length > 0) throw new Error(mismatches.join('\n'));
+    },
   };
 }
 
 /** Asserts the RFC 9457 shape every error response must have, and returns the body. */
-export async function problemOf(response: Response): Promise<{ status: number; title: string; detail: string; errors?: Array<{ field: string; message: string }> }> {
+export async function problemOf(
+  response: Response,
+): Promise<{ status: number; title: string; detail: string; errors?: Array<{ field: string; message: string }> }> {
   const type = response.headers.get('content-type') ?? '';
   if (!type.startsWith('application/problem+json')) {
     throw new Error(`expected application/problem+json, got ${type} (${response.status}): ${await response.text()}`);

@@ -83,6 +83,16 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these three gauges `*_total`, a suffix Prometheus reserves for counters
+    // (`promtool check metrics` flags them); the same counts stay, by type, in `nodejs_active_handles`,
+    // `nodejs_active_requests` and `nodejs_active_resources`.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(name);
+    }
   }
 
   /** Registers work that refreshes gauges just before each scrape. It must not throw. */

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { ApiProblemResponses } from '../http/openapi.decorators.js';
 import { ParseUuidPipe } from '../http/parse-uuid.pipe.js';
 import { ProblemException } from '../http/problem.js';
 import { JobStatusDto, toJobStatusDto } from './dto/job-status.dto.js';
@@ -18,7 +19,9 @@ export class JobsController {
    * jobs, someone else's import) is a 404, the same answer as an unknown id.
    */
   @Get(':jobId')
+  @ApiOperation({ summary: "Read a background job's state, progress and result" })
   @ApiOkResponse({ type: JobStatusDto })
+  @ApiProblemResponses(400, 404, 503)
   async get(@Param('jobId', ParseUuidPipe) jobId: string, @Req() request: FastifyRequest): Promise<JobStatusDto> {
     const job = await this.queue.getJob(jobId).catch((error: unknown) => {
       // Only the queue's backend can fail here (Redis or PostgreSQL unreachable): a 503, not a 500.

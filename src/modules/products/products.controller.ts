@@ -1,14 +1,15 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/http/cursor.js';
 import { etagOf, writePreconditions } from '../../infra/http/etag.js';
 import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
 import {
+  ApiCachedRead,
   ApiIfMatch,
-  ApiIfNoneMatch,
   ApiKeyProtected,
+  ApiPatchBody,
   ApiProblemResponses,
   ResponseHeaders,
 } from '../../infra/http/openapi.decorators.js';
@@ -37,7 +38,7 @@ export class ProductsController {
 
   @Get()
   @ApiOperation({ summary: 'List products, newest first' })
-  @ApiOkResponse({ type: ProductPageDto })
+  @ApiCachedRead(ProductPageDto)
   @ApiProblemResponses(400)
   @Cached({ query: ListProductsQueryDto, key: productListKeyOf, tags: [PRODUCTS_TAG], name: 'products:list' })
   list(@Query() query: ListProductsQueryDto): Promise<Page<ProductResponseDto>> {
@@ -46,9 +47,7 @@ export class ProductsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Read a product' })
-  @ApiIfNoneMatch()
-  @ApiOkResponse({ type: ProductResponseDto, headers: { ETag: ResponseHeaders.etag, 'Cache-Status': ResponseHeaders.cacheStatus } })
-  @ApiNotModifiedResponse({ description: 'If-None-Match matched the current ETag; no body', headers: { ETag: ResponseHeaders.etag } })
+  @ApiCachedRead(ProductResponseDto)
   @ApiProblemResponses(400, 404)
   // ETag, If-None-Match (304) and Cache-Status are the cache interceptor's, on hits and misses alike.
   @Cached({ key: productKeyOf, name: 'product' })
@@ -58,6 +57,7 @@ export class ProductsController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Update any subset of a product\'s writable fields' })
+  @ApiPatchBody(UpdateProductDto, { stock: 5 })
   @ApiIfMatch()
   @ApiOkResponse({ type: ProductResponseDto, headers: { ETag: ResponseHeaders.etag } })
   @ApiProblemResponses(400, 404, 409, 412, 413, 415)

@@ -1,14 +1,15 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiNotModifiedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/http/cursor.js';
 import { etagOf, writePreconditions } from '../../infra/http/etag.js';
 import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
 import {
+  ApiCachedRead,
   ApiIfMatch,
-  ApiIfNoneMatch,
   ApiKeyProtected,
+  ApiPatchBody,
   ApiProblemResponses,
   ResponseHeaders,
 } from '../../infra/http/openapi.decorators.js';
@@ -37,7 +38,7 @@ export class UsersController {
 
   @Get()
   @ApiOperation({ summary: 'List users, newest first' })
-  @ApiOkResponse({ type: UserPageDto })
+  @ApiCachedRead(UserPageDto)
   @ApiProblemResponses(400)
   @Cached({ query: PageQueryDto, key: userListKeyOf, tags: [USERS_TAG], name: 'users:list' })
   list(@Query() query: PageQueryDto): Promise<Page<UserResponseDto>> {
@@ -46,9 +47,7 @@ export class UsersController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Read a user' })
-  @ApiIfNoneMatch()
-  @ApiOkResponse({ type: UserResponseDto, headers: { ETag: ResponseHeaders.etag, 'Cache-Status': ResponseHeaders.cacheStatus } })
-  @ApiNotModifiedResponse({ description: 'If-None-Match matched the current ETag; no body', headers: { ETag: ResponseHeaders.etag } })
+  @ApiCachedRead(UserResponseDto)
   @ApiProblemResponses(400, 404)
   // ETag, If-None-Match (304) and Cache-Status are the cache interceptor's, on hits and misses alike.
   @Cached({ key: userKeyOf, name: 'user' })
@@ -58,6 +57,7 @@ export class UsersController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Update any subset of a user\'s writable fields' })
+  @ApiPatchBody(UpdateUserDto, { name: 'Ada King' })
   @ApiIfMatch()
   @ApiOkResponse({ type: UserResponseDto, headers: { ETag: ResponseHeaders.etag } })
   @ApiProblemResponses(400, 404, 409, 412, 413, 415)

@@ -3,7 +3,7 @@ import type { JobState, JobStatus } from '../queue.types.js';
 
 /** GET /v1/jobs/{id}, exactly as API.md lists it (absent optional fields are null). */
 export class JobStatusDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', readOnly: true })
   id!: string;
 
   @ApiProperty({ example: 'import-products' })
@@ -12,10 +12,10 @@ export class JobStatusDto {
   @ApiProperty({ enum: ['waiting', 'active', 'completed', 'failed', 'delayed'] })
   state!: JobState;
 
-  @ApiProperty({ minimum: 0, maximum: 100 })
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 100, description: 'Percent done' })
   progress!: number;
 
-  @ApiProperty({ description: 'Attempts made so far' })
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Attempts made so far' })
   attempts!: number;
 
   @ApiProperty({ nullable: true, description: "The job's result once completed", type: Object })

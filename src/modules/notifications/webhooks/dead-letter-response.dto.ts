@@ -6,7 +6,7 @@ export class DeadLetterResponseDto {
   @ApiProperty({ format: 'uuid', description: 'The event id, sent as webhook-id' }) eventId!: string;
   @ApiProperty({ example: 'user.created' }) type!: string;
   @ApiProperty({ format: 'uri' }) url!: string;
-  @ApiProperty({ description: 'Attempts made, replays included' }) attempts!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Attempts made, replays included' }) attempts!: number;
   @ApiProperty({ example: 'HTTP 500' }) lastError!: string;
   @ApiProperty({ format: 'date-time' }) failedAt!: string;
 }

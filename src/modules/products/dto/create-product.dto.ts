@@ -21,7 +21,7 @@ export class CreateProductDto {
   @IsText({ min: 0, max: 2000 })
   description?: string | null;
 
-  @ApiProperty({ example: 1999, minimum: 0, maximum: 1_000_000_000 })
+  @ApiProperty({ type: 'integer', example: 1999, minimum: 0, maximum: 1_000_000_000, description: "In the currency's minor unit" })
   @IsInt({ message: 'must be an integer from 0 to 1000000000' })
   @Min(0, { message: 'must be an integer from 0 to 1000000000' })
   @Max(1_000_000_000, { message: 'must be an integer from 0 to 1000000000' })
@@ -31,14 +31,16 @@ export class CreateProductDto {
   @IsIn(CURRENCIES, { message: 'must be an ISO 4217 currency code in upper case, e.g. EUR' })
   currency!: string;
 
-  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 2_147_483_647 })
+  // No `default` in the schema: generated clients would make the field required, and Swagger UI would
+  // pre-fill it in PATCH and overwrite the stored value. The server applies it on create.
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2_147_483_647, description: 'Units in stock; 0 when omitted on create' })
   @IsOmittable()
   @IsInt({ message: 'must be an integer from 0 to 2147483647' })
   @Min(0, { message: 'must be an integer from 0 to 2147483647' })
   @Max(2_147_483_647, { message: 'must be an integer from 0 to 2147483647' })
   stock?: number;
 
-  @ApiPropertyOptional({ default: true })
+  @ApiPropertyOptional({ type: Boolean, description: 'Whether the product is for sale; true when omitted on create' })
   @IsOmittable()
   @IsBoolean({ message: 'must be true or false' })
   active?: boolean;

@@ -3,17 +3,18 @@ import type { ProductEntity } from '../product.entity.js';
 
 /** A product as the API returns it: exactly these fields. */
 export class ProductResponseDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid', readOnly: true }) id!: string;
   @ApiProperty() sku!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ type: String, nullable: true }) description!: string | null;
-  @ApiProperty() priceCents!: number;
+  @ApiProperty({ type: 'integer' }) priceCents!: number;
   @ApiProperty() currency!: string;
-  @ApiProperty() stock!: number;
+  @ApiProperty({ type: 'integer' }) stock!: number;
   @ApiProperty() active!: boolean;
-  @ApiProperty() version!: number;
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, readOnly: true, description: 'Increases on every write; the ETag' })
+  version!: number;
+  @ApiProperty({ format: 'date-time', readOnly: true }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', readOnly: true }) updatedAt!: string;
 }
 
 export class ProductPageDto {

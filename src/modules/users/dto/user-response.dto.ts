@@ -3,12 +3,13 @@ import type { UserEntity } from '../user.entity.js';
 
 /** A user as the API returns it: exactly these fields. */
 export class UserResponseDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid', readOnly: true }) id!: string;
   @ApiProperty({ format: 'email' }) email!: string;
   @ApiProperty() name!: string;
-  @ApiProperty() version!: number;
-  @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, readOnly: true, description: 'Increases on every write; the ETag' })
+  version!: number;
+  @ApiProperty({ format: 'date-time', readOnly: true }) createdAt!: string;
+  @ApiProperty({ format: 'date-time', readOnly: true }) updatedAt!: string;
 }
 
 export class UserPageDto {
