@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueName } from '../../src/infra/queue/queue.types.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
@@ -100,5 +101,61 @@ describe('signing oracle through the queue dashboard', () => {
     } finally {
       process.env.NODE_ENV = saved;
     }
+  });
+});
+
+describe('a hanging SMTP server (accepts TCP, never greets)', () => {
+  const prefix = `${PREFIX}-smtp`;
+  let smtpDb: TestDatabase;
+  let smtpApi: TestApp;
+  let hanging: Server;
+  const sockets = new Set<Socket>();
+
+  beforeAll(async () => {
+    hanging = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const { port } = hanging.address() as { port: number };
+    smtpDb = await createTestDatabase('attack_smtp');
+    smtpApi = await bootTestApp({
+      DATABASE_URL: smtpDb.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      QUEUE_DRIVER: 'bullmq',
+      API_KEYS: undefined,
+      WEBHOOK_URLS: undefined,
+      SMTP_URL: `smtp://127.0.0.1:${port}?ignoreTLS=true`,
+    });
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await smtpApi?.close();
+    await new Promise((resolve) => hanging?.close(resolve));
+    await smtpDb?.drop();
+    await deleteKeys(prefix);
+  });
+
+  it('keeps creating users and stays ready: 30 POST /v1/users all 201, readiness 200 throughout', async () => {
+    const statuses: number[] = [];
+    const readiness: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const created = await smtpApi.request('/v1/users', {
+        method: 'POST',
+        json: { email: `hang-${randomUUID()}@example.com`, name: `User ${i}` },
+      });
+      statuses.push(created.status);
+      readiness.push((await smtpApi.request('/health/ready')).status);
+    }
+    expect(statuses).toEqual(Array(30).fill(201));
+    expect(readiness).toEqual(Array(30).fill(200));
+    // The welcome emails are waiting on the SMTP server, yet none holds a database session open in a transaction.
+    const [row] = await smtpDb.query<{ count: string }>(
+      `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+    );
+    expect(Number(row?.count)).toBe(0);
+    expect(sockets.size).toBeGreaterThan(0); // the mails really are stuck on the peer
   });
 });

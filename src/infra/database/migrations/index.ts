@@ -1,6 +1,12 @@
 import { InitialSchema1764150000000 } from './1764150000000-initial-schema.js';
 import { Notifications1764160000000 } from './1764160000000-notifications.js';
 import { OutboxState1764170000000 } from './1764170000000-outbox-state.js';
+import { SentEmailStatus1764190000000 } from './1764190000000-sent-email-status.js';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones here; add them to this list. */
-export const migrations = [InitialSchema1764150000000, Notifications1764160000000, OutboxState1764170000000];
+export const migrations = [
+  InitialSchema1764150000000,
+  Notifications1764160000000,
+  OutboxState1764170000000,
+  SentEmailStatus1764190000000,
+];
