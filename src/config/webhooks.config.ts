@@ -15,6 +15,18 @@ const httpUrls = z
         }
       }),
     { error: 'expected comma-separated http:// or https:// URLs' },
+  )
+  // Userinfo is never sent by fetch and would be logged: refuse it rather than drop it silently.
+  // A receiver authenticates us by the signature; a token it insists on goes in the query.
+  .refine(
+    (value) =>
+      list(value).every(
+        (entry) => !URL.canParse(entry) || (new URL(entry).username === '' && new URL(entry).password === ''),
+      ),
+    {
+      error:
+        'a URL carries user:password@ credentials: they would not be sent; remove them (receivers verify the webhook-signature header)',
+    },
   );
 
 export const webhooksEnvSchema = z

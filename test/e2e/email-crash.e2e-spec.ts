@@ -46,7 +46,7 @@ async function start(): Promise<ServiceProcess> {
 }
 
 describe('welcome email across a worker crash', () => {
-  it('is sent exactly once when the worker is killed mid-send', async () => {
+  it('is sent at most once when the worker is killed mid-send, and the pending row is left for an operator', async () => {
     smtp.stallNext(1);
     const first = await start();
     const email = `crash-${randomUUID()}@example.com`;
@@ -62,14 +62,24 @@ describe('welcome email across a worker crash', () => {
     await eventually(() => expect(smtp.stalled).toBe(1));
     const exit = await first.stop('SIGKILL');
     expect(exit.signal).toBe('SIGKILL');
-    const [event] = await db.query<{ id: string }>(`SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = 'user.created'`, [user.id]);
-    // Its transaction died with it: nothing is recorded as sent.
-    expect(await db.query(`SELECT 1 FROM sent_emails WHERE event_id = $1`, [event!.id])).toHaveLength(0);
+    const [event] = await db.query<{ id: string }>(
+      `SELECT id FROM outbox_events WHERE aggregate_id = $1 AND type = 'user.created'`,
+      [user.id],
+    );
+    // The ledger row was committed before the SMTP conversation: it says pending.
+    expect(await db.query(`SELECT status FROM sent_emails WHERE event_id = $1`, [event!.id])).toEqual([
+      { status: 'pending' },
+    ]);
 
-    // Another process takes the stalled job over and sends.
-    await start();
-    await eventually(async () => expect(await db.query(`SELECT 1 FROM sent_emails WHERE event_id = $1`, [event!.id])).toHaveLength(1), 30_000);
-    expect(smtp.received.filter((m) => m.to.includes(email))).toHaveLength(1);
-    expect(smtp.stalled).toBe(1);
+    // Another process takes the stalled job over, finds the pending row and does not resend.
+    const second = await start();
+    await eventually(
+      () => expect(second.output()).toContain(`welcome email for event ${event!.id}: ledger row pending`),
+      30_000,
+    );
+    expect(smtp.received.filter((m) => m.to.includes(email))).toHaveLength(0);
+    expect(await db.query(`SELECT status FROM sent_emails WHERE event_id = $1`, [event!.id])).toEqual([
+      { status: 'pending' },
+    ]);
   });
 });

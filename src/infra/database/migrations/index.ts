@@ -2,6 +2,7 @@ import { InitialSchema1764150000000 } from './1764150000000-initial-schema.js';
 import { Notifications1764160000000 } from './1764160000000-notifications.js';
 import { OutboxState1764170000000 } from './1764170000000-outbox-state.js';
 import { ProductImports1764180000000 } from './1764180000000-product-imports.js';
+import { SentEmailStatus1764190000000 } from './1764190000000-sent-email-status.js';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones here; add them to this list. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Notifications1764160000000,
   OutboxState1764170000000,
   ProductImports1764180000000,
+  SentEmailStatus1764190000000,
 ];

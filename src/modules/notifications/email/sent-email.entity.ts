@@ -15,6 +15,13 @@ export class SentEmailEntity {
   @Column({ name: 'message_id', type: 'text', nullable: true })
   messageId!: string | null;
 
-  @Column({ name: 'sent_at', type: 'timestamptz', precision: 3 })
-  sentAt!: Date;
+  /** `pending`: committed before the SMTP conversation; `sent`: the server accepted the message. */
+  @Column({ type: 'varchar', length: 10 })
+  status!: 'pending' | 'sent';
+
+  @Column({ name: 'created_at', type: 'timestamptz', precision: 3 })
+  createdAt!: Date;
+
+  @Column({ name: 'sent_at', type: 'timestamptz', precision: 3, nullable: true })
+  sentAt!: Date | null;
 }

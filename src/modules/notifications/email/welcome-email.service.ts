@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -6,21 +6,28 @@ import { mailConfig } from '../../../config/index.js';
 import { MailTransport } from './mail-transport.js';
 import { welcomeEmail, type WelcomeEmailJob } from './welcome-email.js';
 
-export type SendOutcome = 'sent' | 'already-sent';
+/** `already-pending`: another attempt's `pending` row (sending now, or stopped mid-send); not resent (at most once). */
+export type SendOutcome = 'sent' | 'already-sent' | 'already-pending';
 
 /**
- * Sends the welcome email at most once per `user.created` event.
+ * Sends the welcome email at most once per `user.created` event, holding no transaction (and
+ * no pool connection) while the SMTP server is talked to.
  *
- * The ledger row (`sent_emails`, primary key = event id + kind) is inserted and the email sent
- * inside one transaction, committed only once the SMTP server accepted the message:
+ * The ledger (`sent_emails`, primary key = event id + kind) is written in two short statements:
+ * a `pending` row committed before sending, marked `sent` once the server accepted the message.
  * - a redelivered job finds the row and sends nothing;
- * - two deliveries at once: the second waits on the first's uncommitted key, then finds it;
- * - a failed send, or a worker killed mid-send, rolls the row back so the retry sends.
- * The one gap left is a crash between the server's acceptance and our commit (then the retry
- * sends again): at-least-once at that boundary, which no SMTP client can close.
+ * - two deliveries at once: only one inserts the row, the other finds it `pending` and sends nothing;
+ * - a send that fails (refused, unreachable, timed out) deletes its row so the retry sends;
+ * - a worker killed mid-send leaves the row `pending`: the retry finds it and does not send,
+ *   since the server may have accepted the message. It logs a warning naming the event; an
+ *   operator finds them all with `SELECT * FROM sent_emails WHERE status = 'pending'`.
+ * A timeout after the message was transmitted is the one case that may send twice (the delete
+ * lets the retry send): no SMTP client can tell "accepted" from "lost" there.
  */
 @Injectable()
 export class WelcomeEmailService {
+  private readonly logger = new Logger(WelcomeEmailService.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(MailTransport) private readonly transport: MailTransport,
@@ -28,20 +35,41 @@ export class WelcomeEmailService {
   ) {}
 
   async send(job: WelcomeEmailJob): Promise<SendOutcome> {
-    return this.dataSource.transaction(async (manager) => {
-      const inserted: unknown[] = await manager.query(
-        `INSERT INTO "sent_emails" ("event_id", "kind", "recipient") VALUES ($1, 'welcome', $2)
-         ON CONFLICT DO NOTHING RETURNING "event_id"`,
-        [job.eventId, job.email],
+    const inserted: unknown[] = await this.dataSource.query(
+      `INSERT INTO "sent_emails" ("event_id", "kind", "recipient", "status") VALUES ($1, 'welcome', $2, 'pending')
+       ON CONFLICT DO NOTHING RETURNING "event_id"`,
+      [job.eventId, job.email],
+    );
+    if (inserted.length === 0) return this.existing(job.eventId);
+
+    let messageId: string | null;
+    try {
+      messageId = (await this.transport.sendMail(welcomeEmail(this.config.from, job))).messageId ?? null;
+    } catch (error) {
+      await this.dataSource.query(
+        `DELETE FROM "sent_emails" WHERE "event_id" = $1 AND "kind" = 'welcome' AND "status" = 'pending'`,
+        [job.eventId],
       );
-      if (inserted.length === 0) return 'already-sent';
-      const info = await this.transport.sendMail(welcomeEmail(this.config.from, job));
-      await manager.query(`UPDATE "sent_emails" SET "message_id" = $3 WHERE "event_id" = $1 AND "kind" = $2`, [
-        job.eventId,
-        'welcome',
-        info.messageId ?? null,
-      ]);
-      return 'sent';
-    });
+      throw error;
+    }
+    await this.dataSource.query(
+      `UPDATE "sent_emails" SET "status" = 'sent', "sent_at" = now(), "message_id" = $2 WHERE "event_id" = $1 AND "kind" = 'welcome'`,
+      [job.eventId, messageId],
+    );
+    return 'sent';
+  }
+
+  private async existing(eventId: string): Promise<SendOutcome> {
+    const rows: Array<{ status: string }> = await this.dataSource.query(
+      `SELECT "status" FROM "sent_emails" WHERE "event_id" = $1 AND "kind" = 'welcome'`,
+      [eventId],
+    );
+    if (rows[0]?.status !== 'pending') return 'already-sent';
+    // Either another attempt is sending right now, or one stopped mid-send (a killed worker):
+    // the server may have accepted that message, so this one is not sent.
+    this.logger.warn(
+      `welcome email for event ${eventId}: ledger row pending (another attempt sending, or one stopped mid-send); not resent`,
+    );
+    return 'already-pending';
   }
 }

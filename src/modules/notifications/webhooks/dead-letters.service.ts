@@ -1,3 +1,4 @@
+import { redactUrl } from './redact-url.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
@@ -46,7 +47,14 @@ export class DeadLettersService {
              "last_error" = EXCLUDED."last_error",
              "failed_at" = EXCLUDED."failed_at",
              "replayed_at" = NULL`,
-      [delivery.event.id, delivery.event.type, delivery.url, JSON.stringify(delivery.event), attempts, lastError.slice(0, 2000)],
+      [
+        delivery.event.id,
+        delivery.event.type,
+        delivery.url,
+        JSON.stringify(delivery.event),
+        attempts,
+        lastError.slice(0, 2000),
+      ],
     );
   }
 
@@ -77,7 +85,10 @@ export class DeadLettersService {
     if (row === undefined) {
       const exists = await this.deadLetters.existsBy({ id });
       if (!exists) throw new ProblemException(404, 'No dead letter has this id');
-      throw new ProblemException(409, 'This dead letter has already been replayed; it is listed again if the replay fails');
+      throw new ProblemException(
+        409,
+        'This dead letter has already been replayed; it is listed again if the replay fails',
+      );
     }
 
     const delivery: WebhookDeliveryJob = { event: row.payload, url: row.url };
@@ -88,12 +99,22 @@ export class DeadLettersService {
         ...webhookJobOptions(this.config),
       });
     } catch (error) {
-      this.logger.error(`could not enqueue the replay of dead letter ${id}`, error instanceof Error ? error.stack : error);
-      // Not enqueued: put it back in the list so the operator can try again.
-      await this.deadLetters.update({ id }, { replayedAt: null }).catch((unclaim: unknown) =>
-        this.logger.error(`dead letter ${id} stays claimed (replayed_at set) and must be reset by hand`, unclaim instanceof Error ? unclaim.stack : unclaim),
+      this.logger.error(
+        `could not enqueue the replay of dead letter ${id}`,
+        error instanceof Error ? error.stack : error,
       );
-      throw new ProblemException(503, 'The queue is unavailable; try the replay again shortly', { headers: { 'retry-after': '5' } });
+      // Not enqueued: put it back in the list so the operator can try again.
+      await this.deadLetters
+        .update({ id }, { replayedAt: null })
+        .catch((unclaim: unknown) =>
+          this.logger.error(
+            `dead letter ${id} stays claimed (replayed_at set) and must be reset by hand`,
+            unclaim instanceof Error ? unclaim.stack : unclaim,
+          ),
+        );
+      throw new ProblemException(503, 'The queue is unavailable; try the replay again shortly', {
+        headers: { 'retry-after': '5' },
+      });
     }
   }
 }
@@ -110,7 +131,7 @@ function toView(row: DeadLetterEntity): DeadLetterView {
     id: row.id,
     eventId: row.eventId,
     type: row.type,
-    url: row.url,
+    url: redactUrl(row.url),
     attempts: row.attempts,
     lastError: row.lastError,
     failedAt: row.failedAt.toISOString(),

@@ -1,3 +1,4 @@
+import { redactUrl } from './redact-url.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { webhooksConfig } from '../../../config/index.js';
@@ -17,7 +18,7 @@ import { WebhookSigner } from './webhook-signer.js';
 /** Thrown on `410 Gone`: the receiver asked us to stop, so the delivery is not dead-lettered. */
 export class WebhookGoneError extends PermanentJobError {
   constructor(url: string) {
-    super(`${url} answered 410 Gone`);
+    super(`${redactUrl(url)} answered 410 Gone`);
     this.name = 'WebhookGoneError';
   }
 }
@@ -53,7 +54,7 @@ export class WebhookDeliveryHandler implements QueueJobHandler<WebhookDeliveryJo
         return;
       case 'gone':
         this.metrics.webhookDeliveries.inc({ outcome: 'gone' });
-        this.logger.warn(`${url} answered 410 Gone to event ${event.id}: not retrying`);
+        this.logger.warn(`${redactUrl(url)} answered 410 Gone to event ${event.id}: not retrying`);
         throw new WebhookGoneError(url);
       case 'retry':
         if (job.attempt < job.maxAttempts) this.metrics.webhookDeliveries.inc({ outcome: 'retried' });
@@ -65,6 +66,8 @@ export class WebhookDeliveryHandler implements QueueJobHandler<WebhookDeliveryJo
     if (error instanceof WebhookGoneError) return;
     await this.deadLetters.record(job.data, job.attempt, error.message);
     this.metrics.webhookDeliveries.inc({ outcome: 'dead_lettered' });
-    this.logger.warn(`event ${job.data.event.id} to ${job.data.url} dead-lettered after ${job.attempt} attempts: ${error.message}`);
+    this.logger.warn(
+      `event ${job.data.event.id} to ${redactUrl(job.data.url)} dead-lettered after ${job.attempt} attempts: ${error.message}`,
+    );
   }
 }
