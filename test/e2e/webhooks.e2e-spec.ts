@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestApp, problemOf, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -15,6 +17,7 @@ const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const ADMIN_TOKEN = `admin-${randomUUID()}`;
 const RUN = randomUUID().slice(0, 8);
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
 
 // The same behaviour on BullMQ (Redis) and on the in-process driver the embedded mode uses.
 describe.each(['bullmq', 'memory'] as const)('webhook delivery (%s driver)', (driver) => {
@@ -84,6 +87,16 @@ describe.each(['bullmq', 'memory'] as const)('webhook delivery (%s driver)', (dr
       expect(receiver.rejected).toEqual([]);
     });
 
+    it('names the service and its version in the User-Agent', async () => {
+      const { eventId } = await createUser();
+      const [delivery] = await eventually(() => {
+        const found = receiver.deliveries('/ok', eventId);
+        expect(found).toHaveLength(1);
+        return found;
+      });
+      expect(delivery!.headers['user-agent']).toBe(`${PACKAGE.name}/${PACKAGE.version}`);
+    });
+
     it('retries failures with the same webhook-id and waits that never shrink, then delivers', async () => {
       const { eventId } = await createUser();
       const attempts = await eventually(() => {
@@ -122,7 +135,10 @@ describe.each(['bullmq', 'memory'] as const)('webhook delivery (%s driver)', (dr
         lastError: 'HTTP 500',
         failedAt: expect.any(String),
       });
-      expect(receiver.deliveries('/down', eventId)).toHaveLength(ATTEMPTS);
+      const failed = receiver.deliveries('/down', eventId);
+      expect(failed).toHaveLength(ATTEMPTS);
+      // Every attempt sent the same bytes (only the timestamp and signature headers change).
+      expect(new Set(failed.map((d) => d.raw.toString('base64'))).size).toBe(1);
 
       // The receiver is back; the operator replays.
       down.delete('/down');
@@ -136,12 +152,39 @@ describe.each(['bullmq', 'memory'] as const)('webhook delivery (%s driver)', (dr
         });
         expect(delivered.webhookId).toBe(eventId);
         expect(delivered.body).toEqual({ id: eventId, type: 'user.created', occurredAt: expect.any(String), data: user });
+        // Byte for byte the body of the failed original (the jsonb payload would reorder keys),
+        // signed afresh: a Standard Webhooks library accepts it on the raw bytes.
+        expect(delivered.raw.equals(failed[0]!.raw)).toBe(true);
+        expect(new Webhook(SECRET).verify(delivered.raw.toString('utf8'), delivered.headers)).toEqual(delivered.body);
         expect((await deadLetters()).some((d) => d.id === letter.id)).toBe(false);
 
         // A second replay of the same letter is refused until it fails again.
         const again = await api.request(`/admin/dead-letters/${letter.id}/replay`, { method: 'POST', headers: admin });
         expect(again.status).toBe(409);
         await problemOf(again);
+      } finally {
+        down.add('/down');
+      }
+    });
+
+    it('replays a dead letter stored before its body was kept, from the payload', async () => {
+      const { user, eventId } = await createUser();
+      const letter = await eventually(async () => {
+        const found = (await deadLetters()).find((d) => d.eventId === eventId);
+        expect(found).toBeDefined();
+        return found!;
+      });
+      // What a row written before migration 1764200000000 looks like.
+      await db.query(`UPDATE webhook_dead_letters SET body = NULL WHERE id = $1`, [letter.id]);
+      down.delete('/down');
+      try {
+        expect((await api.request(`/admin/dead-letters/${letter.id}/replay`, { method: 'POST', headers: admin })).status).toBe(202);
+        const delivered = await eventually(() => {
+          const found = receiver.deliveries('/down', eventId).filter((d) => d.status === 204);
+          expect(found).toHaveLength(1);
+          return found[0]!;
+        });
+        expect(delivered.body).toEqual({ id: eventId, type: 'user.created', occurredAt: expect.any(String), data: user });
       } finally {
         down.add('/down');
       }

@@ -10,6 +10,10 @@ export interface ReceivedWebhook {
   timestamp: string;
   /** The verified, parsed body: `{ id, type, occurredAt, data }`. */
   body: { id: string; type: string; occurredAt: string; data: Record<string, unknown> };
+  /** The body's bytes as they arrived, before any parsing. */
+  raw: Buffer;
+  /** The request headers as they arrived (lower-case names). */
+  headers: Record<string, string>;
   /** Monotonic arrival time (ms). */
   at: number;
   /** What we answered. */
@@ -38,7 +42,7 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        res.statusCode = this.record(req.url ?? '/', req.headers as Record<string, string>, Buffer.concat(chunks).toString('utf8'));
+        res.statusCode = this.record(req.url ?? '/', req.headers as Record<string, string>, Buffer.concat(chunks));
         res.end();
       });
     });
@@ -51,10 +55,10 @@ export class WebhookReceiver {
     return receiver;
   }
 
-  private record(path: string, headers: Record<string, string>, raw: string): number {
+  private record(path: string, headers: Record<string, string>, raw: Buffer): number {
     let body: ReceivedWebhook['body'];
     try {
-      body = this.verifier.verify(raw, headers) as ReceivedWebhook['body'];
+      body = this.verifier.verify(raw.toString('utf8'), headers) as ReceivedWebhook['body'];
     } catch (error) {
       this.rejected.push(`${path}: ${String(error)}`);
       return 401;
@@ -62,7 +66,16 @@ export class WebhookReceiver {
     const webhookId = String(headers['webhook-id']);
     const seen = this.received.filter((r) => r.path === path && r.webhookId === webhookId).length;
     const status = this.respond(path, webhookId, seen);
-    this.received.push({ path, webhookId, timestamp: String(headers['webhook-timestamp']), body, at: performance.now(), status });
+    this.received.push({
+      path,
+      webhookId,
+      timestamp: String(headers['webhook-timestamp']),
+      body,
+      raw,
+      headers,
+      at: performance.now(),
+      status,
+    });
     return status;
   }
 

@@ -16,9 +16,13 @@ export class DeadLetterEntity {
   @Column({ type: 'text' })
   url!: string;
 
-  /** The body as it was signed, so a replay sends exactly the same event. */
+  /** The event, for queries; `jsonb` reorders its keys, so a replay sends `body` instead. */
   @Column({ type: 'jsonb' })
   payload!: WebhookPayload;
+
+  /** The exact body the delivery sent; null on rows dead-lettered before it was kept. */
+  @Column({ type: 'text', nullable: true })
+  body!: string | null;
 
   @Column({ type: 'integer' })
   attempts!: number;

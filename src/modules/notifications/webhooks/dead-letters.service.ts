@@ -8,6 +8,7 @@ import { ProblemException } from '../../../infra/http/problem.js';
 import { JobName, jobIdOf, QueueDriver, QueueName } from '../../../infra/queue/queue.types.js';
 import { DeadLetterEntity } from './dead-letter.entity.js';
 import { webhookJobOptions, type WebhookDeliveryJob } from './webhook-delivery.job.js';
+import { webhookBody } from './webhook-signer.js';
 
 /** A dead letter as GET /admin/dead-letters lists it. */
 export interface DeadLetterView {
@@ -37,13 +38,17 @@ export class DeadLettersService {
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
   ) {}
 
-  /** Records (or re-records, after a failed replay) a delivery that has run out of attempts. */
-  async record(delivery: WebhookDeliveryJob, attempts: number, lastError: string): Promise<void> {
+  /**
+   * Records (or re-records, after a failed replay) a delivery that has run out of attempts, with
+   * `body`, the exact bytes it sent, for the replay to send again.
+   */
+  async record(delivery: WebhookDeliveryJob, body: string, attempts: number, lastError: string): Promise<void> {
     await this.deadLetters.query(
-      `INSERT INTO "webhook_dead_letters" ("event_id", "type", "url", "payload", "attempts", "last_error", "failed_at")
-       VALUES ($1, $2, $3, $4, $5, $6, now())
+      `INSERT INTO "webhook_dead_letters" ("event_id", "type", "url", "payload", "body", "attempts", "last_error", "failed_at")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, now())
        ON CONFLICT ("event_id", "url") DO UPDATE
-         SET "attempts" = "webhook_dead_letters"."attempts" + EXCLUDED."attempts",
+         SET "body" = EXCLUDED."body",
+             "attempts" = "webhook_dead_letters"."attempts" + EXCLUDED."attempts",
              "last_error" = EXCLUDED."last_error",
              "failed_at" = EXCLUDED."failed_at",
              "replayed_at" = NULL`,
@@ -52,6 +57,7 @@ export class DeadLettersService {
         delivery.event.type,
         delivery.url,
         JSON.stringify(delivery.event),
+        body,
         attempts,
         lastError.slice(0, 2000),
       ],
@@ -69,9 +75,10 @@ export class DeadLettersService {
   }
 
   /**
-   * Enqueues the delivery again with the same event (hence the same `webhook-id`) and a fresh
-   * set of attempts. A dead letter can be replayed once until it fails again: a second replay
-   * while the first is in flight is a 409, so one click never becomes two deliveries.
+   * Enqueues the delivery again with the same event (hence the same `webhook-id`), the exact body
+   * it sent (signed afresh at each attempt) and a fresh set of attempts. A dead letter can be
+   * replayed once until it fails again: a second replay while the first is in flight is a 409,
+   * so one click never becomes two deliveries.
    */
   async replay(id: string): Promise<void> {
     const claimed = await this.deadLetters
@@ -91,7 +98,12 @@ export class DeadLettersService {
       );
     }
 
-    const delivery: WebhookDeliveryJob = { event: row.payload, url: row.url };
+    // Rows from before the body was kept fall back to the payload serialised (jsonb key order).
+    const delivery: WebhookDeliveryJob = {
+      event: row.payload,
+      url: row.url,
+      body: row.body ?? webhookBody(row.payload),
+    };
     try {
       await this.queue.add(QueueName.Notifications, JobName.DeliverWebhook, delivery, {
         // A fresh id per replay: the original job may still be kept among the failed ones.
@@ -124,6 +136,7 @@ interface RawDeadLetter {
   event_id: string;
   url: string;
   payload: WebhookDeliveryJob['event'];
+  body: string | null;
 }
 
 function toView(row: DeadLetterEntity): DeadLetterView {

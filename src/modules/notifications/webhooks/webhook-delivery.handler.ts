@@ -11,8 +11,9 @@ import {
   type QueueJobHandler,
 } from '../../../infra/queue/queue.types.js';
 import { DeadLettersService } from './dead-letters.service.js';
-import type { WebhookDeliveryJob } from './webhook-delivery.job.js';
+import { deliveryBody, type WebhookDeliveryJob } from './webhook-delivery.job.js';
 import { sendWebhook } from './webhook-sender.js';
+import { readServiceUserAgent } from './service-user-agent.js';
 import { WebhookSigner } from './webhook-signer.js';
 
 /** Thrown on `410 Gone`: the receiver asked us to stop, so the delivery is not dead-lettered. */
@@ -33,6 +34,8 @@ export class WebhookGoneError extends PermanentJobError {
 export class WebhookDeliveryHandler implements QueueJobHandler<WebhookDeliveryJob> {
   private readonly logger = new Logger(WebhookDeliveryHandler.name);
   private readonly signer: WebhookSigner | undefined;
+  /** `name/version` from package.json, read once here rather than per delivery. */
+  private readonly userAgent = readServiceUserAgent();
 
   constructor(
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
@@ -47,7 +50,8 @@ export class WebhookDeliveryHandler implements QueueJobHandler<WebhookDeliveryJo
     // deployment that had them, and nothing can sign it.
     if (this.signer === undefined) throw new PermanentJobError('WEBHOOK_SECRET is not set: cannot sign the delivery');
     const { event, url } = job.data;
-    const outcome = await sendWebhook(url, this.signer.sign(event), { timeoutMs: this.config.timeoutMs });
+    const signed = this.signer.sign(event.id, deliveryBody(job.data));
+    const outcome = await sendWebhook(url, signed, { timeoutMs: this.config.timeoutMs, userAgent: this.userAgent });
     switch (outcome.kind) {
       case 'delivered':
         this.metrics.webhookDeliveries.inc({ outcome: 'delivered' });
@@ -64,7 +68,7 @@ export class WebhookDeliveryHandler implements QueueJobHandler<WebhookDeliveryJo
 
   async onFinalFailure(job: JobContext<WebhookDeliveryJob>, error: Error): Promise<void> {
     if (error instanceof WebhookGoneError) return;
-    await this.deadLetters.record(job.data, job.attempt, error.message);
+    await this.deadLetters.record(job.data, deliveryBody(job.data), job.attempt, error.message);
     this.metrics.webhookDeliveries.inc({ outcome: 'dead_lettered' });
     this.logger.warn(
       `event ${job.data.event.id} to ${redactUrl(job.data.url)} dead-lettered after ${job.attempt} attempts: ${error.message}`,

@@ -1,12 +1,22 @@
 import type { WebhooksConfig } from '../../../config/index.js';
 import type { JobOptions } from '../../../infra/queue/queue.types.js';
-import type { WebhookPayload } from './webhook-signer.js';
+import { webhookBody, type WebhookPayload } from './webhook-signer.js';
 
 /** The data of a `deliver-webhook` job: one event to one receiver. */
 export interface WebhookDeliveryJob {
-  /** The body exactly as it will be signed; `event.id` is the `webhook-id` on every attempt. */
+  /** The event delivered; `event.id` is the `webhook-id` on every attempt. */
   event: WebhookPayload;
   url: string;
+  /** Set on a replay: the exact bytes the dead-lettered delivery sent, sent again unchanged. */
+  body?: string;
+}
+
+/**
+ * The bytes a delivery sends on every attempt: a replay's stored body, or else the event
+ * serialised (deterministic: job data keeps its key order through the queue).
+ */
+export function deliveryBody(delivery: WebhookDeliveryJob): string {
+  return delivery.body ?? webhookBody(delivery.event);
 }
 
 /**

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendWebhook } from './webhook-sender.js';
-import { WebhookSigner } from './webhook-signer.js';
+import { WebhookSigner, webhookBody } from './webhook-signer.js';
 
+const userAgent = 'test-service/1.2.3';
 const secret = `whsec_${Buffer.from('a-test-secret-of-some-length!!').toString('base64')}`;
 
 describe('sendWebhook', () => {
@@ -29,7 +30,7 @@ describe('sendWebhook', () => {
   });
 
   const signed = () =>
-    new WebhookSigner(secret).sign({ id: 'evt-1', type: 'user.created', occurredAt: '2026-01-01T00:00:00.000Z', data: { a: 1 } });
+    new WebhookSigner(secret).sign('evt-1', webhookBody({ id: 'evt-1', type: 'user.created', occurredAt: '2026-01-01T00:00:00.000Z', data: { a: 1 } }));
 
   it('sends a body and headers a Standard Webhooks receiver verifies', async () => {
     let verified: unknown;
@@ -38,7 +39,7 @@ describe('sendWebhook', () => {
       res.statusCode = 204;
       res.end();
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000 })).resolves.toEqual({ kind: 'delivered', status: 204 });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({ kind: 'delivered', status: 204 });
     expect(verified).toEqual({ id: 'evt-1', type: 'user.created', occurredAt: '2026-01-01T00:00:00.000Z', data: { a: 1 } });
   });
 
@@ -47,12 +48,12 @@ describe('sendWebhook', () => {
       res.statusCode = 500;
       res.end('nope');
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000 })).resolves.toEqual({ kind: 'retry', status: 500, error: 'HTTP 500' });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({ kind: 'retry', status: 500, error: 'HTTP 500' });
     handler = (_req, res) => {
       res.statusCode = 410;
       res.end();
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000 })).resolves.toEqual({ kind: 'gone', status: 410 });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({ kind: 'gone', status: 410 });
   });
 
   it('does not follow a redirect', async () => {
@@ -64,17 +65,17 @@ describe('sendWebhook', () => {
         res.end();
       } else res.end();
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000 })).resolves.toMatchObject({ kind: 'retry', status: 307 });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toMatchObject({ kind: 'retry', status: 307 });
     expect(seen).toEqual(['/hook']);
   });
 
   it('gives up on a receiver that does not answer in time', async () => {
     handler = () => undefined; // never answers
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 200 })).resolves.toEqual({ kind: 'retry', error: 'timed out after 200 ms' });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 200, userAgent })).resolves.toEqual({ kind: 'retry', error: 'timed out after 200 ms' });
   });
 
   it('reports a refused connection as retryable', async () => {
-    const outcome = await sendWebhook('http://127.0.0.1:1/hook', signed(), { timeoutMs: 2000 });
+    const outcome = await sendWebhook('http://127.0.0.1:1/hook', signed(), { timeoutMs: 2000, userAgent });
     expect(outcome).toMatchObject({ kind: 'retry' });
     expect((outcome as { error: string }).error).toMatch(/ECONNREFUSED/);
   });

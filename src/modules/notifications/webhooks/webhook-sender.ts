@@ -12,6 +12,8 @@ export type AttemptOutcome =
 
 export interface SendOptions {
   timeoutMs: number;
+  /** `User-Agent` of every delivery, e.g. `nest-service-template/0.1.0`. */
+  userAgent: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function sendWebhook(url: string, signed: SignedWebhook, options: S
   try {
     const response = await request(url, {
       method: 'POST',
-      headers: signed.headers,
+      headers: { ...signed.headers, 'user-agent': options.userAgent },
       body: signed.body,
       signal,
       headersTimeout: options.timeoutMs,

@@ -8,6 +8,11 @@ export interface WebhookPayload {
   data: unknown;
 }
 
+/** The body of a first delivery: the payload's fields in the documented order. */
+export function webhookBody(payload: WebhookPayload): string {
+  return JSON.stringify({ id: payload.id, type: payload.type, occurredAt: payload.occurredAt, data: payload.data });
+}
+
 /** The three Standard Webhooks headers, plus the content type. */
 export interface SignedWebhook {
   body: string;
@@ -25,8 +30,10 @@ export interface SignedWebhook {
  * `whsec_<base64>` secret. The id is the event id, so it stays the same across retries; the
  * timestamp is taken at each attempt, so a late retry still passes a receiver's freshness check.
  *
+ * The body is signed as given: a replay signs the exact bytes of the original delivery again.
+ *
  * ```ts
- * const signed = new WebhookSigner('whsec_…').sign({ id, type, occurredAt, data });
+ * const signed = new WebhookSigner('whsec_…').sign(event.id, webhookBody(event));
  * await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
  * ```
  */
@@ -37,15 +44,14 @@ export class WebhookSigner {
     this.webhook = new Webhook(secret);
   }
 
-  sign(payload: WebhookPayload, now: Date = new Date()): SignedWebhook {
-    const body = JSON.stringify({ id: payload.id, type: payload.type, occurredAt: payload.occurredAt, data: payload.data });
+  sign(webhookId: string, body: string, now: Date = new Date()): SignedWebhook {
     return {
       body,
       headers: {
         'content-type': 'application/json',
-        'webhook-id': payload.id,
+        'webhook-id': webhookId,
         'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-        'webhook-signature': this.webhook.sign(payload.id, now, body),
+        'webhook-signature': this.webhook.sign(webhookId, now, body),
       },
     };
   }
