@@ -137,10 +137,35 @@ function decorateOperations(document: OpenAPIObject): void {
           ...response.headers,
         };
       }
-      if (versioned && !operation.responses['429']) {
+      // Repeated wrong admin credentials from one address are rate limited too (docs/security.md).
+      if ((versioned || path.startsWith('/admin/')) && !operation.responses['429']) {
         operation.responses['429'] = {
-          description: 'Rate limited: wait Retry-After seconds',
+          description: versioned
+            ? 'Rate limited: wait Retry-After seconds'
+            : 'Too many failed admin authentications from this address: wait Retry-After seconds',
           headers: { ...REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS, 'Retry-After': ResponseHeaders.retryAfter },
+          content: problemContent,
+        };
+      }
+      // Every route refuses an unknown or repeated query parameter (query-parameters.ts).
+      operation.responses['400'] ??= {
+        description: 'An unknown or repeated query parameter, or a malformed request',
+        headers: { ...REQUEST_ID_HEADER, ...(versioned ? RATE_LIMIT_HEADERS : {}) },
+        content: problemContent,
+      };
+      // The router refuses a path segment over its length limit before any handler (router-errors.ts).
+      if (path.includes('{')) {
+        operation.responses['414'] ??= {
+          description: 'A path segment is too long',
+          headers: { ...REQUEST_ID_HEADER },
+          content: problemContent,
+        };
+      }
+      // A dependency (PostgreSQL, or Redis when the cache or limits need it) is unavailable.
+      if (versioned) {
+        operation.responses['503'] ??= {
+          description: 'A dependency is unavailable; retry after Retry-After seconds',
+          headers: { ...REQUEST_ID_HEADER, 'Retry-After': ResponseHeaders.retryAfter },
           content: problemContent,
         };
       }
