@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 
 /** The parts of a V8 .cpuprofile this summary reads. */
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  nodes: Array<{
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }>;
   samples: number[];
   timeDeltas: number[];
 }
@@ -28,10 +32,22 @@ function summarise(file: string, top: number, skipSeconds: number): void {
   const perPackage = new Map<string, number>();
   for (const [id, micros] of self) {
     const frame = byId.get(id)!.callFrame;
-    const where = frame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/bench\/dist\/service\//, 'service/');
+    const where = frame.url
+      .replace(/^file:\/\//, '')
+      .replace(/^.*\/node_modules\//, '')
+      .replace(/^.*\/bench\/dist\/service\//, 'service/');
     const key = `${frame.functionName || '(anonymous)'}  ${where}:${frame.lineNumber + 1}`;
     perFunction.set(key, (perFunction.get(key) ?? 0) + micros);
-    const pkg = frame.url === '' ? frame.functionName || '(native)' : where.startsWith('service/') ? 'service' : where.startsWith('node:') ? 'node core' : where.startsWith('@') ? where.split('/').slice(0, 2).join('/') : where.split('/')[0]!;
+    const pkg =
+      frame.url === ''
+        ? frame.functionName || '(native)'
+        : where.startsWith('service/')
+          ? 'service'
+          : where.startsWith('node:')
+            ? 'node core'
+            : where.startsWith('@')
+              ? where.split('/').slice(0, 2).join('/')
+              : where.split('/')[0]!;
     perPackage.set(pkg, (perPackage.get(pkg) ?? 0) + micros);
   }
   const print = (title: string, entries: Map<string, number>, count: number): void => {

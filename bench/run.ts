@@ -2,14 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import {
-  type BenchContext,
-  newSecrets,
-  RESULTS_DIR,
-  ROOT,
-  startBaseline,
-  startService,
-} from './lib/context.js';
+import { type BenchContext, newSecrets, RESULTS_DIR, ROOT, startBaseline, startService } from './lib/context.js';
 import { parseOptions } from './lib/options.js';
 import { createBenchDatabase } from './lib/postgres.js';
 import { type RunningProcess, stopAll, UnavailableError } from './lib/processes.js';
@@ -71,7 +64,10 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', abort);
 
-  if (options.profile) ctx.notes.push('--profile: service instances ran under --cpu-prof (slower, more RSS); profiles in bench/results/profiles');
+  if (options.profile)
+    ctx.notes.push(
+      '--profile: service instances ran under --cpu-prof (slower, more RSS); profiles in bench/results/profiles',
+    );
   let machine: Record<string, string | number> = {};
   try {
     machine = await describeMachine(ctx);
@@ -108,18 +104,26 @@ async function main(): Promise<void> {
   await writeFile(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\n${textTable(report)}\n\nwritten: bench/results/latest.json\n`);
   if (report.complete && process.env.BENCH_UPDATE_DOCS !== '0') {
-    if (await updateDocs(join(ROOT, 'docs/benchmarks.md'), report)) process.stdout.write('updated: docs/benchmarks.md\n');
+    if (await updateDocs(join(ROOT, 'docs/benchmarks.md'), report))
+      process.stdout.write('updated: docs/benchmarks.md\n');
   }
 }
 
 /** Runs one scenario; a failure becomes a `failed` row with its reason (the run goes on). */
-async function attempt(ctx: BenchContext, id: string, label: string, work: () => Promise<ScenarioResult | ScenarioResult[]>): Promise<void> {
+async function attempt(
+  ctx: BenchContext,
+  id: string,
+  label: string,
+  work: () => Promise<ScenarioResult | ScenarioResult[]>,
+): Promise<void> {
   log(`${label} …`);
   try {
     const out = await work();
     for (const result of Array.isArray(out) ? out : [out]) {
       ctx.results.push(result);
-      log(`  ${result.label}: ${result.status === 'ok' ? `${result.rate} ${result.unit}, p99 ${result.p99 ?? '-'} ms` : `${result.status} (${result.reason})`}`);
+      log(
+        `  ${result.label}: ${result.status === 'ok' ? `${result.rate} ${result.unit}, p99 ${result.p99 ?? '-'} ms` : `${result.status} (${result.reason})`}`,
+      );
     }
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
@@ -141,13 +145,38 @@ async function runScenarios(ctx: BenchContext, selected: (id: (typeof SCENARIOS)
   if (selected('ceiling-http')) await attempt(ctx, 'ceiling-http', 'HTTP ceiling', () => httpCeiling(ctx));
   if (selected('ceiling-redis')) await attempt(ctx, 'ceiling-redis', 'Redis ceiling', () => redisCeiling(ctx));
   if (selected('cached')) {
-    await attempt(ctx, 'cached', 'cached GET by id', async () => (await measureHttp(ctx, served, 'cached', 'cached GET /v1/products/:id', getById(ctx.productIds))).result);
+    await attempt(
+      ctx,
+      'cached',
+      'cached GET by id',
+      async () =>
+        (await measureHttp(ctx, served, 'cached', 'cached GET /v1/products/:id', getById(ctx.productIds))).result,
+    );
   }
   if (selected('list')) {
-    await attempt(ctx, 'list', 'cached list', async () => (await measureHttp(ctx, served, 'list', 'cached GET /v1/products?limit=20', listPages)).result);
+    await attempt(
+      ctx,
+      'list',
+      'cached list',
+      async () => (await measureHttp(ctx, served, 'list', 'cached GET /v1/products?limit=20', listPages)).result,
+    );
   }
   if (selected('patch')) {
-    await attempt(ctx, 'patch', 'PATCH', async () => (await measureHttp(ctx, served, 'patch', 'PATCH /v1/products/:id (outbox + write-through)', patchStock(ctx.productIds, ctx.apiKey))).result);
+    await attempt(
+      ctx,
+      'patch',
+      'PATCH',
+      async () =>
+        (
+          await measureHttp(
+            ctx,
+            served,
+            'patch',
+            'PATCH /v1/products/:id (outbox + write-through)',
+            patchStock(ctx.productIds, ctx.apiKey),
+          )
+        ).result,
+    );
   }
   // Let the PATCHes' events be dispatched and their jobs run before stopping, so none is left for
   // a later instance (the event-path one would deliver them as webhooks during its measurement).
@@ -156,7 +185,8 @@ async function runScenarios(ctx: BenchContext, selected: (id: (typeof SCENARIOS)
 
   if (selected('uncached')) await attempt(ctx, 'uncached', 'uncached GET by id', () => uncached(ctx));
   for (const platform of ['fastify', 'express'] as const) {
-    if (selected(`baseline-${platform}`)) await attempt(ctx, `baseline-${platform}`, `baseline on ${platform}`, () => baseline(ctx, platform));
+    if (selected(`baseline-${platform}`))
+      await attempt(ctx, `baseline-${platform}`, `baseline on ${platform}`, () => baseline(ctx, platform));
   }
   if (selected('stampede')) {
     const cold = await insertColdProducts(ctx, options.stampedeKeys);
@@ -184,7 +214,10 @@ async function waitForQuiet(ctx: BenchContext, server: RunningProcess): Promise<
     const metrics = await fetch(`${server.url}/metrics`)
       .then((r) => r.text())
       .catch(() => '');
-    const queued = [...metrics.matchAll(/^queue_depth\{[^}]*state="(?:waiting|active)"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const queued = [...metrics.matchAll(/^queue_depth\{[^}]*state="(?:waiting|active)"[^}]*\} (\d+)/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
     if (pending === 0 && queued === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -217,7 +250,13 @@ async function uncached(ctx: BenchContext): Promise<ScenarioResult> {
   const before = await ctx.db.tableScans('products');
   const server = await startService(ctx, 'service-uncached', { CACHE_STORE: 'none' });
   try {
-    const { result, load } = await measureHttp(ctx, server, 'uncached', 'uncached GET /v1/products/:id (CACHE_STORE=none)', getById(ctx.productIds));
+    const { result, load } = await measureHttp(
+      ctx,
+      server,
+      'uncached',
+      'uncached GET /v1/products/:id (CACHE_STORE=none)',
+      getById(ctx.productIds),
+    );
     await server.stop();
     await ctx.db.waitForOtherConnectionsToClose();
     const scans = (await ctx.db.tableScans('products')) - before;
@@ -241,12 +280,30 @@ async function baseline(ctx: BenchContext, platform: 'fastify' | 'express'): Pro
     const reason = error.message.trim().split('\n').at(-1) ?? 'unavailable';
     return [
       { id: `baseline-${platform}`, label: `baseline (${label}): cached GET`, status: 'n/a', reason, unit: 'req/s' },
-      { id: `baseline-${platform}-patch`, label: `baseline (${label}): plain PATCH`, status: 'n/a', reason, unit: 'req/s' },
+      {
+        id: `baseline-${platform}-patch`,
+        label: `baseline (${label}): plain PATCH`,
+        status: 'n/a',
+        reason,
+        unit: 'req/s',
+      },
     ];
   }
   try {
-    const get = await measureHttp(ctx, server, `baseline-${platform}`, `baseline (${label}): cached GET, stock CacheInterceptor`, getById(ctx.productIds));
-    const patch = await measureHttp(ctx, server, `baseline-${platform}-patch`, `baseline (${label}): plain PATCH`, patchStock(ctx.productIds));
+    const get = await measureHttp(
+      ctx,
+      server,
+      `baseline-${platform}`,
+      `baseline (${label}): cached GET, stock CacheInterceptor`,
+      getById(ctx.productIds),
+    );
+    const patch = await measureHttp(
+      ctx,
+      server,
+      `baseline-${platform}-patch`,
+      `baseline (${label}): plain PATCH`,
+      patchStock(ctx.productIds),
+    );
     return [get.result, patch.result];
   } finally {
     await server.stop();
@@ -283,26 +340,69 @@ function withRatios(results: ScenarioResult[]): ScenarioResult[] {
 /** The issue's targets, judged on this run's figures. */
 function checkTargets(results: ScenarioResult[], connections: number): TargetCheck[] {
   // A row with errors cannot meet a target: failed requests would make any rate or count look fine.
-  const row = (id: string): ScenarioResult | undefined => results.find((r) => r.id === id && r.status === 'ok' && (r.errors ?? 0) === 0);
-  const judge = (target: string, value: number | undefined | null, ok: (v: number) => boolean, show: (v: number) => string): TargetCheck =>
+  const row = (id: string): ScenarioResult | undefined =>
+    results.find((r) => r.id === id && r.status === 'ok' && (r.errors ?? 0) === 0);
+  const judge = (
+    target: string,
+    value: number | undefined | null,
+    ok: (v: number) => boolean,
+    show: (v: number) => string,
+  ): TargetCheck =>
     value === undefined || value === null
       ? { target, measured: 'not measured', verdict: 'n/a' }
       : { target, measured: show(value), verdict: ok(value) ? 'met' : 'missed' };
   const x = (v: number): string => `${v.toFixed(2)}×`;
   const cached = row('cached');
-  const ourRss = results.filter((r) => ['cached', 'list', 'patch', 'uncached', 'stampede', 'events'].includes(r.id) && r.rssMb !== undefined);
+  const ourRss = results.filter(
+    (r) => ['cached', 'list', 'patch', 'uncached', 'stampede', 'events'].includes(r.id) && r.rssMb !== undefined,
+  );
   const checks: TargetCheck[] = [
     judge('cached GET ≥ 3× baseline (Express)', cached?.baselineRatio?.express, (v) => v >= 3, x),
     judge('cached GET ≥ 1.2× baseline (Fastify)', cached?.baselineRatio?.fastify, (v) => v >= 1.2, x),
-    judge('cached GET ≥ 60% of the node:http ceiling', cached?.ceilingRatio, (v) => v >= 0.6, (v) => `${Math.round(v * 100)}%`),
-    judge(`cached GET p99 ≤ 5 ms at ${connections} connections`, cached?.p99, (v) => v <= 5, (v) => `${v} ms`),
-    judge('stampede ≤ 1 database read per cold key', row('stampede')?.rate, (v) => v <= 1, (v) => `${v} reads/key`),
-    judge('stampede (500 ms loads, cores saturated) ≤ 1 database read per cold key', row('stampede-pressure')?.rate, (v) => v <= 1, (v) => `${v} reads/key`),
+    judge(
+      'cached GET ≥ 60% of the node:http ceiling',
+      cached?.ceilingRatio,
+      (v) => v >= 0.6,
+      (v) => `${Math.round(v * 100)}%`,
+    ),
+    judge(
+      `cached GET p99 ≤ 5 ms at ${connections} connections`,
+      cached?.p99,
+      (v) => v <= 5,
+      (v) => `${v} ms`,
+    ),
+    judge(
+      'stampede ≤ 1 database read per cold key',
+      row('stampede')?.rate,
+      (v) => v <= 1,
+      (v) => `${v} reads/key`,
+    ),
+    judge(
+      'stampede (500 ms loads, cores saturated) ≤ 1 database read per cold key',
+      row('stampede-pressure')?.rate,
+      (v) => v <= 1,
+      (v) => `${v} reads/key`,
+    ),
     judge('PATCH ≥ 0.8× baseline PATCH (Fastify)', row('patch')?.baselineRatio?.fastify, (v) => v >= 0.8, x),
     judge('PATCH ≥ 0.8× baseline PATCH (Express)', row('patch')?.baselineRatio?.express, (v) => v >= 0.8, x),
-    judge('commit → webhook p50 ≤ 20 ms', row('events')?.p50, (v) => v <= 20, (v) => `${v} ms`),
-    judge('commit → webhook p99 ≤ 100 ms', row('events')?.p99, (v) => v <= 100, (v) => `${v} ms`),
-    judge('queue path ≥ 80% of raw BullMQ', row('queue')?.ceilingRatio, (v) => v >= 0.8, (v) => `${Math.round(v * 100)}%`),
+    judge(
+      'commit → webhook p50 ≤ 20 ms',
+      row('events')?.p50,
+      (v) => v <= 20,
+      (v) => `${v} ms`,
+    ),
+    judge(
+      'commit → webhook p99 ≤ 100 ms',
+      row('events')?.p99,
+      (v) => v <= 100,
+      (v) => `${v} ms`,
+    ),
+    judge(
+      'queue path ≥ 80% of raw BullMQ',
+      row('queue')?.ceilingRatio,
+      (v) => v >= 0.8,
+      (v) => `${Math.round(v * 100)}%`,
+    ),
     judge(
       'service RSS ≤ 200 MB (read as MiB) during the run',
       ourRss.length > 0 ? Math.max(...ourRss.map((r) => r.rssMb!)) : undefined,

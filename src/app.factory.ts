@@ -116,7 +116,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   installJsonBodyParser(fastify, http.bodyBounds);
   installRequestLogging(fastify, app.get(ROOT_LOGGER));
   // Before init, so the hook also covers the routes bull-board's plugin adds under /admin.
-  installAdminGuard(fastify, app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken, app.get(AuthFailureLimiter));
+  installAdminGuard(
+    fastify,
+    app.get<ConfigType<typeof authConfig>>(authConfig.KEY).adminToken,
+    app.get(AuthFailureLimiter),
+  );
   // Before init too, so it runs ahead of the cached-read fast path's hook (added at init).
   installQueryParameterRule(app, fastify);
   return app;

@@ -17,12 +17,16 @@ async function bootstrap(): Promise<void> {
     try {
       await import(expressPlatform);
     } catch {
-      process.stderr.write(`${expressPlatform} is not installed: add it to devDependencies to run the Express baseline\n`);
+      process.stderr.write(
+        `${expressPlatform} is not installed: add it to devDependencies to run the Express baseline\n`,
+      );
       process.exit(UNAVAILABLE);
     }
     app = await NestFactory.create(BaselineModule, { logger: ['error', 'warn'] });
   } else {
-    app = await NestFactory.create<NestFastifyApplication>(BaselineModule, new FastifyAdapter(), { logger: ['error', 'warn'] });
+    app = await NestFactory.create<NestFastifyApplication>(BaselineModule, new FastifyAdapter(), {
+      logger: ['error', 'warn'],
+    });
   }
   app.enableVersioning({ type: VersioningType.URI });
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));

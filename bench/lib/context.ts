@@ -21,7 +21,8 @@ export const RESULTS_DIR = join(ROOT, 'bench/results');
  * measures the memory settings that ship.
  */
 export function productionNodeFlags(): string[] {
-  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
   return (scripts['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
@@ -62,7 +63,11 @@ function passThroughEnv(): Record<string, string> {
  * looks like lost queue storage, and the outbox sweeper would hand recent events over again).
  * Throttling stays on, at limits the load never reaches.
  */
-export async function startService(ctx: BenchContext, name: string, env: Record<string, string> = {}): Promise<RunningProcess> {
+export async function startService(
+  ctx: BenchContext,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<RunningProcess> {
   const port = await sparePort();
   return startProcess({
     name,
@@ -73,7 +78,9 @@ export async function startService(ctx: BenchContext, name: string, env: Record<
     logDir: RESULTS_DIR,
     nodeArgs: [
       ...productionNodeFlags(),
-      ...(ctx.options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : []),
+      ...(ctx.options.profile
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : []),
     ],
     env: {
       NODE_ENV: 'production',
@@ -96,7 +103,11 @@ export async function startService(ctx: BenchContext, name: string, env: Record<
 }
 
 /** Starts the stock baseline app (bench/baselines) on Fastify or Express. */
-export async function startBaseline(ctx: BenchContext, name: string, platform: 'fastify' | 'express'): Promise<RunningProcess> {
+export async function startBaseline(
+  ctx: BenchContext,
+  name: string,
+  platform: 'fastify' | 'express',
+): Promise<RunningProcess> {
   const port = await sparePort();
   return startProcess({
     name,
@@ -122,7 +133,11 @@ export function randomItem<T>(items: readonly T[]): T {
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {

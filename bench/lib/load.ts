@@ -52,7 +52,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-function once(options: LoadOptions, durationSec: number, recorder: LatencyRecorder | undefined): Promise<autocannon.Result> {
+function once(
+  options: LoadOptions,
+  durationSec: number,
+  recorder: LatencyRecorder | undefined,
+): Promise<autocannon.Result> {
   const { request } = options;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -71,7 +75,8 @@ function once(options: LoadOptions, durationSec: number, recorder: LatencyRecord
           },
         ],
       },
-      (error: unknown, result) => (error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result)),
+      (error: unknown, result) =>
+        error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result),
     );
     if (recorder) {
       instance.on('response', (_client, statusCode, _bytes, responseTime) => {

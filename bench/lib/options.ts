@@ -78,12 +78,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     process.exit(0);
   }
   type Flag = Exclude<keyof typeof values, 'help' | 'profile'>;
-  const pick = (flag: Flag): string | undefined => values[flag] ?? env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
+  const pick = (flag: Flag): string | undefined =>
+    values[flag] ?? env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const num = (flag: Flag, fallback: number, min: number, max: number): number => {
     const raw = pick(flag);
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${flag}: expected a number from ${min} to ${max}, got ${raw}`);
+    if (!Number.isFinite(value) || value < min || value > max)
+      throw new Error(`--${flag}: expected a number from ${min} to ${max}, got ${raw}`);
     return value;
   };
   return {

@@ -12,7 +12,9 @@ export async function sparePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -133,7 +135,9 @@ export async function startProcess(options: StartOptions): Promise<RunningProces
       if (options.unavailableExitCode !== undefined && code === options.unavailableExitCode) {
         throw new UnavailableError(lastLines(logFile, 3));
       }
-      throw new Error(`${options.name} exited with ${code ?? child.signalCode} before it was ready:\n${lastLines(logFile, 30)}`);
+      throw new Error(
+        `${options.name} exited with ${code ?? child.signalCode} before it was ready:\n${lastLines(logFile, 30)}`,
+      );
     }
     try {
       const response = await fetch(`${url}${options.readyPath}`, { signal: AbortSignal.timeout(2000) });

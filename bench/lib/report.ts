@@ -40,11 +40,23 @@ export interface BenchReport {
 }
 
 const fmt = (value: number | null | undefined, digits = 0): string =>
-  value === undefined || value === null ? '' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  value === undefined || value === null
+    ? ''
+    : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (value: number | undefined): string => (value === undefined ? '' : `${value.toFixed(2)}×`);
 
 function rows(report: BenchReport): string[][] {
-  const header = ['scenario', 'value', 'p50 ms', 'p99 ms', 'errors', '÷ ceiling', '÷ base Fastify', '÷ base Express', 'RSS MiB'];
+  const header = [
+    'scenario',
+    'value',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    '÷ ceiling',
+    '÷ base Fastify',
+    '÷ base Express',
+    'RSS MiB',
+  ];
   const body = report.scenarios.map((s) =>
     s.status !== 'ok'
       ? [s.label, s.status, '', '', '', '', '', '', '']
@@ -67,7 +79,8 @@ function rows(report: BenchReport): string[][] {
 export function textTable(report: BenchReport): string {
   const all = rows(report);
   const widths = all[0]!.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
-  const line = (row: string[]): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const line = (row: string[]): string =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   const out = [line(all[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)];
   const remarks = rowRemarks(report);
   if (remarks.length > 0) out.push('', ...remarks.map((r) => `  ${r}`));

@@ -37,7 +37,11 @@ export class WebhookReceiver {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const receivedAtMs = Date.now();
-        receiver.accept(Buffer.concat(chunks).toString('utf8'), request.headers as Record<string, string>, receivedAtMs);
+        receiver.accept(
+          Buffer.concat(chunks).toString('utf8'),
+          request.headers as Record<string, string>,
+          receivedAtMs,
+        );
         response.writeHead(204).end();
       });
     });

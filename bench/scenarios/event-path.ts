@@ -57,7 +57,8 @@ export async function eventPath(ctx: BenchContext): Promise<ScenarioResult> {
     // Every PATCH acknowledged in the measured window must produce one delivery.
     const expected = ok;
     // Wait for stragglers (at-least-once delivery may retry), at most 10 s.
-    const relevant = () => [...receiver.deliveries.values()].filter((d) => d.type === 'product.updated' && d.occurredAtMs >= measuredFrom);
+    const relevant = () =>
+      [...receiver.deliveries.values()].filter((d) => d.type === 'product.updated' && d.occurredAtMs >= measuredFrom);
     const deadline = Date.now() + 10_000;
     while (relevant().length < expected && Date.now() < deadline) await sleep(100);
     const deliveries = relevant();

@@ -9,7 +9,9 @@ export interface HttpMeasurement {
   load: LoadResult;
 }
 
-export const getById = (ids: readonly string[]): LoadRequest => ({ next: () => ({ path: `/v1/products/${randomItem(ids)}` }) });
+export const getById = (ids: readonly string[]): LoadRequest => ({
+  next: () => ({ path: `/v1/products/${randomItem(ids)}` }),
+});
 
 export const listPages: LoadRequest = {
   next: () => ({ path: Math.random() < 0.5 ? '/v1/products?limit=20' : '/v1/products?limit=20&active=true' }),
@@ -47,8 +49,11 @@ export async function measureHttp(
     await probe.arrayBuffer();
     const cacheStatus = probe.headers.get('cache-status');
     const policy = probe.headers.get('ratelimit-policy');
-    notes.push(`probe: ${probe.status}, Cache-Status: ${cacheStatus ?? '(none)'}, RateLimit-Policy: ${policy ?? '(none)'}`);
-    if ((id === 'cached' || id === 'list') && !/\bhit\b/.test(cacheStatus ?? '')) notes.push('NOT served from the cache after the warm-up');
+    notes.push(
+      `probe: ${probe.status}, Cache-Status: ${cacheStatus ?? '(none)'}, RateLimit-Policy: ${policy ?? '(none)'}`,
+    );
+    if ((id === 'cached' || id === 'list') && !/\bhit\b/.test(cacheStatus ?? ''))
+      notes.push('NOT served from the cache after the warm-up');
   }
   const non2xx = Object.entries(load.statusCodes).filter(([code]) => !code.startsWith('2'));
   if (non2xx.length > 0) notes.push(`status codes: ${non2xx.map(([c, n]) => `${c}×${n}`).join(', ')}`);

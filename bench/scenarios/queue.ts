@@ -14,7 +14,10 @@ export const QUEUE_CONCURRENCY = 10;
 const ADDS_IN_FLIGHT = 50;
 
 /** Job retention as our BullMQ driver sets it, so both paths write the same data. */
-const RETENTION = { removeOnComplete: { age: 86_400, count: 100_000 }, removeOnFail: { age: 7 * 86_400, count: 100_000 } };
+const RETENTION = {
+  removeOnComplete: { age: 86_400, count: 100_000 },
+  removeOnFail: { age: 7 * 86_400, count: 100_000 },
+};
 
 interface Throughput {
   jobsPerSec: number;
@@ -26,7 +29,11 @@ interface Throughput {
  * Adds `total` jobs (`ADDS_IN_FLIGHT` adds at a time, one `add` per job, as the service enqueues)
  * while workers drain them; jobs/s from the first add to the last completion.
  */
-async function measure(total: number, add: (n: number) => Promise<unknown>, onOutcome: (listener: (ok: boolean) => void) => void): Promise<Throughput> {
+async function measure(
+  total: number,
+  add: (n: number) => Promise<unknown>,
+  onOutcome: (listener: (ok: boolean) => void) => void,
+): Promise<Throughput> {
   let completed = 0;
   let failed = 0;
   let target = 0;
@@ -52,16 +59,29 @@ async function measure(total: number, add: (n: number) => Promise<unknown>, onOu
   const started = performance.now();
   await drain(total);
   const seconds = (performance.now() - started) / 1000;
-  return { jobsPerSec: Math.round(total / seconds), seconds: Math.round(seconds * 100) / 100, failed: failed - failedBefore };
+  return {
+    jobsPerSec: Math.round(total / seconds),
+    seconds: Math.round(seconds * 100) / 100,
+    failed: failed - failedBefore,
+  };
 }
 
 /** Raw BullMQ: one Queue and one Worker with a no-op processor, configured as BullMQ's docs show. */
 async function rawOnce(ctx: BenchContext, round: number): Promise<Throughput> {
   const url = new URL(ctx.redis.url);
-  const connection = { host: url.hostname, port: Number(url.port || 6379), db: Number(url.pathname.slice(1) || 0), maxRetriesPerRequest: null };
+  const connection = {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    db: Number(url.pathname.slice(1) || 0),
+    maxRetriesPerRequest: null,
+  };
   const prefix = `${ctx.redis.prefix}:rawbull`;
   const queue = new Queue(`bench-noop-${round}`, { connection, prefix, defaultJobOptions: RETENTION });
-  const worker = new Worker(`bench-noop-${round}`, () => Promise.resolve(undefined), { connection, prefix, concurrency: QUEUE_CONCURRENCY });
+  const worker = new Worker(`bench-noop-${round}`, () => Promise.resolve(undefined), {
+    connection,
+    prefix,
+    concurrency: QUEUE_CONCURRENCY,
+  });
   try {
     await worker.waitUntilReady();
     return await measure(
@@ -110,7 +130,8 @@ interface ProcessorLike {
 }
 
 const SERVICE_DIR = join(ROOT, 'bench/dist/service');
-const load = async <T>(relative: string): Promise<T> => (await import(pathToFileURL(join(SERVICE_DIR, relative)).href)) as T;
+const load = async <T>(relative: string): Promise<T> =>
+  (await import(pathToFileURL(join(SERVICE_DIR, relative)).href)) as T;
 
 /**
  * Our processor path: the service's QueueModule (BullMQ driver, @nestjs/bullmq processors, the
@@ -120,7 +141,13 @@ const load = async <T>(relative: string): Promise<T> => (await import(pathToFile
 export async function ourQueue(ctx: BenchContext): Promise<ScenarioResult> {
   const label = `queue: no-op jobs through our processor path (concurrency ${QUEUE_CONCURRENCY})`;
   if (!existsSync(join(SERVICE_DIR, 'infra/queue/queue.module.js'))) {
-    return { id: 'queue', label, status: 'n/a', reason: 'the service build has no queue module (src/infra/queue)', unit: 'jobs/s' };
+    return {
+      id: 'queue',
+      label,
+      status: 'n/a',
+      reason: 'the service build has no queue module (src/infra/queue)',
+      unit: 'jobs/s',
+    };
   }
   const types = await load<QueueTypesModule>('infra/queue/queue.types.js');
   const { QueueModule } = await load<{ QueueModule: Type }>('infra/queue/queue.module.js');

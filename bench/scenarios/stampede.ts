@@ -72,7 +72,9 @@ async function stampede(
         Array.from({ length: concurrency }, async (_, i) => {
           const started = performance.now();
           try {
-            const response = await request(`${servers[i % servers.length]!.url}/v1/products/${id}`, { dispatcher: agent });
+            const response = await request(`${servers[i % servers.length]!.url}/v1/products/${id}`, {
+              dispatcher: agent,
+            });
             await response.body.dump();
             recorder.record(performance.now() - started);
             if (response.statusCode !== 200) errors++;
@@ -110,8 +112,16 @@ async function stampede(
 
 /** Our service: two instances sharing one Redis. */
 export async function serviceStampede(ctx: BenchContext, ids: string[]): Promise<ScenarioResult> {
-  const outcome = await stampede(ctx, () => Promise.all([startService(ctx, 'stampede-1'), startService(ctx, 'stampede-2')]), ids);
-  return toResult('stampede', `stampede: ${ids.length} cold ids × ${ctx.options.stampedeConcurrency} GETs, 2 instances`, outcome);
+  const outcome = await stampede(
+    ctx,
+    () => Promise.all([startService(ctx, 'stampede-1'), startService(ctx, 'stampede-2')]),
+    ids,
+  );
+  return toResult(
+    'stampede',
+    `stampede: ${ids.length} cold ids × ${ctx.options.stampedeConcurrency} GETs, 2 instances`,
+    outcome,
+  );
 }
 
 /**
@@ -135,7 +145,13 @@ export async function pressureStampede(ctx: BenchContext, ids: string[], latency
       `stampede, ${2 * latencyMs} ms loads, cores saturated: ${ids.length} cold ids × ${ctx.options.stampedeConcurrency} GETs, 2 instances`,
       outcome,
     );
-    return { ...result, notes: [...(result.notes ?? []), `database behind a proxy adding ${latencyMs} ms each way; one busy process per core during the GETs`] };
+    return {
+      ...result,
+      notes: [
+        ...(result.notes ?? []),
+        `database behind a proxy adding ${latencyMs} ms each way; one busy process per core during the GETs`,
+      ],
+    };
   } finally {
     await proxy.stop();
   }
@@ -145,7 +161,11 @@ export async function pressureStampede(ctx: BenchContext, ids: string[], latency
 export async function baselineStampede(ctx: BenchContext, ids: string[]): Promise<ScenarioResult> {
   const outcome = await stampede(
     ctx,
-    () => Promise.all([startBaseline(ctx, 'baseline-stampede-1', 'fastify'), startBaseline(ctx, 'baseline-stampede-2', 'fastify')]),
+    () =>
+      Promise.all([
+        startBaseline(ctx, 'baseline-stampede-1', 'fastify'),
+        startBaseline(ctx, 'baseline-stampede-2', 'fastify'),
+      ]),
     ids,
   );
   return toResult('baseline-stampede', `baseline (Fastify) stampede, same ids`, outcome);
@@ -162,7 +182,11 @@ function toResult(id: string, label: string, outcome: StampedeOutcome): Scenario
     p99: outcome.p99,
     errors: outcome.errors,
     rssMb: outcome.rssMb,
-    notes: [`Cache-Status seen: ${Object.entries(outcome.cacheStatus).map(([k, n]) => `${k} ×${n}`).join(', ')}`],
+    notes: [
+      `Cache-Status seen: ${Object.entries(outcome.cacheStatus)
+        .map(([k, n]) => `${k} ×${n}`)
+        .join(', ')}`,
+    ],
     details: { scans: outcome.scans, requests: outcome.requests, cacheStatus: outcome.cacheStatus },
   };
 }

@@ -19,7 +19,11 @@ export function redisScript(source: string): RedisScript {
  * const reply = await runScript(client, RELEASE_IF_OWNER, { keys: [lease], arguments: [token] });
  * ```
  */
-export async function runScript(client: RedisClientType, script: RedisScript, call: { keys: string[]; arguments: string[] }): Promise<unknown> {
+export async function runScript(
+  client: RedisClientType,
+  script: RedisScript,
+  call: { keys: string[]; arguments: string[] },
+): Promise<unknown> {
   try {
     return await client.evalSha(script.sha, call);
   } catch (error) {

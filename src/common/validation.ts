@@ -23,7 +23,9 @@ export function IsOmittable(): PropertyDecorator {
 
 /** A query parameter holding a whole number: "20" becomes 20, anything else stays as it is and fails. */
 export function ToInteger(): PropertyDecorator {
-  return Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value));
+  return Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value,
+  );
 }
 
 /** A query parameter holding a boolean: only "true" and "false" are accepted. */

@@ -36,10 +36,7 @@ export const authEnvSchema = z
             'expected comma-separated name:secret pairs (every entry named), unique names of 1-64 [A-Za-z0-9._-], secrets of at least 16 characters',
         },
       ),
-    ADMIN_TOKEN: z
-      .string()
-      .min(16, { error: 'expected a token of at least 16 characters' })
-      .optional(),
+    ADMIN_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
     /** Wrong API keys or admin tokens one client IP may send per window before it gets 429. */
     AUTH_FAILURE_LIMIT: int(1, 1_000_000, 20),
     AUTH_FAILURE_TTL_SECONDS: int(1, 86_400, 60),

@@ -36,10 +36,12 @@ export const cacheEnvSchema = z.object({
 });
 
 export const cacheConfig = registerAs('cache', () => {
-  const env = parseEnv(cacheEnvSchema.refine((e) => e.CACHE_STORE !== 'redis' || e.REDIS_URL, {
-    path: ['CACHE_STORE'],
-    error: 'redis needs REDIS_URL to be set',
-  }));
+  const env = parseEnv(
+    cacheEnvSchema.refine((e) => e.CACHE_STORE !== 'redis' || e.REDIS_URL, {
+      path: ['CACHE_STORE'],
+      error: 'redis needs REDIS_URL to be set',
+    }),
+  );
   return {
     store: env.CACHE_STORE ?? (env.REDIS_URL ? 'redis' : 'memory'),
     ttlMs: seconds(env.CACHE_TTL_SECONDS),

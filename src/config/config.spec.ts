@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertValidEnvironment, cacheConfig, databaseConfig, httpConfig, InvalidEnvironmentError, webhooksConfig } from './index.js';
+import {
+  assertValidEnvironment,
+  cacheConfig,
+  databaseConfig,
+  httpConfig,
+  InvalidEnvironmentError,
+  webhooksConfig,
+} from './index.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -59,14 +66,26 @@ describe('environment validation', () => {
   it('accepts an empty environment and applies the documented defaults', () => {
     for (const key of Object.keys(process.env)) delete process.env[key];
     expect(problemsWith({})).toEqual([]);
-    expect(httpConfig()).toMatchObject({ port: 3000, shutdownDrainMs: 5000, trustProxy: undefined, environment: 'development' });
+    expect(httpConfig()).toMatchObject({
+      port: 3000,
+      shutdownDrainMs: 5000,
+      trustProxy: undefined,
+      environment: 'development',
+    });
     expect(databaseConfig()).toEqual({ driver: 'pglite', dataDir: './.data' });
     expect(cacheConfig()).toMatchObject({ store: 'memory', ttlMs: 60_000, negativeTtlMs: 5000 });
     expect(webhooksConfig().urls).toEqual([]);
   });
 
   it('treats an empty variable as unset and parses lists and hop counts', () => {
-    expect(problemsWith({ REDIS_URL: '', TRUST_PROXY: '2', WEBHOOK_URLS: 'http://a.test/x, https://b.test/y', WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })).toEqual([]);
+    expect(
+      problemsWith({
+        REDIS_URL: '',
+        TRUST_PROXY: '2',
+        WEBHOOK_URLS: 'http://a.test/x, https://b.test/y',
+        WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      }),
+    ).toEqual([]);
     expect(httpConfig().trustProxy).toBe(2);
     expect(webhooksConfig().urls).toEqual(['http://a.test/x', 'https://b.test/y']);
     expect(cacheConfig().store).toBe('memory');

@@ -24,10 +24,7 @@ export interface EnvProblem {
 
 export class InvalidEnvironmentError extends Error {
   constructor(readonly problems: EnvProblem[]) {
-    super(
-      'Invalid environment configuration:\n' +
-        problems.map((p) => `  - ${p.variable}: ${p.expected}`).join('\n'),
-    );
+    super('Invalid environment configuration:\n' + problems.map((p) => `  - ${p.variable}: ${p.expected}`).join('\n'));
     this.name = 'InvalidEnvironmentError';
   }
 }

@@ -11,7 +11,17 @@ import { redisConfig, redisEnvSchema } from './redis.config.js';
 import { throttleConfig, throttleEnvSchema } from './throttle.config.js';
 import { webhooksConfig, webhooksEnvSchema } from './webhooks.config.js';
 
-export { authConfig, cacheConfig, databaseConfig, httpConfig, mailConfig, queueConfig, redisConfig, throttleConfig, webhooksConfig };
+export {
+  authConfig,
+  cacheConfig,
+  databaseConfig,
+  httpConfig,
+  mailConfig,
+  queueConfig,
+  redisConfig,
+  throttleConfig,
+  webhooksConfig,
+};
 export { InvalidEnvironmentError } from './env.js';
 export type { ApiKey } from './auth.config.js';
 export type { DatabaseConfig } from './database.config.js';

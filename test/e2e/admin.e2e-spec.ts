@@ -13,7 +13,13 @@ const PREFIX = `t-admin-${randomUUID().slice(0, 8)}`;
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 /** Every kind of route under /admin: the dashboard page, its JSON API, its assets, and ours. */
-const ADMIN_PATHS = ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/favicon-32x32.png', '/admin/dead-letters', '/admin/nothing'];
+const ADMIN_PATHS = [
+  '/admin/queues',
+  '/admin/queues/api/queues',
+  '/admin/queues/static/favicon-32x32.png',
+  '/admin/dead-letters',
+  '/admin/nothing',
+];
 
 let db: TestDatabase;
 let api: TestApp;
@@ -100,7 +106,14 @@ describe('queue dashboard in a browser', () => {
 
 describe('admin switched off', () => {
   it('answers 404 to every /admin route when ADMIN_TOKEN is unset', async () => {
-    const off = await bootTestApp({ DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: PREFIX, QUEUE_DRIVER: 'bullmq', API_KEYS: undefined, ADMIN_TOKEN: undefined });
+    const off = await bootTestApp({
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: PREFIX,
+      QUEUE_DRIVER: 'bullmq',
+      API_KEYS: undefined,
+      ADMIN_TOKEN: undefined,
+    });
     try {
       for (const path of ADMIN_PATHS) {
         for (const headers of [{}, { authorization: `Bearer ${ADMIN_TOKEN}` }] as Array<Record<string, string>>) {

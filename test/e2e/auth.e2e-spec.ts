@@ -8,7 +8,11 @@ let api: TestApp;
 
 beforeAll(async () => {
   db = await createTestDatabase('auth');
-  api = await bootTestApp({ DATABASE_URL: db.url, REDIS_URL: undefined, API_KEYS: `ci:${SECRET},other:another-secret-fedcba9876` });
+  api = await bootTestApp({
+    DATABASE_URL: db.url,
+    REDIS_URL: undefined,
+    API_KEYS: `ci:${SECRET},other:another-secret-fedcba9876`,
+  });
 });
 
 afterAll(async () => {
@@ -33,7 +37,9 @@ describe('API keys on writes', () => {
       await problemOf(response);
     }
     expect((await api.request('/v1/products?limit=100')).status).toBe(200);
-    const skus = ((await (await api.request('/v1/products?limit=100')).json()) as { items: Array<{ sku: string }> }).items.map((p) => p.sku);
+    const skus = (
+      (await (await api.request('/v1/products?limit=100')).json()) as { items: Array<{ sku: string }> }
+    ).items.map((p) => p.sku);
     expect(skus).not.toContain('AUTH-ESCAPED');
   });
 
@@ -52,13 +58,28 @@ describe('API keys on writes', () => {
   });
 
   it('accepts a valid key as a Bearer token or as X-API-Key, for POST, PATCH and DELETE', async () => {
-    const created = await api.request('/v1/products', { method: 'POST', json: product, headers: { authorization: `Bearer ${SECRET}` } });
+    const created = await api.request('/v1/products', {
+      method: 'POST',
+      json: product,
+      headers: { authorization: `Bearer ${SECRET}` },
+    });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
     expect((await api.request(`/v1/products/${id}`, { method: 'PATCH', json: { stock: 1 } })).status).toBe(401);
-    expect((await api.request(`/v1/products/${id}`, { method: 'PATCH', json: { stock: 1 }, headers: { 'x-api-key': 'another-secret-fedcba9876' } })).status).toBe(200);
+    expect(
+      (
+        await api.request(`/v1/products/${id}`, {
+          method: 'PATCH',
+          json: { stock: 1 },
+          headers: { 'x-api-key': 'another-secret-fedcba9876' },
+        })
+      ).status,
+    ).toBe(200);
     expect((await api.request(`/v1/products/${id}`, { method: 'DELETE' })).status).toBe(401);
-    expect((await api.request(`/v1/products/${id}`, { method: 'DELETE', headers: { authorization: `bearer ${SECRET}` } })).status).toBe(204);
+    expect(
+      (await api.request(`/v1/products/${id}`, { method: 'DELETE', headers: { authorization: `bearer ${SECRET}` } }))
+        .status,
+    ).toBe(204);
   });
 
   it('keeps reads public', async () => {
@@ -68,7 +89,11 @@ describe('API keys on writes', () => {
   });
 
   it('checks the key before validating the body (no oracle for anonymous callers)', async () => {
-    const response = await api.request('/v1/users', { method: 'POST', body: '{bad json', headers: { 'content-type': 'application/json' } });
+    const response = await api.request('/v1/users', {
+      method: 'POST',
+      body: '{bad json',
+      headers: { 'content-type': 'application/json' },
+    });
     expect([400, 401]).toContain(response.status);
     const invalid = await api.request('/v1/users', { method: 'POST', json: { email: 'nope' } });
     expect(invalid.status).toBe(401);

@@ -21,7 +21,14 @@ beforeAll(async () => {
   await redis.connect();
   db = await createTestDatabase('cache_consistency');
   // A generous lease wait: the stampede assertion (exactly one load) must not depend on this machine's speed.
-  const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: PREFIX, CACHE_STORE: 'redis', CACHE_LOCK_WAIT_MS: '2000', API_KEYS: undefined };
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: PREFIX,
+    CACHE_STORE: 'redis',
+    CACHE_LOCK_WAIT_MS: '2000',
+    API_KEYS: undefined,
+  };
   one = await bootTestApp(env);
   two = await bootTestApp(env);
 });
@@ -30,12 +37,16 @@ afterAll(async () => {
   await one?.close();
   await two?.close();
   await db?.drop();
-  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}:*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}:*`, COUNT: 1000 }))
+    if (keys.length > 0) await redis.del(keys);
   await redis.close();
 });
 
 async function createProduct(api: TestApp): Promise<{ id: string; version: number }> {
-  const response = await api.request('/v1/products', { method: 'POST', json: { sku: `S-${PREFIX}-${++n}`, name: `P${n}`, priceCents: 1, currency: 'EUR' } });
+  const response = await api.request('/v1/products', {
+    method: 'POST',
+    json: { sku: `S-${PREFIX}-${++n}`, name: `P${n}`, priceCents: 1, currency: 'EUR' },
+  });
   expect(response.status).toBe(201);
   return (await response.json()) as { id: string; version: number };
 }
@@ -63,7 +74,11 @@ describe('stampede on a cold key', () => {
       const responses = await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
           const response = await (i % 2 === 0 ? one : two).request(`/v1/products/${product.id}`);
-          return { status: response.status, cacheStatus: response.headers.get('cache-status'), body: await response.text() };
+          return {
+            status: response.status,
+            cacheStatus: response.headers.get('cache-status'),
+            body: await response.text(),
+          };
         }),
       );
       expect(responses.every((r) => r.status === 200)).toBe(true);
@@ -78,7 +93,12 @@ describe('stampede on a cold key', () => {
   it('the same holds for a list page', async () => {
     await createProduct(one); // a write: every list page is now cold
     const counts = { one: 0, two: 0 };
-    const spies = ([['one', one], ['two', two]] as const).map(([name, api]) => {
+    const spies = (
+      [
+        ['one', one],
+        ['two', two],
+      ] as const
+    ).map(([name, api]) => {
       const repository = api.app.get(ProductsRepository);
       const original = repository.page.bind(repository);
       return vi.spyOn(repository, 'page').mockImplementation((...args) => {
@@ -87,7 +107,9 @@ describe('stampede on a cold key', () => {
       });
     });
     try {
-      const statuses = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await (i % 2 ? one : two).request('/v1/products?limit=7')).status));
+      const statuses = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => (await (i % 2 ? one : two).request('/v1/products?limit=7')).status),
+      );
       expect(statuses.every((s) => s === 200)).toBe(true);
       expect(counts.one + counts.two).toBe(1);
     } finally {
@@ -120,7 +142,10 @@ describe('stale-set race', () => {
     };
     const write = async (api: TestApp, id: string): Promise<void> => {
       const start = clock();
-      const response = await api.request(`/v1/products/${id}`, { method: 'PATCH', json: { stock: Math.floor(Math.random() * 1000) } });
+      const response = await api.request(`/v1/products/${id}`, {
+        method: 'PATCH',
+        json: { stock: Math.floor(Math.random() * 1000) },
+      });
       expect(response.status).toBe(200);
       const { version } = (await response.json()) as { version: number };
       ops.push({ kind: 'write', product: id, start, end: clock(), version });
@@ -146,7 +171,9 @@ describe('stale-set race', () => {
 
     // Versioned register: a read that starts after a write was acknowledged returns at least its version.
     const stale = ops.filter(
-      (r) => r.kind === 'read' && ops.some((w) => w.kind === 'write' && w.product === r.product && w.end < r.start && r.version < w.version),
+      (r) =>
+        r.kind === 'read' &&
+        ops.some((w) => w.kind === 'write' && w.product === r.product && w.end < r.start && r.version < w.version),
     );
     expect(ops.filter((o) => o.kind === 'write')).toHaveLength(200);
     expect(stale).toEqual([]);
@@ -168,7 +195,10 @@ describe('cross-instance read-your-writes', () => {
     const product = await createProduct(one);
     expect((await two.request(`/v1/products/${product.id}`)).status).toBe(200);
     await one.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { name: 'Seen everywhere' } });
-    expect(await (await two.request(`/v1/products/${product.id}`)).json()).toMatchObject({ name: 'Seen everywhere', version: 2 });
+    expect(await (await two.request(`/v1/products/${product.id}`)).json()).toMatchObject({
+      name: 'Seen everywhere',
+      version: 2,
+    });
     await two.request(`/v1/products/${product.id}`, { method: 'DELETE' });
     expect((await one.request(`/v1/products/${product.id}`)).status).toBe(404);
   });
@@ -177,21 +207,34 @@ describe('cross-instance read-your-writes', () => {
 describe('with the in-process tier (CACHE_L1_TTL_MS)', () => {
   it('serves from L1 and drops it on every instance when another one writes', async () => {
     const prefix = `${PREFIX}-l1`;
-    const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, CACHE_STORE: 'redis', CACHE_L1_TTL_MS: '30000', API_KEYS: undefined };
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      CACHE_STORE: 'redis',
+      CACHE_L1_TTL_MS: '30000',
+      API_KEYS: undefined,
+    };
     const a = await bootTestApp(env);
     const b = await bootTestApp(env);
     try {
       expect(a.app.get(CacheService).status().kind).toBe('tiered');
       const product = await createProduct(a);
-      for (const api of [a, b]) expect((await api.request(`/v1/products/${product.id}`)).headers.get('cache-status')).toMatch(/hit/);
+      for (const api of [a, b])
+        expect((await api.request(`/v1/products/${product.id}`)).headers.get('cache-status')).toMatch(/hit/);
       await a.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { name: 'L1 invalidated' } });
       // The writer's own L1 is updated before the acknowledgement; the other's within the pub/sub delay.
       expect(await (await a.request(`/v1/products/${product.id}`)).json()).toMatchObject({ version: 2 });
-      await eventually(async () => expect(await (await b.request(`/v1/products/${product.id}`)).json()).toMatchObject({ version: 2 }), 2000, 5);
+      await eventually(
+        async () => expect(await (await b.request(`/v1/products/${product.id}`)).json()).toMatchObject({ version: 2 }),
+        2000,
+        5,
+      );
     } finally {
       await a.close();
       await b.close();
-      for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+      for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 }))
+        if (keys.length > 0) await redis.del(keys);
     }
   });
 });

@@ -38,7 +38,10 @@ const status = () => cache.status() as StoreStatus;
 
 describe('when the cache Redis goes down', () => {
   it('keeps answering 200 from the database, stops calling Redis (breaker), and hits again after it returns', async () => {
-    const created = await api.request('/v1/products', { method: 'POST', json: { sku: 'DOWN-1', name: 'Outage', priceCents: 5, currency: 'EUR' } });
+    const created = await api.request('/v1/products', {
+      method: 'POST',
+      json: { sku: 'DOWN-1', name: 'Outage', priceCents: 5, currency: 'EUR' },
+    });
     const product = (await created.json()) as { id: string; version: number };
     const hit = await api.request(`/v1/products/${product.id}`);
     expect(hit.headers.get('cache-status')).toMatch(/^app; hit/);
@@ -54,7 +57,10 @@ describe('when the cache Redis goes down', () => {
       expect(list.status).toBe(200);
     }
     // A write during the outage is acknowledged; its write-through fails quietly (and is replayed later).
-    const patched = await api.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { name: 'Written during the outage' } });
+    const patched = await api.request(`/v1/products/${product.id}`, {
+      method: 'PATCH',
+      json: { name: 'Written during the outage' },
+    });
     expect(patched.status).toBe(200);
 
     const during = status();

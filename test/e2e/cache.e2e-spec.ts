@@ -18,18 +18,28 @@ const redis = createClient({ url: TEST_REDIS_URL });
 beforeAll(async () => {
   await redis.connect();
   db = await createTestDatabase('cache');
-  api = await bootTestApp({ DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: PREFIX, CACHE_STORE: 'redis', API_KEYS: undefined });
+  api = await bootTestApp({
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: PREFIX,
+    CACHE_STORE: 'redis',
+    API_KEYS: undefined,
+  });
   cache = api.app.get(CacheService);
 });
 
 afterAll(async () => {
   await api?.close();
   await db?.drop();
-  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}:*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}:*`, COUNT: 1000 }))
+    if (keys.length > 0) await redis.del(keys);
   await redis.close();
 });
 
-async function create(path = '/v1/products', body: Record<string, unknown> = newProduct()): Promise<{ id: string; version: number; name: string }> {
+async function create(
+  path = '/v1/products',
+  body: Record<string, unknown> = newProduct(),
+): Promise<{ id: string; version: number; name: string }> {
   const response = await api.request(path, { method: 'POST', json: body });
   expect(response.status).toBe(201);
   return (await response.json()) as { id: string; version: number; name: string };
@@ -133,7 +143,11 @@ describe('cache-aside on GET /v1/products/:id', () => {
     const before = await redis.get(key);
     expect(before).toContain('"version":1');
 
-    const stale = await api.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { name: 'x' }, headers: { 'if-match': '"7"' } });
+    const stale = await api.request(`/v1/products/${product.id}`, {
+      method: 'PATCH',
+      json: { name: 'x' },
+      headers: { 'if-match': '"7"' },
+    });
     expect(stale.status).toBe(412);
     const takenSku = ((await (await api.request(`/v1/products/${taken.id}`)).json()) as { sku: string }).sku;
     const conflict = await api.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { sku: takenSku } });
@@ -216,16 +230,25 @@ describe('metrics', () => {
 
 describe('with other stores', () => {
   it('CACHE_STORE=none: handlers always run, ETag and 304 still work', async () => {
-    const off = await bootTestApp({ DATABASE_URL: db.url, REDIS_URL: undefined, CACHE_STORE: 'none', API_KEYS: undefined });
+    const off = await bootTestApp({
+      DATABASE_URL: db.url,
+      REDIS_URL: undefined,
+      CACHE_STORE: 'none',
+      API_KEYS: undefined,
+    });
     try {
-      const created = (await (await off.request('/v1/products', { method: 'POST', json: newProduct() })).json()) as { id: string };
+      const created = (await (await off.request('/v1/products', { method: 'POST', json: newProduct() })).json()) as {
+        id: string;
+      };
       for (let i = 0; i < 2; i++) {
         const response = await off.request(`/v1/products/${created.id}`);
         expect(response.status).toBe(200);
         expect(response.headers.get('cache-status')).toBe('app; fwd=bypass');
         expect(response.headers.get('etag')).toBe('"1"');
       }
-      expect((await off.request(`/v1/products/${created.id}`, { headers: { 'if-none-match': '"1"' } })).status).toBe(304);
+      expect((await off.request(`/v1/products/${created.id}`, { headers: { 'if-none-match': '"1"' } })).status).toBe(
+        304,
+      );
       const missing = await off.request(`/v1/products/${randomUUID()}`);
       expect(missing.status).toBe(404);
       expect(missing.headers.get('cache-status')).toBe('app; fwd=bypass');
@@ -236,10 +259,17 @@ describe('with other stores', () => {
   });
 
   it('without REDIS_URL: the memory store, with write-through', async () => {
-    const local = await bootTestApp({ DATABASE_URL: db.url, REDIS_URL: undefined, CACHE_STORE: undefined, API_KEYS: undefined });
+    const local = await bootTestApp({
+      DATABASE_URL: db.url,
+      REDIS_URL: undefined,
+      CACHE_STORE: undefined,
+      API_KEYS: undefined,
+    });
     try {
       expect(local.app.get(CacheService).status().kind).toBe('memory');
-      const created = (await (await local.request('/v1/products', { method: 'POST', json: newProduct() })).json()) as { id: string };
+      const created = (await (await local.request('/v1/products', { method: 'POST', json: newProduct() })).json()) as {
+        id: string;
+      };
       expect((await local.request(`/v1/products/${created.id}`)).headers.get('cache-status')).toMatch(/^app; hit/);
       await local.request(`/v1/products/${created.id}`, { method: 'PATCH', json: { stock: 3 } });
       const read = await local.request(`/v1/products/${created.id}`);

@@ -1,6 +1,16 @@
 import { ApiExcludeController } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
-import { type CanActivate, Controller, type ExecutionContext, Get, Header, Injectable, Module, Param, UseGuards } from '@nestjs/common';
+import {
+  type CanActivate,
+  Controller,
+  type ExecutionContext,
+  Get,
+  Header,
+  Injectable,
+  Module,
+  Param,
+  UseGuards,
+} from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { createClient } from '@keyv/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,7 +23,12 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { TEST_REDIS_URL } from '../support/services.js';
 
 const PREFIX = `t-fastpath-${randomUUID().slice(0, 8)}`;
-const SECURITY_HEADERS = ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options'];
+const SECURITY_HEADERS = [
+  'content-security-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-frame-options',
+];
 
 /** Lets a request through only with `x-probe-pass: yes`, and counts its calls. */
 @Injectable()
@@ -83,7 +98,8 @@ afterEach(() => vi.restoreAllMocks());
 afterAll(async () => {
   await api?.close();
   await db?.drop();
-  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}:*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+  for await (const keys of redis.scanIterator({ MATCH: `${PREFIX}:*`, COUNT: 1000 }))
+    if (keys.length > 0) await redis.del(keys);
   await redis.close();
 });
 
@@ -123,7 +139,9 @@ describe('cached-read fast path', () => {
     const path = `/v1/fast-path-probe/guarded/${randomUUID()}`;
     const headers = client();
     ProbeGuard.calls = 0;
-    expect((await api.request(path, { headers: { ...headers, 'x-probe-pass': 'yes' } })).headers.get('cache-status')).toBe('app; fwd=miss; stored');
+    expect(
+      (await api.request(path, { headers: { ...headers, 'x-probe-pass': 'yes' } })).headers.get('cache-status'),
+    ).toBe('app; fwd=miss; stored');
     const hit = await api.request(path, { headers: { ...headers, 'x-probe-pass': 'yes' } });
     expect(hit.headers.get('cache-status')).toMatch(/^app; hit/);
     const refused = await api.request(path, { headers });

@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
-const ENV = { ...process.env, API_KEYS: 'demo:compose-check-0123456789', ADMIN_TOKEN: '', WEBHOOK_URLS: '', WEBHOOK_SECRET: '' };
+const ENV = {
+  ...process.env,
+  API_KEYS: 'demo:compose-check-0123456789',
+  ADMIN_TOKEN: '',
+  WEBHOOK_URLS: '',
+  WEBHOOK_SECRET: '',
+};
 
 interface ComposeService {
   image?: string;
@@ -31,14 +37,19 @@ async function resolvedCompose(): Promise<{ services: Record<string, ComposeServ
 
 describe('docker-compose.yml', () => {
   it('is valid for docker-compose', async () => {
-    const { stdout, stderr } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env: ENV });
+    const { stdout, stderr } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+      cwd: ROOT,
+      env: ENV,
+    });
     expect(stdout).toBe('');
     expect(stderr).not.toMatch(/error|invalid/i);
   });
 
   it('refuses to start without API_KEYS (production refuses open writes)', async () => {
     const { API_KEYS: _unset, ...env } = ENV;
-    await expect(run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env })).rejects.toThrow(/API_KEYS/);
+    await expect(
+      run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env }),
+    ).rejects.toThrow(/API_KEYS/);
   });
 
   it('runs two API replicas behind nginx, a worker, postgres 16, redis 7 and mailpit, in dependency order', async () => {
@@ -51,7 +62,10 @@ describe('docker-compose.yml', () => {
       expect(api.environment).toMatchObject({ NODE_ENV: 'production', WORKERS: 'false', TRUST_PROXY: '1' });
       expect(api.environment!.DATABASE_URL).toMatch(/@postgres:5432\//);
       expect(api.environment!.REDIS_URL).toBe('redis://redis:6379');
-      expect(api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+      expect(api.depends_on).toEqual({
+        postgres: { condition: 'service_healthy' },
+        redis: { condition: 'service_healthy' },
+      });
       // The image's HEALTHCHECK (/health/live) applies.
       expect(api.healthcheck).toBeUndefined();
     }
@@ -61,7 +75,10 @@ describe('docker-compose.yml', () => {
       environment: { WORKERS: 'true', SMTP_URL: 'smtp://mailpit:1025' },
       depends_on: { mailpit: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } },
     });
-    expect(services.nginx!.depends_on).toEqual({ 'api-1': { condition: 'service_healthy' }, 'api-2': { condition: 'service_healthy' } });
+    expect(services.nginx!.depends_on).toEqual({
+      'api-1': { condition: 'service_healthy' },
+      'api-2': { condition: 'service_healthy' },
+    });
     expect(services.postgres!.image).toMatch(/^postgres:16/);
     expect(services.redis!.image).toMatch(/^redis:7/);
     expect(services.redis!.command!.join(' ')).toMatch(/--appendonly yes/);
@@ -75,7 +92,11 @@ describe('docker-compose.yml', () => {
     const { services } = await resolvedCompose();
     const conf = readFileSync(join(ROOT, 'deploy', 'nginx.conf'), 'utf8');
     const upstreams = [...conf.matchAll(/^\s*server\s+([\w-]+):3000\b/gm)].map((m) => m[1]);
-    expect(upstreams.sort()).toEqual(Object.keys(services).filter((name) => name.startsWith('api-')).sort());
+    expect(upstreams.sort()).toEqual(
+      Object.keys(services)
+        .filter((name) => name.startsWith('api-'))
+        .sort(),
+    );
   });
 });
 

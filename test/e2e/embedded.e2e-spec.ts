@@ -21,13 +21,27 @@ afterAll(async () => {
 
 describe('embedded PostgreSQL (PGlite)', () => {
   it('serves the products round trip', async () => {
-    const created = await api.request('/v1/products', { method: 'POST', json: { sku: 'EMB-1', name: 'Embedded', priceCents: 10, currency: 'EUR' } });
+    const created = await api.request('/v1/products', {
+      method: 'POST',
+      json: { sku: 'EMB-1', name: 'Embedded', priceCents: 10, currency: 'EUR' },
+    });
     expect(created.status).toBe(201);
     const product = (await created.json()) as { id: string };
-    const patched = await api.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { stock: 2 }, headers: { 'if-match': '"1"' } });
+    const patched = await api.request(`/v1/products/${product.id}`, {
+      method: 'PATCH',
+      json: { stock: 2 },
+      headers: { 'if-match': '"1"' },
+    });
     expect(patched.status).toBe(200);
     expect(await (await api.request(`/v1/products/${product.id}`)).json()).toMatchObject({ stock: 2, version: 2 });
-    expect((await api.request('/v1/products', { method: 'POST', json: { sku: 'emb-1', name: 'Dup', priceCents: 1, currency: 'EUR' } })).status).toBe(409);
+    expect(
+      (
+        await api.request('/v1/products', {
+          method: 'POST',
+          json: { sku: 'emb-1', name: 'Dup', priceCents: 1, currency: 'EUR' },
+        })
+      ).status,
+    ).toBe(409);
     const list = (await (await api.request('/v1/products')).json()) as { items: unknown[] };
     expect(list.items).toHaveLength(1);
     expect((await api.request(`/v1/products/${product.id}`, { method: 'DELETE' })).status).toBe(204);
@@ -49,7 +63,9 @@ describe('embedded PostgreSQL (PGlite)', () => {
     });
     await expect(rolledBack).rejects.toThrow('roll back');
     await committed;
-    const skus = ((await (await api.request('/v1/products?limit=100')).json()) as { items: Array<{ sku: string }> }).items.map((p) => p.sku);
+    const skus = (
+      (await (await api.request('/v1/products?limit=100')).json()) as { items: Array<{ sku: string }> }
+    ).items.map((p) => p.sku);
     expect(skus).toContain('TX-COMMIT');
     expect(skus).not.toContain('TX-ROLLBACK');
   });

@@ -12,8 +12,19 @@ let userId: string;
 beforeAll(async () => {
   db = await createTestDatabase('fuzz');
   api = await bootTestApp({ DATABASE_URL: db.url, REDIS_URL: undefined, API_KEYS: undefined });
-  productId = ((await (await api.request('/v1/products', { method: 'POST', json: { sku: 'FUZZ-BASE', name: 'Base', priceCents: 1, currency: 'EUR' } })).json()) as { id: string }).id;
-  userId = ((await (await api.request('/v1/users', { method: 'POST', json: { email: 'fuzz-base@example.com', name: 'Base' } })).json()) as { id: string }).id;
+  productId = (
+    (await (
+      await api.request('/v1/products', {
+        method: 'POST',
+        json: { sku: 'FUZZ-BASE', name: 'Base', priceCents: 1, currency: 'EUR' },
+      })
+    ).json()) as { id: string }
+  ).id;
+  userId = (
+    (await (
+      await api.request('/v1/users', { method: 'POST', json: { email: 'fuzz-base@example.com', name: 'Base' } })
+    ).json()) as { id: string }
+  ).id;
 });
 
 afterAll(async () => {
@@ -22,7 +33,20 @@ afterAll(async () => {
 });
 
 /** Any JSON value, weighted towards objects whose keys look like the real fields. */
-const fieldNames = ['sku', 'name', 'description', 'priceCents', 'currency', 'stock', 'active', 'email', 'id', 'version', '__proto__', 'constructor'];
+const fieldNames = [
+  'sku',
+  'name',
+  'description',
+  'priceCents',
+  'currency',
+  'stock',
+  'active',
+  'email',
+  'id',
+  'version',
+  '__proto__',
+  'constructor',
+];
 const anyValue = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 300 }),
   fc.integer(),
@@ -41,8 +65,13 @@ const fuzzBody = fc.oneof(
 
 const validProduct = fc.record({
   sku: fc.stringMatching(/^[A-Za-z0-9._-]{1,40}$/),
-  name: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }).filter((s) => s.trim().length > 0 && !s.includes('\u0000')),
-  description: fc.option(fc.string({ unit: 'grapheme', maxLength: 2000 }).filter((s) => !s.includes('\u0000')), { nil: null }),
+  name: fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 200 })
+    .filter((s) => s.trim().length > 0 && !s.includes('\u0000')),
+  description: fc.option(
+    fc.string({ unit: 'grapheme', maxLength: 2000 }).filter((s) => !s.includes('\u0000')),
+    { nil: null },
+  ),
   priceCents: fc.integer({ min: 0, max: 1_000_000_000 }),
   currency: fc.constantFrom('EUR', 'USD', 'JPY', 'GBP', 'CHF'),
   stock: fc.integer({ min: 0, max: 2_147_483_647 }),
@@ -91,7 +120,10 @@ describe('property-based fuzzing of write bodies', () => {
         const created = await send('POST', '/v1/products', body);
         expect(created.status).toBe(201);
         const product = (await created.json()) as Record<string, unknown>;
-        const read = (await (await api.request(`/v1/products/${product.id as string}`)).json()) as Record<string, unknown>;
+        const read = (await (await api.request(`/v1/products/${product.id as string}`)).json()) as Record<
+          string,
+          unknown
+        >;
         expect(read).toEqual(product);
         expect(read).toMatchObject({ ...body, name: body.name.trim() });
       }),
@@ -100,7 +132,11 @@ describe('property-based fuzzing of write bodies', () => {
   });
 
   it('round-trips every valid partial update', async () => {
-    const partial = validProduct.chain((full) => fc.subarray(Object.keys(full)).map((keys) => Object.fromEntries(keys.map((k) => [k, full[k as keyof typeof full]]))));
+    const partial = validProduct.chain((full) =>
+      fc
+        .subarray(Object.keys(full))
+        .map((keys) => Object.fromEntries(keys.map((k) => [k, full[k as keyof typeof full]]))),
+    );
     await fc.assert(
       fc.asyncProperty(partial, async (changes) => {
         if ('sku' in changes) changes.sku = `${changes.sku as string}-${randomUUID().slice(0, 8)}`;

@@ -79,7 +79,12 @@ describe('logging', () => {
     const response = await app.request('/v1/products?limit=5', { headers: { 'x-request-id': 'req-lines-1' } });
     expect(response.status).toBe(200);
     const [line] = await logged((l) => l.reqId === 'req-lines-1' && l.res !== undefined);
-    expect(line).toMatchObject({ level: 30, msg: 'GET /v1/products?limit=5 200', req: { method: 'GET' }, res: { statusCode: 200 } });
+    expect(line).toMatchObject({
+      level: 30,
+      msg: 'GET /v1/products?limit=5 200',
+      req: { method: 'GET' },
+      res: { statusCode: 200 },
+    });
     expect(typeof line!.responseTime).toBe('number');
   });
 
@@ -91,7 +96,10 @@ describe('logging', () => {
     const mine = lines().filter((l) => l.reqId === 'req-propagate-42');
     // The application's own line (Nest Logger → pino) and the request line share the id.
     expect(mine.map((l) => l.msg)).toEqual(expect.arrayContaining(['readiness probe failed', 'GET /health/ready 503']));
-    expect(mine.find((l) => l.msg === 'readiness probe failed')).toMatchObject({ context: 'Health', component: 'redis' });
+    expect(mine.find((l) => l.msg === 'readiness probe failed')).toMatchObject({
+      context: 'Health',
+      component: 'redis',
+    });
   });
 
   it('generates a request id when none (or an unusable one) is sent', async () => {
@@ -118,11 +126,17 @@ describe('logging', () => {
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     // Headers and part of the promised body: the server waits for the rest, then the client leaves.
-    socket.write('POST /v1/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: abort-probe-1\r\n\r\n{"sku":');
+    socket.write(
+      'POST /v1/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: abort-probe-1\r\n\r\n{"sku":',
+    );
     await sleep(100);
     socket.destroy();
     const [line] = await logged((l) => l.reqId === 'abort-probe-1' && l.aborted === true);
-    expect(line).toMatchObject({ level: 30, msg: 'POST /v1/products aborted', req: { method: 'POST', url: '/v1/products' } });
+    expect(line).toMatchObject({
+      level: 30,
+      msg: 'POST /v1/products aborted',
+      req: { method: 'POST', url: '/v1/products' },
+    });
     // The cut-short body's socket error is not blamed on the database (nor on anything else).
     await sleep(100);
     expect(lines().filter((l) => l.reqId === 'abort-probe-1' && l.level >= 40)).toEqual([]);
@@ -131,7 +145,11 @@ describe('logging', () => {
   it('never writes credentials from headers', async () => {
     await app.request('/v1/products', {
       method: 'POST',
-      headers: { authorization: `Bearer ${API_SECRET}`, 'x-request-id': 'req-redact-1', cookie: `session=${COOKIE_SECRET}` },
+      headers: {
+        authorization: `Bearer ${API_SECRET}`,
+        'x-request-id': 'req-redact-1',
+        cookie: `session=${COOKIE_SECRET}`,
+      },
       json: { sku: 'LOG-1', name: 'Logged', priceCents: 100, currency: 'EUR' },
     });
     await app.request('/v1/products', {
@@ -144,12 +162,32 @@ describe('logging', () => {
     expect(first!.res!.statusCode).toBe(201);
     expect(second!.res!.statusCode).toBe(201);
     // The request line carries no headers besides the user agent.
-    expect(first!.req).toEqual({ method: 'POST', url: '/v1/products', userAgent: expect.any(String), remoteAddress: expect.any(String) });
+    expect(first!.req).toEqual({
+      method: 'POST',
+      url: '/v1/products',
+      userAgent: expect.any(String),
+      remoteAddress: expect.any(String),
+    });
     // Code that logs a request's headers itself still gets them redacted.
     const logger = app.app.get<symbol, Pino>(ROOT_LOGGER);
-    logger.warn({ req: { headers: { authorization: `Bearer ${API_SECRET}`, 'x-api-key': API_SECRET, cookie: `session=${COOKIE_SECRET}` } } }, 'headers probe');
+    logger.warn(
+      {
+        req: {
+          headers: {
+            authorization: `Bearer ${API_SECRET}`,
+            'x-api-key': API_SECRET,
+            cookie: `session=${COOKIE_SECRET}`,
+          },
+        },
+      },
+      'headers probe',
+    );
     const [probe] = await logged((l) => l.msg === 'headers probe');
-    expect(probe!.req!.headers).toEqual({ authorization: '[Redacted]', 'x-api-key': '[Redacted]', cookie: '[Redacted]' });
+    expect(probe!.req!.headers).toEqual({
+      authorization: '[Redacted]',
+      'x-api-key': '[Redacted]',
+      cookie: '[Redacted]',
+    });
     const text = readFileSync(logFile, 'utf8');
     expect(text).not.toContain(API_SECRET);
     expect(text).not.toContain(COOKIE_SECRET);
@@ -157,7 +195,10 @@ describe('logging', () => {
 
   it('removes the webhook secret and the SMTP password wherever they turn up in a line', async () => {
     const logger = app.app.get(AppLogger);
-    logger.warn(`mail transport smtp://mailer:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:2525 failed`, 'RedactionProbe');
+    logger.warn(
+      `mail transport smtp://mailer:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:2525 failed`,
+      'RedactionProbe',
+    );
     logger.warn({ msg: 'signing', secret: `whsec_${WEBHOOK_KEY}`, password: SMTP_PASSWORD }, 'RedactionProbe');
     await logged((l) => l.context === 'RedactionProbe' && l.msg === 'signing');
     // Both lines were written, with the secrets replaced in place.
@@ -177,10 +218,26 @@ describe('logging', () => {
     logger.warn('details probe', { attempt: 3 }, 'FieldsProbe');
     const mine = await logged((l) => l.context === 'FieldsProbe' && l.msg === 'error probe');
     expect(mine[0]).toMatchObject({ level: 30, err: { message: 'error probe' } });
-    expect(lines().find((l) => l.msg === 'object probe')).toMatchObject({ level: 40, context: 'FieldsProbe', component: 'cache', count: 3 });
-    expect(lines().find((l) => l.msg === 'string probe')).toMatchObject({ level: 50, err: { stack: expect.stringContaining('at somewhere') } });
+    expect(lines().find((l) => l.msg === 'object probe')).toMatchObject({
+      level: 40,
+      context: 'FieldsProbe',
+      component: 'cache',
+      count: 3,
+    });
+    expect(lines().find((l) => l.msg === 'string probe')).toMatchObject({
+      level: 50,
+      err: { stack: expect.stringContaining('at somewhere') },
+    });
     await logged((l) => l.msg === 'details probe');
-    expect(lines().find((l) => l.msg === 'value probe')).toMatchObject({ level: 50, context: 'FieldsProbe', err: { message: 'cause probe' } });
-    expect(lines().find((l) => l.msg === 'details probe')).toMatchObject({ level: 40, context: 'FieldsProbe', details: { attempt: 3 } });
+    expect(lines().find((l) => l.msg === 'value probe')).toMatchObject({
+      level: 50,
+      context: 'FieldsProbe',
+      err: { message: 'cause probe' },
+    });
+    expect(lines().find((l) => l.msg === 'details probe')).toMatchObject({
+      level: 40,
+      context: 'FieldsProbe',
+      details: { attempt: 3 },
+    });
   });
 });

@@ -21,7 +21,12 @@ describe('metrics', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('metrics');
-    app = await bootTestApp({ DATABASE_URL: database.url, QUEUE_DRIVER: 'memory', CACHE_STORE: 'memory', THROTTLE_LIMIT: '1000' });
+    app = await bootTestApp({
+      DATABASE_URL: database.url,
+      QUEUE_DRIVER: 'memory',
+      CACHE_STORE: 'memory',
+      THROTTLE_LIMIT: '1000',
+    });
   });
 
   afterAll(async () => {
@@ -36,7 +41,14 @@ describe('metrics', () => {
     const text = await response.text();
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
-    for (const name of ['cache_requests_total', 'throttled_requests_total', 'queue_jobs_total', 'queue_depth', 'outbox_lag_seconds', 'webhook_deliveries_total']) {
+    for (const name of [
+      'cache_requests_total',
+      'throttled_requests_total',
+      'queue_jobs_total',
+      'queue_depth',
+      'outbox_lag_seconds',
+      'webhook_deliveries_total',
+    ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
   });
@@ -60,7 +72,11 @@ describe('metrics', () => {
     // Unknown paths share one series: a scanner cannot create a series per URL.
     expect(count({ method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
     expect(text).not.toContain(id);
-    expect(sample(text, 'http_request_duration_seconds_bucket', { route: '/v1/products/:id', status: '200', le: '+Inf' })).toBe(3);
-    expect(sample(text, 'http_request_duration_seconds_sum', { route: '/v1/products/:id', status: '200' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'http_request_duration_seconds_bucket', { route: '/v1/products/:id', status: '200', le: '+Inf' }),
+    ).toBe(3);
+    expect(
+      sample(text, 'http_request_duration_seconds_sum', { route: '/v1/products/:id', status: '200' }),
+    ).toBeGreaterThan(0);
   });
 });

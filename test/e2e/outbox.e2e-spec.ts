@@ -37,20 +37,32 @@ const eventsFor = (id: string): Promise<EventRow[]> =>
 
 describe('transactional outbox', () => {
   it('records exactly one event per successful write, with the entity as the API returns it', async () => {
-    const created = await api.request('/v1/products', { method: 'POST', json: { sku: `OB-${randomUUID().slice(0, 8)}`, name: 'Outboxed', priceCents: 5, currency: 'EUR' } });
+    const created = await api.request('/v1/products', {
+      method: 'POST',
+      json: { sku: `OB-${randomUUID().slice(0, 8)}`, name: 'Outboxed', priceCents: 5, currency: 'EUR' },
+    });
     const product = (await created.json()) as Record<string, unknown> & { id: string };
     let events = await eventsFor(product.id);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'product.created', aggregate_type: 'product', aggregate_id: product.id, payload: product });
+    expect(events[0]).toMatchObject({
+      type: 'product.created',
+      aggregate_type: 'product',
+      aggregate_id: product.id,
+      payload: product,
+    });
 
-    const updated = (await (await api.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { stock: 3 } })).json()) as Record<string, unknown>;
+    const updated = (await (
+      await api.request(`/v1/products/${product.id}`, { method: 'PATCH', json: { stock: 3 } })
+    ).json()) as Record<string, unknown>;
     expect((await api.request(`/v1/products/${product.id}`, { method: 'DELETE' })).status).toBe(204);
     events = await eventsFor(product.id);
     expect(events.map((e) => e.type)).toEqual(['product.created', 'product.updated', 'product.deleted']);
     expect(events[1]!.payload).toEqual(updated);
     expect(events[2]!.payload).toEqual(updated);
 
-    const user = (await (await api.request('/v1/users', { method: 'POST', json: { email: `ob-${randomUUID()}@example.com`, name: 'O' } })).json()) as { id: string };
+    const user = (await (
+      await api.request('/v1/users', { method: 'POST', json: { email: `ob-${randomUUID()}@example.com`, name: 'O' } })
+    ).json()) as { id: string };
     expect((await eventsFor(user.id)).map((e) => e.type)).toEqual(['user.created']);
   });
 
@@ -58,7 +70,10 @@ describe('transactional outbox', () => {
     const sku = `DUP-${randomUUID().slice(0, 8)}`;
     await api.request('/v1/products', { method: 'POST', json: { sku, name: 'First', priceCents: 1, currency: 'EUR' } });
     const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox_events');
-    const duplicate = await api.request('/v1/products', { method: 'POST', json: { sku: sku.toLowerCase(), name: 'Second', priceCents: 1, currency: 'EUR' } });
+    const duplicate = await api.request('/v1/products', {
+      method: 'POST',
+      json: { sku: sku.toLowerCase(), name: 'Second', priceCents: 1, currency: 'EUR' },
+    });
     expect(duplicate.status).toBe(409);
     const after = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox_events');
     expect(after[0]!.n).toBe(before[0]!.n);
@@ -97,7 +112,10 @@ describe('transactional outbox', () => {
     const sku = `EV-${randomUUID().slice(0, 8)}`;
     await expect(
       unitOfWork.run(async (tx) => {
-        await tx.manager.query(`INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'No event', 1, 'EUR')`, [sku]);
+        await tx.manager.query(
+          `INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'No event', 1, 'EUR')`,
+          [sku],
+        );
         // aggregate_id is a uuid column: this event's insert fails after the work has succeeded.
         tx.emit('product.created', { type: 'product', id: 'not-a-uuid' }, {});
       }),
@@ -110,7 +128,12 @@ describe('transactional outbox', () => {
     let visibleToOthers: boolean | undefined;
     const before = committed.length;
     const product = await unitOfWork.run(async (tx) => {
-      const entity = tx.manager.create(ProductEntity, { sku: `AC-${randomUUID().slice(0, 8)}`, name: 'After', priceCents: 1, currency: 'EUR' });
+      const entity = tx.manager.create(ProductEntity, {
+        sku: `AC-${randomUUID().slice(0, 8)}`,
+        name: 'After',
+        priceCents: 1,
+        currency: 'EUR',
+      });
       const saved = await tx.manager.save(entity);
       tx.emit('product.created', { type: 'product', id: saved.id }, { id: saved.id });
       tx.afterCommit(async () => {

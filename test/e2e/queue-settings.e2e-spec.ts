@@ -46,8 +46,17 @@ describe('BullMQ production settings (private redis-server)', () => {
   });
 
   it('gives workers maxRetriesPerRequest: null, and producers fail fast while Redis is down', async () => {
-    const options = bullmqWorkerOptions(driver.backend, { concurrency: 3, lockDurationMs: 5000, stalledIntervalMs: 2000 });
-    expect(options).toMatchObject({ connection: { maxRetriesPerRequest: null }, concurrency: 3, lockDuration: 5000, stalledInterval: 2000 });
+    const options = bullmqWorkerOptions(driver.backend, {
+      concurrency: 3,
+      lockDurationMs: 5000,
+      stalledIntervalMs: 2000,
+    });
+    expect(options).toMatchObject({
+      connection: { maxRetriesPerRequest: null },
+      concurrency: 3,
+      lockDuration: 5000,
+      stalledInterval: 2000,
+    });
 
     expect(await driver.add(QueueName.Imports, JobName.ImportProducts, {})).toEqual(expect.any(String));
     await redis.stop();

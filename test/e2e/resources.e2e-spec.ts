@@ -47,7 +47,9 @@ describe.each([productSpec, userSpec])('$name: the HTTP contract', (spec) => {
     const etag = read.headers.get('etag')!;
     expect(etag).toBe('"1"');
 
-    const notModified = await api.request(`${spec.path}/${created.id as string}`, { headers: { 'if-none-match': etag } });
+    const notModified = await api.request(`${spec.path}/${created.id as string}`, {
+      headers: { 'if-none-match': etag },
+    });
     expect(notModified.status).toBe(304);
     expect(await notModified.text()).toBe('');
     const stale = await api.request(`${spec.path}/${created.id as string}`, { headers: { 'if-none-match': '"99"' } });
@@ -73,7 +75,9 @@ describe.each([productSpec, userSpec])('$name: the HTTP contract', (spec) => {
     expect(body.version).toBe(2);
     expect(updated.headers.get('etag')).toBe('"2"');
     for (const [key, value] of Object.entries(spec.patch)) expect(body[key]).toEqual(value);
-    expect(new Date(body.updatedAt as string).getTime()).toBeGreaterThanOrEqual(new Date(created.updatedAt as string).getTime());
+    expect(new Date(body.updatedAt as string).getTime()).toBeGreaterThanOrEqual(
+      new Date(created.updatedAt as string).getTime(),
+    );
     expect(body.createdAt).toBe(created.createdAt);
 
     const stale = await api.request(url, { method: 'PATCH', json: spec.patch, headers: { 'if-match': '"1"' } });
@@ -115,12 +119,18 @@ describe.each([productSpec, userSpec])('$name: the HTTP contract', (spec) => {
   it(`rejects a duplicate ${spec.unique.field} with 409, case-insensitively, on create and update`, async () => {
     const first = await create(spec, 6);
     const taken = spec.unique.collide(first[spec.unique.field] as string);
-    const duplicate = await api.request(spec.path, { method: 'POST', json: { ...spec.valid(7), [spec.unique.field]: taken } });
+    const duplicate = await api.request(spec.path, {
+      method: 'POST',
+      json: { ...spec.valid(7), [spec.unique.field]: taken },
+    });
     expect(duplicate.status).toBe(409);
     expect((await problemOf(duplicate)).errors).toEqual([{ field: spec.unique.field, message: 'is already taken' }]);
 
     const other = await create(spec, 8);
-    const clash = await api.request(`${spec.path}/${other.id as string}`, { method: 'PATCH', json: { [spec.unique.field]: taken } });
+    const clash = await api.request(`${spec.path}/${other.id as string}`, {
+      method: 'PATCH',
+      json: { [spec.unique.field]: taken },
+    });
     expect(clash.status).toBe(409);
   });
 
@@ -146,7 +156,18 @@ describe.each([productSpec, userSpec])('$name: the HTTP contract', (spec) => {
   });
 
   it('validates list query parameters instead of clamping them', async () => {
-    for (const query of ['limit=0', 'limit=101', 'limit=abc', 'limit=1.5', 'limit=-1', 'limit=', 'cursor=%%%', 'cursor=bm9wZQ', 'unknown=1', 'limit=1&limit=2']) {
+    for (const query of [
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'limit=1.5',
+      'limit=-1',
+      'limit=',
+      'cursor=%%%',
+      'cursor=bm9wZQ',
+      'unknown=1',
+      'limit=1&limit=2',
+    ]) {
       const response = await api.request(`${spec.path}?${query}`);
       expect(response.status, query).toBe(400);
       await problemOf(response);
@@ -163,7 +184,9 @@ describe.each([productSpec, userSpec])('$name: cursor pagination', (spec) => {
       for (let batch = 0; batch < 25; batch++) {
         const created = await Promise.all(
           Array.from({ length: 10 }, (_, i) =>
-            app.request(spec.path, { method: 'POST', json: spec.valid(1000 + batch * 10 + i) }).then((r) => r.json() as Promise<Json>),
+            app
+              .request(spec.path, { method: 'POST', json: spec.valid(1000 + batch * 10 + i) })
+              .then((r) => r.json() as Promise<Json>),
           ),
         );
         ids.push(...created.map((item) => item.id as string));
@@ -186,7 +209,9 @@ describe.each([productSpec, userSpec])('$name: cursor pagination', (spec) => {
       expect(seen.map((item) => item.id).sort()).toEqual([...ids].sort());
       for (let i = 1; i < seen.length; i++) {
         const [newer, older] = [seen[i - 1]!, seen[i]!];
-        const order = (newer.createdAt as string).localeCompare(older.createdAt as string) || (newer.id as string).localeCompare(older.id as string);
+        const order =
+          (newer.createdAt as string).localeCompare(older.createdAt as string) ||
+          (newer.id as string).localeCompare(older.id as string);
         expect(order).toBeGreaterThan(0);
       }
       const defaultPage = (await (await app.request(spec.path)).json()) as { items: Json[] };
@@ -203,7 +228,13 @@ describe('products: resource-specific rules', () => {
     const description = ' spaced  \t text with émoji 🎉 and "quotes" ';
     const response = await api.request('/v1/products', {
       method: 'POST',
-      json: { sku: `trim-${randomUUID().slice(0, 8)}`, name: '  Padded  ', priceCents: 0, currency: 'JPY', description },
+      json: {
+        sku: `trim-${randomUUID().slice(0, 8)}`,
+        name: '  Padded  ',
+        priceCents: 0,
+        currency: 'JPY',
+        description,
+      },
     });
     expect(response.status).toBe(201);
     const body = (await response.json()) as Json;
@@ -239,7 +270,10 @@ describe('products: resource-specific rules', () => {
 
 describe('users: resource-specific rules', () => {
   it('stores the email in lower case and trims the name', async () => {
-    const response = await api.request('/v1/users', { method: 'POST', json: { email: 'Mixed.Case@Example.COM', name: '  Ada ' } });
+    const response = await api.request('/v1/users', {
+      method: 'POST',
+      json: { email: 'Mixed.Case@Example.COM', name: '  Ada ' },
+    });
     expect(response.status).toBe(201);
     expect(await response.json()).toMatchObject({ email: 'mixed.case@example.com', name: 'Ada' });
   });

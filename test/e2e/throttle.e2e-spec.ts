@@ -88,7 +88,9 @@ describe('two instances sharing Redis (limit 10 per 60 s)', () => {
     // Both instances decided in Redis (none fell back), and refusals are counted by tier.
     const metrics = (await (await a.request('/metrics')).text()) + (await (await b.request('/metrics')).text());
     expect(metrics).not.toMatch(/^throttle_fallbacks_total\{/m);
-    const throttled = [...metrics.matchAll(/^throttled_requests_total\{tier="default"\} (\d+)/gm)].map((m) => Number(m[1]));
+    const throttled = [...metrics.matchAll(/^throttled_requests_total\{tier="default"\} (\d+)/gm)].map((m) =>
+      Number(m[1]),
+    );
     expect(throttled.reduce((sum, n) => sum + n, 0)).toBe(990);
     // The client's bucket lives under the suite's prefix, hash-tagged by client.
     expect(await redis.llen(`${PREFIX}:throttle:{key:alpha}:default`)).toBe(10);
@@ -126,19 +128,29 @@ describe('behind a trusted proxy', () => {
   it.each([
     ['a hop count', '1'],
     ['a CIDR list', '10.0.0.0/8,127.0.0.1/32,::1'],
-  ])('TRUST_PROXY as %s: distinct clients get distinct quotas, a spoofed left-hand entry gets none', async (_label, trust) => {
-    const app = await boot({ THROTTLE_LIMIT: '3', TRUST_PROXY: trust, REDIS_KEY_PREFIX: `${PREFIX}-${trust.length}` });
-    const client = (n: number) => `192.0.2.${n}`;
-    for (const n of [1, 2, 3]) {
-      for (let i = 0; i < 3; i++) expect(admitted(await app.request(LIMITED(), { headers: { 'x-forwarded-for': client(n) } }))).toBe(true);
-    }
-    await expectThrottled(await app.request(LIMITED(), { headers: { 'x-forwarded-for': client(1) } }));
-    // The proxy appends the address it saw; whatever the client wrote before it is not trusted.
-    await expectThrottled(await app.request(LIMITED(), { headers: { 'x-forwarded-for': `198.51.100.77, ${client(2)}` } }));
-    const keys = await redis.keys(`${PREFIX}-${trust.length}:throttle:*`);
-    expect(keys.sort()).toEqual([1, 2, 3].map((n) => `${PREFIX}-${trust.length}:throttle:{ip:${client(n)}}:default`));
-    for (const key of keys) await redis.del(key);
-  });
+  ])(
+    'TRUST_PROXY as %s: distinct clients get distinct quotas, a spoofed left-hand entry gets none',
+    async (_label, trust) => {
+      const app = await boot({
+        THROTTLE_LIMIT: '3',
+        TRUST_PROXY: trust,
+        REDIS_KEY_PREFIX: `${PREFIX}-${trust.length}`,
+      });
+      const client = (n: number) => `192.0.2.${n}`;
+      for (const n of [1, 2, 3]) {
+        for (let i = 0; i < 3; i++)
+          expect(admitted(await app.request(LIMITED(), { headers: { 'x-forwarded-for': client(n) } }))).toBe(true);
+      }
+      await expectThrottled(await app.request(LIMITED(), { headers: { 'x-forwarded-for': client(1) } }));
+      // The proxy appends the address it saw; whatever the client wrote before it is not trusted.
+      await expectThrottled(
+        await app.request(LIMITED(), { headers: { 'x-forwarded-for': `198.51.100.77, ${client(2)}` } }),
+      );
+      const keys = await redis.keys(`${PREFIX}-${trust.length}:throttle:*`);
+      expect(keys.sort()).toEqual([1, 2, 3].map((n) => `${PREFIX}-${trust.length}:throttle:{ip:${client(n)}}:default`));
+      for (const key of keys) await redis.del(key);
+    },
+  );
 });
 
 describe('across a window boundary (limit 5 per 2 s)', () => {
@@ -180,7 +192,9 @@ describe('across a window boundary (limit 5 per 2 s)', () => {
     const accepted = log.filter((e) => e.admitted).sort((x, y) => x.sent - y.sent);
     for (let i = 0; i + L < accepted.length; i++) {
       const group = accepted.slice(i, i + L + 1);
-      expect(Math.max(...group.map((e) => e.received)) - Math.min(...group.map((e) => e.sent))).toBeGreaterThanOrEqual(W);
+      expect(Math.max(...group.map((e) => e.received)) - Math.min(...group.map((e) => e.sent))).toBeGreaterThanOrEqual(
+        W,
+      );
     }
   });
 });
@@ -188,7 +202,12 @@ describe('across a window boundary (limit 5 per 2 s)', () => {
 describe('tiers', () => {
   it('with only THROTTLE_LIMIT set, it is the only limit: no burst or write tier caps a client', async () => {
     // The further tiers' variables unset, as a user who configures only THROTTLE_LIMIT has them.
-    const app = await boot({ THROTTLE_LIMIT: '100000', THROTTLE_BURST_LIMIT: undefined, THROTTLE_WRITE_LIMIT: undefined, REDIS_KEY_PREFIX: `${PREFIX}-only` });
+    const app = await boot({
+      THROTTLE_LIMIT: '100000',
+      THROTTLE_BURST_LIMIT: undefined,
+      THROTTLE_WRITE_LIMIT: undefined,
+      REDIS_KEY_PREFIX: `${PREFIX}-only`,
+    });
     const responses = await Promise.all(Array.from({ length: 60 }, () => app.request(LIMITED())));
     expect(responses.map((r) => r.status)).toEqual(responses.map(() => 404));
     for (const response of responses) expect(response.headers.get('ratelimit-policy')).toBe('"default";q=100000;w=60');
@@ -197,7 +216,13 @@ describe('tiers', () => {
   });
 
   it('applies burst, default and write tiers together and names them all in the headers', async () => {
-    const app = await boot({ THROTTLE_LIMIT: '100', THROTTLE_BURST_LIMIT: '2', THROTTLE_BURST_TTL_SECONDS: '10', THROTTLE_WRITE_LIMIT: '1', REDIS_KEY_PREFIX: `${PREFIX}-tiers` });
+    const app = await boot({
+      THROTTLE_LIMIT: '100',
+      THROTTLE_BURST_LIMIT: '2',
+      THROTTLE_BURST_TTL_SECONDS: '10',
+      THROTTLE_WRITE_LIMIT: '1',
+      REDIS_KEY_PREFIX: `${PREFIX}-tiers`,
+    });
     const first = await app.request(LIMITED());
     expect(first.headers.get('ratelimit-policy')).toBe('"burst";q=2;w=10, "default";q=100;w=60');
     expect(first.headers.get('ratelimit')).toMatch(/^"burst";r=1;t=10, "default";r=99;t=60$/);
@@ -210,7 +235,12 @@ describe('tiers', () => {
 
     // Writes count against the write tier too (with a key: the IP's burst is spent).
     const headers = { 'x-api-key': KEYS[0]!.secret };
-    const product = (n: number) => ({ sku: `THR-${randomUUID().slice(0, 8)}-${n}`, name: 'Throttled', priceCents: 1, currency: 'EUR' });
+    const product = (n: number) => ({
+      sku: `THR-${randomUUID().slice(0, 8)}-${n}`,
+      name: 'Throttled',
+      priceCents: 1,
+      currency: 'EUR',
+    });
     const created = await app.request('/v1/products', { method: 'POST', json: product(1), headers });
     expect(created.status).toBe(201);
     expect(created.headers.get('ratelimit-policy')).toBe('"burst";q=2;w=10, "default";q=100;w=60, "write";q=1;w=60');

@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultStack } from './support/fault-stack.js';
 import { type Answer, isProblem, productInput, send } from './support/http.js';
-import { invalidValue, type OpenApiDocument, type Operation, type Schema, schemaErrors, validValue } from './support/openapi-schema.js';
+import {
+  invalidValue,
+  type OpenApiDocument,
+  type Operation,
+  type Schema,
+  schemaErrors,
+  validValue,
+} from './support/openapi-schema.js';
 
 // Scenario 6: schema-driven fuzzing. Every operation in the service's own OpenAPI document
 // (/docs-json) gets FAULT_FUZZ_RUNS (default 100) generated requests: valid and deliberately
@@ -28,10 +35,29 @@ beforeAll(async () => {
   doc = (await send(`${baseUrl}/docs-json`)).json as OpenApiDocument;
   const auth = { 'x-api-key': API_KEY };
   for (let i = 0; i < 10; i++) {
-    pools.products!.push(((await send(`${baseUrl}/v1/products`, { method: 'POST', json: productInput('fuzz', i), headers: auth })).json as { id: string }).id);
-    pools.users!.push(((await send(`${baseUrl}/v1/users`, { method: 'POST', json: { email: `fuzz-${i}-${randomUUID()}@example.com`, name: `Fuzz ${i}` }, headers: auth })).json as { id: string }).id);
+    pools.products!.push(
+      (
+        (await send(`${baseUrl}/v1/products`, { method: 'POST', json: productInput('fuzz', i), headers: auth }))
+          .json as { id: string }
+      ).id,
+    );
+    pools.users!.push(
+      (
+        (
+          await send(`${baseUrl}/v1/users`, {
+            method: 'POST',
+            json: { email: `fuzz-${i}-${randomUUID()}@example.com`, name: `Fuzz ${i}` },
+            headers: auth,
+          })
+        ).json as { id: string }
+      ).id,
+    );
   }
-  const imported = await send(`${baseUrl}/v1/products/import`, { method: 'POST', json: { items: [productInput('fuzz-import', 0)] }, headers: auth });
+  const imported = await send(`${baseUrl}/v1/products/import`, {
+    method: 'POST',
+    json: { items: [productInput('fuzz-import', 0)] },
+    headers: auth,
+  });
   pools.jobs!.push((imported.json as { jobId: string }).jobId);
 });
 
@@ -59,22 +85,49 @@ function poolFor(path: string): string[] {
 /** Path ids: a live one, a random UUID, or garbage. */
 function pathValue(path: string, schema: Schema | undefined): fc.Arbitrary<string> {
   const pool = poolFor(path);
-  const options: fc.Arbitrary<string>[] = [fc.uuid(), fc.constantFrom('not-a-uuid', '1', '%00', "'; DROP TABLE products; --", '00000000-0000-0000-0000-00000000000g', 'ÿ'.repeat(40))];
+  const options: fc.Arbitrary<string>[] = [
+    fc.uuid(),
+    fc.constantFrom(
+      'not-a-uuid',
+      '1',
+      '%00',
+      "'; DROP TABLE products; --",
+      '00000000-0000-0000-0000-00000000000g',
+      'ÿ'.repeat(40),
+    ),
+  ];
   if (pool.length > 0) options.push(fc.constantFrom(...pool), fc.constantFrom(...pool));
   if (schema?.format !== 'uuid') options.push(fc.string({ minLength: 1, maxLength: 40 }));
   return fc.oneof(...options);
 }
 
 function queryValue(schema: Schema | undefined): fc.Arbitrary<string | undefined> {
-  const valid = schema ? validValue(doc, schema).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))) : fc.string();
-  const invalid = schema ? invalidValue(doc, schema).map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? '')) : fc.string();
-  return fc.oneof(fc.constant(undefined), valid, invalid, fc.constantFrom('', '-1', '0', '101', '1e3', 'true', 'yes', '%ZZ', 'eyJpZCI6Ii'));
+  const valid = schema
+    ? validValue(doc, schema).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
+    : fc.string();
+  const invalid = schema
+    ? invalidValue(doc, schema).map((v) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? '')))
+    : fc.string();
+  return fc.oneof(
+    fc.constant(undefined),
+    valid,
+    invalid,
+    fc.constantFrom('', '-1', '0', '101', '1e3', 'true', 'yes', '%ZZ', 'eyJpZCI6Ii'),
+  );
 }
 
 function headerValue(name: string): fc.Arbitrary<string | undefined> {
   const lower = name.toLowerCase();
   if (lower === 'authorization') {
-    return fc.constantFrom(`Bearer ${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN}`, `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`, 'Bearer wrong', 'Basic !!!', '', undefined);
+    return fc.constantFrom(
+      `Bearer ${ADMIN_TOKEN}`,
+      `Bearer ${ADMIN_TOKEN}`,
+      `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`,
+      'Bearer wrong',
+      'Basic !!!',
+      '',
+      undefined,
+    );
   }
   // If-Match / If-None-Match: plausible ETags, wildcards and junk.
   return fc.oneof(
@@ -100,8 +153,22 @@ function uniquify(value: unknown): unknown {
 
 function bodyValue(schema: Schema): fc.Arbitrary<{ body: string; invalid: boolean; contentType: string }> {
   return fc.oneof(
-    { weight: 4, arbitrary: validValue(doc, schema).map((v) => ({ body: JSON.stringify(uniquify(v)), invalid: false, contentType: 'application/json' })) },
-    { weight: 4, arbitrary: invalidValue(doc, schema).map((v) => ({ body: JSON.stringify(v) ?? 'null', invalid: true, contentType: 'application/json' })) },
+    {
+      weight: 4,
+      arbitrary: validValue(doc, schema).map((v) => ({
+        body: JSON.stringify(uniquify(v)),
+        invalid: false,
+        contentType: 'application/json',
+      })),
+    },
+    {
+      weight: 4,
+      arbitrary: invalidValue(doc, schema).map((v) => ({
+        body: JSON.stringify(v) ?? 'null',
+        invalid: true,
+        contentType: 'application/json',
+      })),
+    },
     {
       weight: 1,
       arbitrary: fc.constantFrom(
@@ -110,10 +177,20 @@ function bodyValue(schema: Schema): fc.Arbitrary<{ body: string; invalid: boolea
         { body: '{"__proto__":{"admin":true}}', invalid: true, contentType: 'application/json' },
         { body: '{"name":"x"}', invalid: true, contentType: 'text/plain' },
         { body: '<xml/>', invalid: true, contentType: 'application/xml' },
-        { body: JSON.stringify({ items: [], pad: 'x'.repeat(1_100_000) }), invalid: true, contentType: 'application/json' },
+        {
+          body: JSON.stringify({ items: [], pad: 'x'.repeat(1_100_000) }),
+          invalid: true,
+          contentType: 'application/json',
+        },
       ),
     },
-    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }).filter((v) => schemaErrors(doc, schema, v).length > 0).map((v) => ({ body: JSON.stringify(v), invalid: true, contentType: 'application/json' })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .jsonValue({ maxDepth: 2 })
+        .filter((v) => schemaErrors(doc, schema, v).length > 0)
+        .map((v) => ({ body: JSON.stringify(v), invalid: true, contentType: 'application/json' })),
+    },
   );
 }
 
@@ -141,8 +218,21 @@ function caseFor(path: string, method: string, op: Operation): fc.Arbitrary<Case
   const headerParams = params.filter((p) => p.in === 'header');
   const bodySchema = op.requestBody?.content['application/json']?.schema;
   const credentials = fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom<Record<string, string>>({ 'x-api-key': API_KEY }, { authorization: `Bearer ${API_KEY}` }) },
-    { weight: 1, arbitrary: fc.constantFrom<Record<string, string>>({ 'x-api-key': 'wrong' }, { authorization: 'Bearer wrong' }, {}) },
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom<Record<string, string>>(
+        { 'x-api-key': API_KEY },
+        { authorization: `Bearer ${API_KEY}` },
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<Record<string, string>>(
+        { 'x-api-key': 'wrong' },
+        { authorization: 'Bearer wrong' },
+        {},
+      ),
+    },
   );
   return fc
     .record({
@@ -150,7 +240,9 @@ function caseFor(path: string, method: string, op: Operation): fc.Arbitrary<Case
       queryValues: fc.tuple(...queryParams.map((p) => queryValue(p.schema))),
       headerValues: fc.tuple(...headerParams.map((p) => headerValue(p.name))),
       credentials: path.startsWith('/v1') && method !== 'get' ? credentials : fc.constant({}),
-      body: bodySchema ? bodyValue(bodySchema).map((b) => b as { body: string; invalid: boolean; contentType: string } | undefined) : fc.constant(undefined),
+      body: bodySchema
+        ? bodyValue(bodySchema).map((b) => b as { body: string; invalid: boolean; contentType: string } | undefined)
+        : fc.constant(undefined),
     })
     .map(({ pathValues, queryValues, headerValues, credentials: auth, body }) => {
       let concrete = path;
@@ -161,10 +253,19 @@ function caseFor(path: string, method: string, op: Operation): fc.Arbitrary<Case
         if (value !== undefined) search.set(p.name, value);
       });
       const headers: Record<string, string> = { ...auth };
-      headerParams.forEach((p, i) => headerValues[i] !== undefined && (headers[p.name.toLowerCase()] = headerValues[i]!));
+      headerParams.forEach(
+        (p, i) => headerValues[i] !== undefined && (headers[p.name.toLowerCase()] = headerValues[i]!),
+      );
       if (body) headers['content-type'] = body.contentType;
-      const invalidBody = body !== undefined && body.invalid && !(path.endsWith('/import') && validImportEnvelope(body));
-      return { path: concrete, query: search.size > 0 ? `?${search.toString()}` : '', headers, body: body?.body, invalidBody };
+      const invalidBody =
+        body !== undefined && body.invalid && !(path.endsWith('/import') && validImportEnvelope(body));
+      return {
+        path: concrete,
+        query: search.size > 0 ? `?${search.toString()}` : '',
+        headers,
+        body: body?.body,
+        invalidBody,
+      };
     });
 }
 
@@ -194,14 +295,20 @@ function remember(path: string, answer: Answer): void {
 
 describe('schema-driven fuzzing from /docs-json', () => {
   it('covers every documented operation with generated requests, and every answer keeps the contract', async () => {
-    const operations = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+    );
     expect(operations.length).toBeGreaterThanOrEqual(10);
     for (const { path, method, op } of operations) {
       const counts: Record<string, number> = {};
       figures[`${method.toUpperCase()} ${path}`] = counts;
       await fc.assert(
         fc.asyncProperty(caseFor(path, method, op), async (request) => {
-          const answer = await send(`${baseUrl}${request.path}${request.query}`, { method: method.toUpperCase(), headers: request.headers, body: request.body });
+          const answer = await send(`${baseUrl}${request.path}${request.query}`, {
+            method: method.toUpperCase(),
+            headers: request.headers,
+            body: request.body,
+          });
           counts[answer.status] = (counts[answer.status] ?? 0) + 1;
           remember(path, answer);
           check(method, path, op, request, answer);
@@ -210,13 +317,34 @@ describe('schema-driven fuzzing from /docs-json', () => {
       );
       expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(RUNS);
     }
-    const total = Object.values(figures).reduce((sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0), 0);
-    const twoXx = Object.values(figures).reduce((sum, counts) => sum + Object.entries(counts).filter(([s]) => s.startsWith('2')).reduce((a, [, n]) => a + n, 0), 0);
-    console.log(`[faults:fuzz] operations=${operations.length} requests=${total} 2xx=${twoXx} 5xx=0 per-operation status counts:`);
-    for (const [operation, counts] of Object.entries(figures)) console.log(`  ${operation.padEnd(40)} ${JSON.stringify(counts)}`);
+    const total = Object.values(figures).reduce(
+      (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0),
+      0,
+    );
+    const twoXx = Object.values(figures).reduce(
+      (sum, counts) =>
+        sum +
+        Object.entries(counts)
+          .filter(([s]) => s.startsWith('2'))
+          .reduce((a, [, n]) => a + n, 0),
+      0,
+    );
+    console.log(
+      `[faults:fuzz] operations=${operations.length} requests=${total} 2xx=${twoXx} 5xx=0 per-operation status counts:`,
+    );
+    for (const [operation, counts] of Object.entries(figures))
+      console.log(`  ${operation.padEnd(40)} ${JSON.stringify(counts)}`);
     // Each write operation got some valid, accepted requests: the generator reaches the happy path.
-    for (const operation of ['POST /v1/products', 'POST /v1/users', 'PATCH /v1/products/{id}', 'GET /v1/products/{id}']) {
-      expect(Object.keys(figures[operation] ?? {}).some((s) => s.startsWith('2')), operation).toBe(true);
+    for (const operation of [
+      'POST /v1/products',
+      'POST /v1/users',
+      'PATCH /v1/products/{id}',
+      'GET /v1/products/{id}',
+    ]) {
+      expect(
+        Object.keys(figures[operation] ?? {}).some((s) => s.startsWith('2')),
+        operation,
+      ).toBe(true);
     }
   });
 });

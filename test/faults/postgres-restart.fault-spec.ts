@@ -24,7 +24,10 @@ let service: ServiceProcess;
 
 beforeAll(async () => {
   stack = await FaultStack.start({ redis: true });
-  service = await stack.startInstance({ CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS), DATABASE_CONNECT_TIMEOUT_MS: '1000' });
+  service = await stack.startInstance({
+    CACHE_TTL_SECONDS: String(CACHE_TTL_SECONDS),
+    DATABASE_CONNECT_TIMEOUT_MS: '1000',
+  });
 });
 
 afterAll(async () => {
@@ -41,10 +44,21 @@ describe('PostgreSQL restart', () => {
     }
     // Warm the cache: the second read of each is a hit.
     for (const { id } of products) await send(`${service.url}/v1/products/${id}`);
-    for (const { id } of products) expect((await send(`${service.url}/v1/products/${id}`)).headers['cache-status']).toMatch(/hit/);
+    for (const { id } of products)
+      expect((await send(`${service.url}/v1/products/${id}`)).headers['cache-status']).toMatch(/hit/);
     const warmedAt = Date.now();
 
-    const figures = { reads: 0, readsOk: 0, hits: 0, staleServed: 0, expiredReads: 0, writes: 0, writes503: 0, slowestWriteMs: 0, ready503: 0 };
+    const figures = {
+      reads: 0,
+      readsOk: 0,
+      hits: 0,
+      staleServed: 0,
+      expiredReads: 0,
+      writes: 0,
+      writes503: 0,
+      slowestWriteMs: 0,
+      ready503: 0,
+    };
     const failures: string[] = [];
     await stack.postgres.stop('immediate');
     const outageEnds = Date.now() + OUTAGE_MS;
@@ -63,7 +77,8 @@ describe('PostgreSQL restart', () => {
             if (startedAt - warmedAt > CACHE_TTL_SECONDS * 1100) {
               figures.expiredReads++;
               if (answer.status === 200 && /stale|ttl=-/.test(cacheStatus)) figures.staleServed++;
-              else if (answer.status === 200) failures.push(`read ${id} past its TTL → 200 without saying stale: Cache-Status "${cacheStatus}"`);
+              else if (answer.status === 200)
+                failures.push(`read ${id} past its TTL → 200 without saying stale: Cache-Status "${cacheStatus}"`);
             }
           }
           await sleep(200);
@@ -72,7 +87,11 @@ describe('PostgreSQL restart', () => {
       const writes = (async () => {
         while (Date.now() < outageEnds) {
           const { id } = products[figures.writes % products.length]!;
-          const answer = await send(`${service.url}/v1/products/${id}`, { method: 'PATCH', json: { stock: 7 }, timeoutMs: WRITE_BOUND_MS });
+          const answer = await send(`${service.url}/v1/products/${id}`, {
+            method: 'PATCH',
+            json: { stock: 7 },
+            timeoutMs: WRITE_BOUND_MS,
+          });
           figures.writes++;
           figures.slowestWriteMs = Math.max(figures.slowestWriteMs, Math.round(answer.ms));
           if (answer.status === 503 && isProblem(answer)) figures.writes503++;
@@ -92,7 +111,9 @@ describe('PostgreSQL restart', () => {
     } catch (error) {
       // Most likely the process died: say so, with what it printed.
       const exit = service.child.exitCode ?? service.child.signalCode;
-      throw new Error(`${String(error)}; service exit: ${exit}; its output ends with:\n${service.output().slice(-4000)}`);
+      throw new Error(
+        `${String(error)}; service exit: ${exit}; its output ends with:\n${service.output().slice(-4000)}`,
+      );
     } finally {
       await stack.postgres.resume();
     }
@@ -100,17 +121,23 @@ describe('PostgreSQL restart', () => {
     // Recovery, same process: readiness, writes, and reads that see the write.
     await eventually(async () => expect((await send(`${service.url}/health/ready`)).status).toBe(200), 30_000, 250);
     const { id } = products[0]!;
-    const written = await eventually(async () => {
-      const answer = await send(`${service.url}/v1/products/${id}`, { method: 'PATCH', json: { stock: 42 } });
-      expect(answer.status).toBe(200);
-      return answer.json as { version: number; stock: number };
-    }, 30_000, 250);
+    const written = await eventually(
+      async () => {
+        const answer = await send(`${service.url}/v1/products/${id}`, { method: 'PATCH', json: { stock: 42 } });
+        expect(answer.status).toBe(200);
+        return answer.json as { version: number; stock: number };
+      },
+      30_000,
+      250,
+    );
     const read = await send(`${service.url}/v1/products/${id}`);
     expect(read.status).toBe(200);
     expect(read.json).toMatchObject({ stock: 42, version: written.version });
     expect(service.child.exitCode).toBeNull();
 
-    console.log(`[faults:postgres-restart] outageSeconds=${OUTAGE_MS / 1000} reads=${figures.reads} readsOk=${figures.readsOk} cacheHits=${figures.hits} readsPastTtl=${figures.expiredReads} staleServed=${figures.staleServed} writes=${figures.writes} writes503=${figures.writes503} slowestWriteMs=${figures.slowestWriteMs} ready503=${figures.ready503}`);
+    console.log(
+      `[faults:postgres-restart] outageSeconds=${OUTAGE_MS / 1000} reads=${figures.reads} readsOk=${figures.readsOk} cacheHits=${figures.hits} readsPastTtl=${figures.expiredReads} staleServed=${figures.staleServed} writes=${figures.writes} writes503=${figures.writes503} slowestWriteMs=${figures.slowestWriteMs} ready503=${figures.ready503}`,
+    );
     for (const failure of failures.slice(0, 5)) console.log(`  violation: ${failure}`);
     expect(failures.length, `${failures.length} violations, e.g.\n${failures.slice(0, 5).join('\n')}`).toBe(0);
     expect(figures.writes).toBeGreaterThan(0);

@@ -29,7 +29,10 @@ describe('multi-instance race checker', () => {
   it('never returns a version older than one already acknowledged', async () => {
     const ids: string[] = [];
     for (let i = 0; i < PRODUCTS; i++) {
-      const created = await send(`${instances[i % 2]!.url}/v1/products`, { method: 'POST', json: productInput('race', i) });
+      const created = await send(`${instances[i % 2]!.url}/v1/products`, {
+        method: 'POST',
+        json: productInput('race', i),
+      });
       expect(created.status).toBe(201);
       ids.push((created.json as { id: string }).id);
     }
@@ -43,7 +46,10 @@ describe('multi-instance race checker', () => {
     const writer = async (): Promise<void> => {
       while (Date.now() < deadline) {
         const id = pick(ids);
-        const answer = await send(`${pick(instances).url}/v1/products/${id}`, { method: 'PATCH', json: { stock: Math.floor(Math.random() * 1000) } });
+        const answer = await send(`${pick(instances).url}/v1/products/${id}`, {
+          method: 'PATCH',
+          json: { stock: Math.floor(Math.random() * 1000) },
+        });
         if (answer.status !== 200) {
           figures.writeErrors++;
           continue;
@@ -70,13 +76,18 @@ describe('multi-instance race checker', () => {
         const { version } = answer.json as { version: number };
         if (version < floor) {
           figures.stale++;
-          if (staleSamples.length < 5) staleSamples.push(`${instance.url} ${id}: read v${version} after v${floor} was acknowledged (${answer.headers['cache-status']})`);
+          if (staleSamples.length < 5)
+            staleSamples.push(
+              `${instance.url} ${id}: read v${version} after v${floor} was acknowledged (${answer.headers['cache-status']})`,
+            );
         }
       }
     };
 
     await Promise.all([...Array.from({ length: WRITERS }, writer), ...Array.from({ length: READERS }, reader)]);
-    console.log(`[faults:race] seconds=${DURATION_MS / 1000} writes=${figures.writes} writeErrors=${figures.writeErrors} reads=${figures.reads} checked=${figures.checked} cacheHits=${figures.hits} readErrors=${figures.readErrors} staleReads=${figures.stale}`);
+    console.log(
+      `[faults:race] seconds=${DURATION_MS / 1000} writes=${figures.writes} writeErrors=${figures.writeErrors} reads=${figures.reads} checked=${figures.checked} cacheHits=${figures.hits} readErrors=${figures.readErrors} staleReads=${figures.stale}`,
+    );
     for (const sample of staleSamples) console.log(`  stale: ${sample}`);
     expect(figures.stale, staleSamples.join('\n')).toBe(0);
     expect(figures.readErrors).toBe(0);

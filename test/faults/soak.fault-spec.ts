@@ -55,14 +55,31 @@ describe('soak with a Redis restart', () => {
   it('loses no write, no event and no consistency', async () => {
     const owned: Owned[][] = Array.from({ length: CLIENTS }, () => []);
     const acked: AckedWrite[] = [];
-    const figures = { requests: 0, reads: 0, read5xx: 0, readErrors: 0, readHits: 0, staleOwnReads: 0, writes: 0, writesDuringOutage: 0, writeFailures: 0, hitsAfterRestart: 0 };
+    const figures = {
+      requests: 0,
+      reads: 0,
+      read5xx: 0,
+      readErrors: 0,
+      readHits: 0,
+      staleOwnReads: 0,
+      writes: 0,
+      writesDuringOutage: 0,
+      writeFailures: 0,
+      hitsAfterRestart: 0,
+    };
     const failures: string[] = [];
     let outage = false;
     let restarted = false;
     const deadline = Date.now() + SOAK_MS;
     const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
-    const write = async (client: number, method: string, path: string, json: unknown, onAck: (body: Record<string, unknown>) => void): Promise<void> => {
+    const write = async (
+      client: number,
+      method: string,
+      path: string,
+      json: unknown,
+      onAck: (body: Record<string, unknown>) => void,
+    ): Promise<void> => {
       const duringOutage = outage;
       try {
         const instance = pick(instances);
@@ -72,7 +89,9 @@ describe('soak with a Redis restart', () => {
           figures.writes++;
           if (duringOutage) figures.writesDuringOutage++;
           onAck(answer.json as Record<string, unknown>);
-          const entry = owned[client]!.find((p) => path.endsWith(p.id) || p.id === (answer.json as { id?: string } | undefined)?.id);
+          const entry = owned[client]!.find(
+            (p) => path.endsWith(p.id) || p.id === (answer.json as { id?: string } | undefined)?.id,
+          );
           if (entry) Object.assign(entry, { ackedBy: instance.url, ackedAt: performance.now() });
         } else {
           figures.writeFailures++;
@@ -138,7 +157,9 @@ describe('soak with a Redis restart', () => {
             if (own && answer.status === 200 && (answer.json as { version: number }).version < floor) {
               figures.staleOwnReads++;
               const phase = outage ? 'during the outage' : restarted ? 'after the restart' : 'before the outage';
-              failures.push(`stale read ${phase}: ${target.id} v${(answer.json as { version: number }).version} after v${floor} was acknowledged by ${target.ackedBy === reader.url ? 'the same' : 'the other'} instance ${Math.round(startedAt - (target.ackedAt ?? 0))} ms before the read started (Cache-Status: ${answer.headers['cache-status']})`);
+              failures.push(
+                `stale read ${phase}: ${target.id} v${(answer.json as { version: number }).version} after v${floor} was acknowledged by ${target.ackedBy === reader.url ? 'the same' : 'the other'} instance ${Math.round(startedAt - (target.ackedAt ?? 0))} ms before the read started (Cache-Status: ${answer.headers['cache-status']})`,
+              );
             }
           } catch (error) {
             figures.readErrors++;
@@ -161,16 +182,25 @@ describe('soak with a Redis restart', () => {
     // Cache hits resume on both instances (the restarted Redis is empty: a miss fills it, then hits).
     const probe = owned.flat().find((p) => !p.deleted && !p.uncertain)!;
     for (const instance of instances) {
-      await eventually(async () => {
-        await send(`${instance.url}/v1/products/${probe.id}`);
-        expect((await send(`${instance.url}/v1/products/${probe.id}`)).headers['cache-status']).toMatch(/hit/);
-      }, 30_000, 250);
+      await eventually(
+        async () => {
+          await send(`${instance.url}/v1/products/${probe.id}`);
+          expect((await send(`${instance.url}/v1/products/${probe.id}`)).headers['cache-status']).toMatch(/hit/);
+        },
+        30_000,
+        250,
+      );
     }
 
     // Every acknowledged write's event arrives, under one webhook-id per event.
     const receiver = stack.receiver!;
     const deliveryOf = (write: AckedWrite) =>
-      receiver.received.filter((r) => r.body.type === write.type && r.body.data.id === write.id && (write.type === 'product.deleted' || r.body.data.version === write.version));
+      receiver.received.filter(
+        (r) =>
+          r.body.type === write.type &&
+          r.body.data.id === write.id &&
+          (write.type === 'product.deleted' || r.body.data.version === write.version),
+      );
     const undelivered = (): AckedWrite[] => acked.filter((write) => deliveryOf(write).length === 0);
     await eventually(() => expect(undelivered()).toEqual([]), 60_000, 500).catch(() => undefined);
     const missing = undelivered();
@@ -205,18 +235,23 @@ describe('soak with a Redis restart', () => {
       } else if (!row) {
         if (!product.uncertain) committedViolations.push(`${product.id}: acknowledged but missing from the database`);
       } else if (product.uncertain ? (row.version as number) < product.version : row.version !== product.version) {
-        committedViolations.push(`${product.id}: database has v${row.version as number}, last acknowledged v${product.version}`);
+        committedViolations.push(
+          `${product.id}: database has v${row.version as number}, last acknowledged v${product.version}`,
+        );
       }
       for (const instance of instances) {
         const answer = await send(`${instance.url}/v1/products/${product.id}`);
         if (!row) {
-          if (answer.status !== 404) readViolations.push(`${instance.url} ${product.id}: ${answer.status}, expected 404`);
+          if (answer.status !== 404)
+            readViolations.push(`${instance.url} ${product.id}: ${answer.status}, expected 404`);
           continue;
         }
         const api = answer.json as Record<string, unknown>;
         const picked = Object.fromEntries(Object.keys(row).map((key) => [key, api?.[key]]));
         if (answer.status !== 200 || JSON.stringify(picked) !== JSON.stringify(row)) {
-          readViolations.push(`${instance.url} ${product.id}: ${answer.status} ${JSON.stringify(picked)} ≠ row ${JSON.stringify(row)} (${answer.headers['cache-status']})`);
+          readViolations.push(
+            `${instance.url} ${product.id}: ${answer.status} ${JSON.stringify(picked)} ≠ row ${JSON.stringify(row)} (${answer.headers['cache-status']})`,
+          );
         }
       }
     }
@@ -225,7 +260,8 @@ describe('soak with a Redis restart', () => {
     console.log(
       `[faults:soak] seconds=${SOAK_MS / 1000} outageSeconds=${OUTAGE_MS / 1000} requests=${figures.requests} reads=${figures.reads} read5xx=${figures.read5xx} readErrors=${figures.readErrors} cacheHits=${figures.readHits} hitsAfterRestart=${figures.hitsAfterRestart} staleOwnReads=${figures.staleOwnReads} ackedWrites=${acked.length} ackedDuringOutage=${outageWrites} writeFailures=${figures.writeFailures} products=${owned.flat().length} eventsDelivered=${acked.length - missing.length}/${acked.length} deliveries=${receiver.received.length} duplicateDeliveries=${duplicates} eventsWithSeveralIds=${multiIdEvents.length} committedViolations=${committedViolations.length} readViolations=${readViolations.length}`,
     );
-    for (const failure of [...failures, ...committedViolations, ...readViolations, ...multiIdEvents].slice(0, 15)) console.log(`  ${failure}`);
+    for (const failure of [...failures, ...committedViolations, ...readViolations, ...multiIdEvents].slice(0, 15))
+      console.log(`  ${failure}`);
     expect(missing, 'acknowledged writes whose event never reached the receiver').toEqual([]);
     expect(figures.read5xx).toBe(0);
     expect(figures.readErrors).toBe(0);

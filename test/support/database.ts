@@ -23,7 +23,8 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   return {
     name,
     url: url.toString(),
-    query: async <T extends pg.QueryResultRow>(sql: string, params?: unknown[]) => (await pool.query<T>(sql, params)).rows,
+    query: async <T extends pg.QueryResultRow>(sql: string, params?: unknown[]) =>
+      (await pool.query<T>(sql, params)).rows,
     drop: async () => {
       await pool.end();
       await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));

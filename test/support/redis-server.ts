@@ -9,7 +9,9 @@ export async function sparePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -36,9 +38,13 @@ export class RedisServer {
   /** Starts (again) on the same port, with nothing persisted; a no-op while it runs. */
   async resume(): Promise<void> {
     if (this.process && this.process.exitCode === null && this.process.signalCode === null) return;
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     this.process = child;
     for (let attempt = 0; attempt < 100; attempt++) {
       if (await this.answers()) return;

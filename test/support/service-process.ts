@@ -27,7 +27,10 @@ export async function spawnService(env: Record<string, string>): Promise<Service
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   return {
     url: `http://127.0.0.1:${port}`,
     child,
@@ -47,7 +50,8 @@ export async function startService(env: Record<string, string>, timeoutMs = 30_0
   while (Date.now() < deadline) {
     if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);
     try {
-      if ((await fetch(`${service.url}/health/ready`, { signal: AbortSignal.timeout(2000) })).status === 200) return service;
+      if ((await fetch(`${service.url}/health/ready`, { signal: AbortSignal.timeout(2000) })).status === 200)
+        return service;
     } catch {
       // not listening yet
     }

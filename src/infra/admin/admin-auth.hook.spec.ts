@@ -56,7 +56,13 @@ describe('installAdminGuard', () => {
 
   it('answers 401 with a Basic challenge without a credential, on every /admin route', async () => {
     await build(TOKEN);
-    for (const url of ['/admin/dead-letters', '/admin/queues/api/queues', '/admin/nothing-here', '/admin', '/%61dmin/queues/api/queues']) {
+    for (const url of [
+      '/admin/dead-letters',
+      '/admin/queues/api/queues',
+      '/admin/nothing-here',
+      '/admin',
+      '/%61dmin/queues/api/queues',
+    ]) {
       const response = await app.inject({ url });
       expect(response.statusCode, url).toBe(401);
       expect(response.headers['www-authenticate']).toMatch(/^Basic /);
@@ -67,12 +73,22 @@ describe('installAdminGuard', () => {
 
   it('answers 403 to a wrong token and lets the right one through, as Bearer or Basic', async () => {
     await build(TOKEN);
-    const wrong = await app.inject({ url: '/admin/queues/api/queues', headers: { authorization: 'Bearer wrong-token-000000000' } });
+    const wrong = await app.inject({
+      url: '/admin/queues/api/queues',
+      headers: { authorization: 'Bearer wrong-token-000000000' },
+    });
     expect(wrong.statusCode).toBe(403);
-    const wrongBasic = await app.inject({ url: '/admin/dead-letters', headers: { authorization: basic('admin', 'nope') } });
+    const wrongBasic = await app.inject({
+      url: '/admin/dead-letters',
+      headers: { authorization: basic('admin', 'nope') },
+    });
     expect(wrongBasic.statusCode).toBe(403);
-    expect((await app.inject({ url: '/admin/queues/api/queues', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode).toBe(200);
-    expect((await app.inject({ url: '/admin/dead-letters', headers: { authorization: basic('admin', TOKEN) } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ url: '/admin/queues/api/queues', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ url: '/admin/dead-letters', headers: { authorization: basic('admin', TOKEN) } })).statusCode,
+    ).toBe(200);
   });
 
   it('limits wrong tokens per IP: 429 past the limit, even for the right token, but not for another IP', async () => {
@@ -80,7 +96,11 @@ describe('installAdminGuard', () => {
     const attacker = '198.51.100.9';
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const response = await app.inject({ url: '/admin/dead-letters', remoteAddress: attacker, headers: { authorization: `Bearer guess-${i}-0000000000` } });
+      const response = await app.inject({
+        url: '/admin/dead-letters',
+        remoteAddress: attacker,
+        headers: { authorization: `Bearer guess-${i}-0000000000` },
+      });
       statuses.push(response.statusCode);
       if (response.statusCode === 429) {
         expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -90,9 +110,25 @@ describe('installAdminGuard', () => {
     }
     expect(statuses).toEqual([403, 403, 403, 429, 429, 429, 429, 429, 429, 429]);
     // Locked out before the comparison: the right token from that address learns nothing.
-    expect((await app.inject({ url: '/admin/dead-letters', remoteAddress: attacker, headers: { authorization: `Bearer ${TOKEN}` } })).statusCode).toBe(429);
+    expect(
+      (
+        await app.inject({
+          url: '/admin/dead-letters',
+          remoteAddress: attacker,
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).statusCode,
+    ).toBe(429);
     // The operator elsewhere is not locked out by someone else's failures.
-    expect((await app.inject({ url: '/admin/dead-letters', remoteAddress: '192.0.2.1', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          url: '/admin/dead-letters',
+          remoteAddress: '192.0.2.1',
+          headers: { authorization: `Bearer ${TOKEN}` },
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 
   it('answers 404 to everything under /admin when no token is configured', async () => {

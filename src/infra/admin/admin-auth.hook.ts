@@ -115,5 +115,9 @@ function refuse(request: FastifyRequest, reply: FastifyReply, status: number, de
     detail: status === 404 ? `Cannot ${request.method} ${request.url.split('?')[0] ?? '/'}` : detail,
     instance: request.url.split('?')[0] ?? '/',
   };
-  return reply.code(status).header('content-type', PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store').send(JSON.stringify(body));
+  return reply
+    .code(status)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .header('cache-control', 'no-store')
+    .send(JSON.stringify(body));
 }

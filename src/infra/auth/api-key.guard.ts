@@ -41,7 +41,11 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     // Reads (and everything when no keys are configured) stay synchronous: no store call.
-    if (this.keys.length === 0 || !WRITE_METHODS.has(request.method) || !isApiPath(request.routeOptions.url ?? request.url)) {
+    if (
+      this.keys.length === 0 ||
+      !WRITE_METHODS.has(request.method) ||
+      !isApiPath(request.routeOptions.url ?? request.url)
+    ) {
       this.identify(request);
       return true;
     }
@@ -50,7 +54,9 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
 
   private async authenticateWrite(context: ExecutionContext, request: FastifyRequest): Promise<boolean> {
     if (presentedSecret(request) === undefined) {
-      throw new ProblemException(401, 'This write needs an API key', { headers: { 'www-authenticate': 'Bearer realm="api"' } });
+      throw new ProblemException(401, 'This write needs an API key', {
+        headers: { 'www-authenticate': 'Bearer realm="api"' },
+      });
     }
     // An address out of failures is refused before its key is compared: guessing learns nothing.
     const reply = context.switchToHttp().getResponse<FastifyReply>();
@@ -58,7 +64,9 @@ export class ApiKeyGuard implements CanActivate, OnModuleInit {
     this.identify(request);
     if (request.apiKeyName !== undefined) return true;
     refuseWith(await this.failures.recordFailure(request, reply));
-    throw new ProblemException(401, 'The API key is not valid', { headers: { 'www-authenticate': 'Bearer realm="api"' } });
+    throw new ProblemException(401, 'The API key is not valid', {
+      headers: { 'www-authenticate': 'Bearer realm="api"' },
+    });
   }
 
   /** Sets `request.apiKeyName` when the request presents a valid key; returns the presented secret, if any. */

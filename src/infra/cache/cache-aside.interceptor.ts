@@ -1,4 +1,10 @@
-import { type CallHandler, type ExecutionContext, HttpException, Injectable, type NestInterceptor } from '@nestjs/common';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  HttpException,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
@@ -108,7 +114,11 @@ export class CacheAsideInterceptor implements NestInterceptor {
         ? {
             options,
             queryValidator: options.query && new QueryValidator(options.query),
-            policy: { ttlMs: options.ttl, tags: options.tags, name: options.name ?? `${context.getClass().name}.${handler.name}` },
+            policy: {
+              ttlMs: options.ttl,
+              tags: options.tags,
+              name: options.name ?? `${context.getClass().name}.${handler.name}`,
+            },
             etag: (options.tags ?? []).length === 0,
           }
         : null;
@@ -118,7 +128,10 @@ export class CacheAsideInterceptor implements NestInterceptor {
   }
 }
 
-async function keyFromRequest({ options, queryValidator }: CachedRoute, request: FastifyRequest): Promise<string | undefined> {
+async function keyFromRequest(
+  { options, queryValidator }: CachedRoute,
+  request: FastifyRequest,
+): Promise<string | undefined> {
   if (queryValidator === undefined) return hasQueryParameters(request) ? undefined : options.key(request, {});
   const query = await queryValidator.validate(request);
   return query === undefined ? undefined : options.key(request, query);
@@ -128,7 +141,12 @@ async function keyFromRequest({ options, queryValidator }: CachedRoute, request:
  * Sends the entry's `ETag` (routes whose entries carry an entity version) and tells whether the
  * request's `If-None-Match` matches it, i.e. the answer is a bodyless 304.
  */
-export function notModified(route: CachedRoute, record: CacheRecord, request: FastifyRequest, reply: FastifyReply): boolean {
+export function notModified(
+  route: CachedRoute,
+  record: CacheRecord,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): boolean {
   if (!route.etag || record.version <= 0) return false;
   void reply.header('etag', etagOf(record.version));
   const ifNoneMatch = request.headers['if-none-match'];

@@ -5,7 +5,13 @@ import type { CacheModuleOptions } from './cache.options.js';
 
 describe('cache records', () => {
   it('round-trip any body, separators included', () => {
-    const record: CacheRecord = { version: 12, status: 200, body: '{"a":"x|y\\n","b":"\n|\n"}', expiresAt: 1_764_160_000_000, computeMs: 4 };
+    const record: CacheRecord = {
+      version: 12,
+      status: 200,
+      body: '{"a":"x|y\\n","b":"\n|\n"}',
+      expiresAt: 1_764_160_000_000,
+      computeMs: 4,
+    };
     expect(decodeRecord(encodeRecord(record))).toEqual(record);
     const notFound: CacheRecord = { version: 0, status: 404, body: 'Product not found', expiresAt: 5, computeMs: 0 };
     expect(decodeRecord(encodeRecord(notFound))).toEqual(notFound);
@@ -27,10 +33,14 @@ describe('cache records', () => {
 describe('createCacheStore', () => {
   it('builds no store for none and a memory store for memory', async () => {
     expect(await createCacheStore({ store: 'none' })).toBeNull();
-    expect((await createCacheStore({ store: 'memory', ttlMs: 1000, negativeTtlMs: 0, lockWaitMs: 0 }))?.kind).toBe('memory');
+    expect((await createCacheStore({ store: 'memory', ttlMs: 1000, negativeTtlMs: 0, lockWaitMs: 0 }))?.kind).toBe(
+      'memory',
+    );
   });
 
   it('refuses an unknown store: no silent fallback', async () => {
-    await expect(createCacheStore({ store: 'memcached' } as unknown as CacheModuleOptions)).rejects.toThrow(/Unknown cache store "memcached"/);
+    await expect(createCacheStore({ store: 'memcached' } as unknown as CacheModuleOptions)).rejects.toThrow(
+      /Unknown cache store "memcached"/,
+    );
   });
 });

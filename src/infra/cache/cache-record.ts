@@ -34,7 +34,8 @@ export function decodeRecord(raw: string): CacheRecord | undefined {
     computeMs: Number(computeMs),
     body: raw.slice(newline + 1),
   };
-  if (!Number.isFinite(record.version) || !Number.isFinite(record.expiresAt) || !Number.isFinite(record.computeMs)) return undefined;
+  if (!Number.isFinite(record.version) || !Number.isFinite(record.expiresAt) || !Number.isFinite(record.computeMs))
+    return undefined;
   return record;
 }
 

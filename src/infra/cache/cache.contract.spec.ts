@@ -24,7 +24,12 @@ interface Variant {
 }
 
 const redisStore = (prefix: string) => {
-  const store = new RedisCacheStore({ url: TEST_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, breakerHalfOpenMs: 1000 });
+  const store = new RedisCacheStore({
+    url: TEST_REDIS_URL,
+    keyPrefix: prefix,
+    commandTimeoutMs: 1000,
+    breakerHalfOpenMs: 1000,
+  });
   store.connect();
   return store;
 };
@@ -68,12 +73,17 @@ afterAll(async () => {
   if (prefixes.length === 0) return;
   await redis.connect();
   for (const prefix of prefixes) {
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) if (keys.length > 0) await redis.del(keys);
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 }))
+      if (keys.length > 0) await redis.del(keys);
   }
   await redis.close();
 });
 
-const loaded = (value: { version: number } & Record<string, unknown>): Loaded => ({ status: 200, body: JSON.stringify(value), version: value.version });
+const loaded = (value: { version: number } & Record<string, unknown>): Loaded => ({
+  status: 200,
+  body: JSON.stringify(value),
+  version: value.version,
+});
 
 describe.each(variants)('CacheService contract on the $name store', (variant) => {
   let a: CacheService;
@@ -125,7 +135,9 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
   it('shares one load among concurrent misses on two instances (lease)', async () => {
     const loader = counting({ version: 1 }, 50);
     const outcomes = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).resolve(key, {}, async () => loaded(await loader.load()))),
+      Array.from({ length: 40 }, (_, i) =>
+        (i % 2 === 0 ? a : b).resolve(key, {}, async () => loaded(await loader.load())),
+      ),
     );
     expect(loader.calls()).toBe(1);
     expect(outcomes.filter((o) => o.outcome === 'miss')).toHaveLength(1);
@@ -134,7 +146,11 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
 
   it('waits for a holder whose load takes far longer than CACHE_LOCK_WAIT_MS: still one load (the holder renews its lease)', async () => {
     const shortWait = { ...behaviour, lockWaitMs: 100 };
-    const services = [new CacheService(stores[0]!, shortWait), new CacheService(stores.at(-1)!, shortWait), new CacheService(stores[0]!, shortWait)];
+    const services = [
+      new CacheService(stores[0]!, shortWait),
+      new CacheService(stores.at(-1)!, shortWait),
+      new CacheService(stores[0]!, shortWait),
+    ];
     const loader = counting({ version: 1 }, 600);
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, (_, i) => services[i % 3]!.resolve(key, {}, async () => loaded(await loader.load()))),
@@ -147,9 +163,15 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
   it('when the holder dies, one waiter loads once its lease expires, and the others take that value', async () => {
     // A dead holder's lease: it lives one lease TTL (CACHE_LOCK_WAIT_MS) and is never renewed.
     await stores[0]!.acquire(key, 'a-dead-holder', 150);
-    const waiting = [new CacheService(stores[0]!, behaviour), new CacheService(stores.at(-1)!, behaviour), new CacheService(stores[0]!, behaviour)];
+    const waiting = [
+      new CacheService(stores[0]!, behaviour),
+      new CacheService(stores.at(-1)!, behaviour),
+      new CacheService(stores[0]!, behaviour),
+    ];
     const loader = counting({ version: 5 }, 100);
-    const outcomes = await Promise.all(waiting.map((service) => service.resolve(key, {}, async () => loaded(await loader.load()))));
+    const outcomes = await Promise.all(
+      waiting.map((service) => service.resolve(key, {}, async () => loaded(await loader.load()))),
+    );
     expect(loader.calls()).toBe(1);
     expect(outcomes.filter((o) => o.outcome === 'miss')).toHaveLength(1);
     expect(outcomes.every((o) => JSON.parse(o.record.body).version === 5)).toBe(true);
@@ -175,7 +197,10 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
   it('never lets an older version replace a newer one (version guard)', async () => {
     expect(await a.set(key, { v: 'two', version: 2 }, { version: 2 })).toBe(true);
     expect(await b.set(key, { v: 'one', version: 1 }, { version: 1 })).toBe(false);
-    expect(await a.getOrLoad(key, () => Promise.resolve({ v: 'loaded', version: 0 }))).toEqual({ v: 'two', version: 2 });
+    expect(await a.getOrLoad(key, () => Promise.resolve({ v: 'loaded', version: 0 }))).toEqual({
+      v: 'two',
+      version: 2,
+    });
     // The same version may be written again (a reader and the writer agree on it).
     expect(await b.set(key, { v: 'two', version: 2 }, { version: 2 })).toBe(true);
   });
@@ -195,8 +220,12 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     expect(await b.set(key, { v: 'new', version: 2 }, { version: 2 })).toBe(true);
     release();
     expect(await reader).toEqual({ v: 'old', version: 1 }); // what that reader read
-    await expectEventually(async () => expect(await b.getOrLoad(key, () => Promise.resolve(undefined))).toEqual({ v: 'new', version: 2 }));
-    await expectEventually(async () => expect(await a.getOrLoad(key, () => Promise.resolve(undefined))).toEqual({ v: 'new', version: 2 }));
+    await expectEventually(async () =>
+      expect(await b.getOrLoad(key, () => Promise.resolve(undefined))).toEqual({ v: 'new', version: 2 }),
+    );
+    await expectEventually(async () =>
+      expect(await a.getOrLoad(key, () => Promise.resolve(undefined))).toEqual({ v: 'new', version: 2 }),
+    );
   });
 
   it('answers a tombstone as not found, and no older reader can overwrite it', async () => {
@@ -227,13 +256,19 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
   it('lets a creation replace a cached not-found', async () => {
     expect(await a.getOrLoad(key, () => Promise.resolve(undefined))).toBeUndefined();
     expect(await a.set(key, { version: 1 }, { version: 1 })).toBe(true);
-    expect(await expectEventuallyValue(() => b.getOrLoad(key, () => Promise.resolve(undefined)), { version: 1 })).toBe(true);
+    expect(await expectEventuallyValue(() => b.getOrLoad(key, () => Promise.resolve(undefined)), { version: 1 })).toBe(
+      true,
+    );
   });
 
   it('spreads TTLs by ±10% (jitter)', async () => {
     const now = Date.now();
     const expiries = await Promise.all(
-      Array.from({ length: 40 }, async (_, i) => (await a.resolve(`${key}:${i}`, {}, () => Promise.resolve(loaded({ version: 1 })))).record.expiresAt - now),
+      Array.from(
+        { length: 40 },
+        async (_, i) =>
+          (await a.resolve(`${key}:${i}`, {}, () => Promise.resolve(loaded({ version: 1 })))).record.expiresAt - now,
+      ),
     );
     for (const ttl of expiries) {
       expect(ttl).toBeGreaterThanOrEqual(behaviour.ttlMs * 0.9 - 50);
@@ -272,7 +307,9 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     await b.invalidateTags(['race']);
     release();
     await slow;
-    expect(await b.getOrLoad(key, () => Promise.resolve({ page: 'after the write' }), policy)).toEqual({ page: 'after the write' });
+    expect(await b.getOrLoad(key, () => Promise.resolve({ page: 'after the write' }), policy)).toEqual({
+      page: 'after the write',
+    });
   });
 
   it('refreshes a hot entry before it expires (refresh-ahead), so readers keep hitting', async () => {
@@ -313,7 +350,10 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     await expect(staleB.resolve(key, {}, failing(new ProblemException(404, 'gone')))).rejects.toThrow(ProblemException);
     await expect(staleB.resolve(key, {}, failing(new ProblemException(400, 'bad')))).rejects.toThrow(ProblemException);
     // The database is unavailable: the expired entry answers, on either instance.
-    for (const [service, error] of [[staleB, new ProblemException(503, 'Database unavailable')], [staleA, databaseDown]] as const) {
+    for (const [service, error] of [
+      [staleB, new ProblemException(503, 'Database unavailable')],
+      [staleA, databaseDown],
+    ] as const) {
       const resolved = await service.resolve(key, {}, failing(error));
       expect(resolved.outcome).toBe('stale');
       expect(JSON.parse(resolved.record.body)).toEqual({ version: 3 });
@@ -324,13 +364,17 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     await expect(staleA.resolve(listKey, list, failing(databaseDown))).rejects.toThrow(/ECONNREFUSED/);
 
     await sleep(first.record.expiresAt + graceMs - Date.now() + 50);
-    await expect(staleB.resolve(key, {}, failing(new ProblemException(503, 'Database unavailable')))).rejects.toThrow(ProblemException);
+    await expect(staleB.resolve(key, {}, failing(new ProblemException(503, 'Database unavailable')))).rejects.toThrow(
+      ProblemException,
+    );
   });
 
   it('removes an entry with delete', async () => {
     await a.set(key, { version: 1 }, { version: 1 });
     await a.delete(key);
-    expect(await expectEventuallyValue(() => b.getOrLoad(key, () => Promise.resolve({ version: 9 })), { version: 9 })).toBe(true);
+    expect(
+      await expectEventuallyValue(() => b.getOrLoad(key, () => Promise.resolve({ version: 9 })), { version: 9 }),
+    ).toBe(true);
   });
 
   async function expectEventually(check: () => Promise<void>): Promise<void> {

@@ -59,14 +59,21 @@ function behaviourOf(options: CacheModuleOptions): CacheBehaviour {
  * CacheModule.forRootAsync({ inject: [cacheConfig.KEY, redisConfig.KEY], useFactory: cacheOptionsFromConfig })
  * ```
  */
-export function cacheOptionsFromConfig(cache: ConfigType<typeof cacheConfig>, redis: ConfigType<typeof redisConfig>): CacheModuleOptions {
+export function cacheOptionsFromConfig(
+  cache: ConfigType<typeof cacheConfig>,
+  redis: ConfigType<typeof redisConfig>,
+): CacheModuleOptions {
   const behaviour: CacheBehaviour = {
     ttlMs: cache.ttlMs,
     negativeTtlMs: cache.negativeTtlMs,
     lockWaitMs: cache.lockWaitMs,
     staleIfErrorMs: cache.staleIfErrorMs,
   };
-  const bounds: InProcessBounds = { maxEntries: cache.memoryMaxEntries, maxBytes: cache.memoryMaxBytes, maxEntryBytes: cache.maxEntryBytes };
+  const bounds: InProcessBounds = {
+    maxEntries: cache.memoryMaxEntries,
+    maxBytes: cache.memoryMaxBytes,
+    maxEntryBytes: cache.maxEntryBytes,
+  };
   switch (cache.store) {
     case 'none':
       return { store: 'none', ...behaviour };
@@ -124,7 +131,13 @@ export class CacheModule extends ConfigurableCacheModule {
     return {
       // A module of its own: a dynamic CacheModule would build a second store.
       module: CacheFeatureModule,
-      providers: [{ provide: token, inject: [WriteThroughRegistry], useFactory: (registry: WriteThroughRegistry) => registry.add(rules) }],
+      providers: [
+        {
+          provide: token,
+          inject: [WriteThroughRegistry],
+          useFactory: (registry: WriteThroughRegistry) => registry.add(rules),
+        },
+      ],
     };
   }
 }

@@ -47,4 +47,3 @@ export type CacheModuleOptions =
       /** Bounds of the L1 tier. */
       bounds?: InProcessBounds;
     } & CacheBehaviour);
-

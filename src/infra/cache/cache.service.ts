@@ -136,13 +136,9 @@ export class CacheService implements OnApplicationShutdown {
    * entry still within `staleIfErrorMs` of its TTL (and not replaced by a newer version or a tag
    * change) is answered instead, with outcome `stale`.
    */
-  async resolve(
-    key: string,
-    policy: CachePolicy,
-    load: () => Promise<Loaded>,
-    lookup?: Lookup,
-  ): Promise<Resolved> {
-    if (this.store === null) return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
+  async resolve(key: string, policy: CachePolicy, load: () => Promise<Loaded>, lookup?: Lookup): Promise<Resolved> {
+    if (this.store === null)
+      return { record: this.toRecord(await load(), NO_TAGS, [], 0, policy), outcome: 'bypass', stored: false };
     const found = lookup ?? (await this.lookup(key, policy));
     if (found.read === undefined) {
       // A failing read is a miss, but still goes through the lease: one failed command (a busy
@@ -157,7 +153,8 @@ export class CacheService implements OnApplicationShutdown {
       return { record: found.fresh, outcome: 'hit', stored: false };
     }
     const { record, generations } = found.read;
-    const stale = record !== undefined && this.isServableStale(record, policy.tags ?? NO_TAGS, generations) ? record : undefined;
+    const stale =
+      record !== undefined && this.isServableStale(record, policy.tags ?? NO_TAGS, generations) ? record : undefined;
     if (stale === undefined) return this.fill(key, policy, load, generations);
     try {
       return await this.fill(key, policy, load, generations);
@@ -165,7 +162,9 @@ export class CacheService implements OnApplicationShutdown {
       // Tags were checked on read; the grace is checked again, as the failed load took time.
       if (!isUnavailable(error) || !this.isServableStale(stale, NO_TAGS, [])) throw error;
       this.count(policy.name, 'stale');
-      this.logger.debug(`serving ${key} stale: its reload failed with ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.debug(
+        `serving ${key} stale: its reload failed with ${error instanceof Error ? error.message : String(error)}`,
+      );
       return { record: stale, outcome: 'stale', stored: false };
     }
   }
@@ -194,7 +193,11 @@ export class CacheService implements OnApplicationShutdown {
    * Like `tombstone`, `delete` and `invalidateTags`, it is a `commit` write: on Redis it uses the
    * longer write timeout and is not refused by a breaker that slow reads opened.
    */
-  async set(key: string, value: unknown, options: { version: number; ttlMs?: number; name?: string }): Promise<boolean> {
+  async set(
+    key: string,
+    value: unknown,
+    options: { version: number; ttlMs?: number; name?: string },
+  ): Promise<boolean> {
     return this.write(key, { status: 200, body: JSON.stringify(value), version: options.version }, options);
   }
 
@@ -202,7 +205,12 @@ export class CacheService implements OnApplicationShutdown {
    * Leaves a tombstone for a deleted entity: reads of `key` answer 404 with `detail`, and no reader
    * that loaded the entity before the delete can store it again (the tombstone's version is newer).
    */
-  async tombstone(key: string, deletedVersion: number, detail: string, options: { ttlMs?: number; name?: string } = {}): Promise<boolean> {
+  async tombstone(
+    key: string,
+    deletedVersion: number,
+    detail: string,
+    options: { ttlMs?: number; name?: string } = {},
+  ): Promise<boolean> {
     return this.write(key, { status: 404, body: detail, version: deletedVersion + 1 }, options);
   }
 
@@ -236,7 +244,8 @@ export class CacheService implements OnApplicationShutdown {
     if (this.metrics === undefined) return;
     const cache = name ?? 'default';
     let children = this.counters.get(cache);
-    if (children === undefined) this.counters.set(cache, (children = new Map<CacheResult, ReturnType<Counter<'cache' | 'result'>['labels']>>()));
+    if (children === undefined)
+      this.counters.set(cache, (children = new Map<CacheResult, ReturnType<Counter<'cache' | 'result'>['labels']>>()));
     let child = children.get(result);
     if (child === undefined) children.set(result, (child = this.metrics.cacheRequests.labels(cache, result)));
     child.inc();
@@ -275,7 +284,12 @@ export class CacheService implements OnApplicationShutdown {
   }
 
   /** One load for `key` in this process: take the lease or wait for its holder, then load and store. */
-  private async fly(key: string, policy: CachePolicy, load: () => Promise<Loaded>, seen: Array<number | undefined> | undefined): Promise<Resolved> {
+  private async fly(
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<Loaded>,
+    seen: Array<number | undefined> | undefined,
+  ): Promise<Resolved> {
     const store = this.store!;
     const tags = policy.tags ?? NO_TAGS;
     const token = randomUUID();
@@ -369,7 +383,8 @@ export class CacheService implements OnApplicationShutdown {
       delay = Math.min(delay * 2, MAX_POLL_MS);
       try {
         const read = await store.read(key, tags);
-        if (read.record !== undefined && this.isFresh(read.record, tags, read.generations)) return { record: read.record, leased: false };
+        if (read.record !== undefined && this.isFresh(read.record, tags, read.generations))
+          return { record: read.record, leased: false };
         if (await store.acquire(key, token, this.leaseTtlMs)) return { leased: true };
         answeredAt = Date.now();
       } catch (error) {
@@ -381,9 +396,14 @@ export class CacheService implements OnApplicationShutdown {
 
   /** Renews the lease every quarter of its TTL while a load runs (stop it with `clearInterval`). */
   private keepLease(key: string, token: string): NodeJS.Timeout {
-    const timer = setInterval(() => {
-      this.store!.renew(key, token, this.leaseTtlMs).catch((error: unknown) => this.failed('lease renewal', key, error));
-    }, Math.max(10, Math.floor(this.leaseTtlMs / 4)));
+    const timer = setInterval(
+      () => {
+        this.store!.renew(key, token, this.leaseTtlMs).catch((error: unknown) =>
+          this.failed('lease renewal', key, error),
+        );
+      },
+      Math.max(10, Math.floor(this.leaseTtlMs / 4)),
+    );
     timer.unref();
     return timer;
   }
@@ -421,20 +441,43 @@ export class CacheService implements OnApplicationShutdown {
     }
   }
 
-  private toRecord(loaded: Loaded, tags: readonly string[], generations: readonly number[], computeMs: number, policy: CachePolicy): CacheRecord {
-    const ttlMs = loaded.status === 404 ? this.behaviour.negativeTtlMs : this.jittered(policy.ttlMs ?? this.behaviour.ttlMs);
+  private toRecord(
+    loaded: Loaded,
+    tags: readonly string[],
+    generations: readonly number[],
+    computeMs: number,
+    policy: CachePolicy,
+  ): CacheRecord {
+    const ttlMs =
+      loaded.status === 404 ? this.behaviour.negativeTtlMs : this.jittered(policy.ttlMs ?? this.behaviour.ttlMs);
     let version = loaded.status === 404 ? 0 : loaded.version;
     if (tags.length > 0) version = generations.reduce((sum, g) => sum + g, 0);
-    return { version, status: loaded.status, body: loaded.body, expiresAt: Date.now() + ttlMs, computeMs: Math.round(computeMs) };
+    return {
+      version,
+      status: loaded.status,
+      body: loaded.body,
+      expiresAt: Date.now() + ttlMs,
+      computeMs: Math.round(computeMs),
+    };
   }
 
-  private isFresh(record: CacheRecord, tags: readonly string[], generations: ReadonlyArray<number | undefined>): boolean {
+  private isFresh(
+    record: CacheRecord,
+    tags: readonly string[],
+    generations: ReadonlyArray<number | undefined>,
+  ): boolean {
     return record.expiresAt > Date.now() && this.isCurrent(record, tags, generations);
   }
 
   /** Expired, but within the stale-if-error grace, a 200 and loaded under the tags' current generations. */
-  private isServableStale(record: CacheRecord, tags: readonly string[], generations: ReadonlyArray<number | undefined>): boolean {
-    return record.status === 200 && record.expiresAt + this.staleMs > Date.now() && this.isCurrent(record, tags, generations);
+  private isServableStale(
+    record: CacheRecord,
+    tags: readonly string[],
+    generations: ReadonlyArray<number | undefined>,
+  ): boolean {
+    return (
+      record.status === 200 && record.expiresAt + this.staleMs > Date.now() && this.isCurrent(record, tags, generations)
+    );
   }
 
   /** Physical life of an entry: a 200 is kept `staleIfErrorMs` past its TTL, so it can be served stale-if-error. */
@@ -443,7 +486,11 @@ export class CacheService implements OnApplicationShutdown {
   }
 
   /** No tag of the entry changed since it was loaded. */
-  private isCurrent(record: CacheRecord, tags: readonly string[], generations: ReadonlyArray<number | undefined>): boolean {
+  private isCurrent(
+    record: CacheRecord,
+    tags: readonly string[],
+    generations: ReadonlyArray<number | undefined>,
+  ): boolean {
     if (tags.length === 0) return true;
     let sum = 0;
     for (const generation of generations) {
@@ -466,7 +513,9 @@ export class CacheService implements OnApplicationShutdown {
 
   private failed(operation: string, key: string, error: unknown, name?: string): void {
     this.count(name, 'error');
-    this.logger.debug(`cache ${operation} failed for ${key}: ${error instanceof Error ? error.message : String(error)}`);
+    this.logger.debug(
+      `cache ${operation} failed for ${key}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

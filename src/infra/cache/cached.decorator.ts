@@ -47,5 +47,9 @@ export interface CachedOptions<Q extends object = Record<string, never>> {
  * ```
  */
 export function Cached<Q extends object = Record<string, never>>(options: CachedOptions<Q>): MethodDecorator {
-  return applyDecorators(SetMetadata(CACHED_OPTIONS, options), UseInterceptors(CacheAsideInterceptor), UseFilters(NotModifiedFilter));
+  return applyDecorators(
+    SetMetadata(CACHED_OPTIONS, options),
+    UseInterceptors(CacheAsideInterceptor),
+    UseFilters(NotModifiedFilter),
+  );
 }

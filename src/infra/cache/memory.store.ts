@@ -16,7 +16,11 @@ export interface InProcessBounds {
   maxEntryBytes: number;
 }
 
-export const DEFAULT_IN_PROCESS_BOUNDS: InProcessBounds = { maxEntries: 10_000, maxBytes: 64 * 1024 * 1024, maxEntryBytes: 512 * 1024 };
+export const DEFAULT_IN_PROCESS_BOUNDS: InProcessBounds = {
+  maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxEntryBytes: 512 * 1024,
+};
 
 /**
  * The in-process store: a map bounded by entries and bytes (least recently written evicted

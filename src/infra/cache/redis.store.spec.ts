@@ -24,7 +24,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function open(commandTimeoutMs = 200, keyPrefix = `t-store-${randomUUID().slice(0, 8)}`): Promise<RedisCacheStore> {
+async function open(
+  commandTimeoutMs = 200,
+  keyPrefix = `t-store-${randomUUID().slice(0, 8)}`,
+): Promise<RedisCacheStore> {
   const store = new RedisCacheStore({
     url: proxy.rewrite(server.url),
     keyPrefix,
@@ -89,7 +92,10 @@ describe('RedisCacheStore when Redis is unreachable', () => {
         expect((await store.read('item', [])).record).toBeUndefined();
         expect(await inspector.exists(`${prefix}:cache:item`)).toBe(0);
       }, 10_000);
-      expect(await cache.getOrLoad('item', () => Promise.resolve({ name: 'db', version: 2 }))).toEqual({ name: 'db', version: 2 });
+      expect(await cache.getOrLoad('item', () => Promise.resolve({ name: 'db', version: 2 }))).toEqual({
+        name: 'db',
+        version: 2,
+      });
     } finally {
       await proxy.resume();
       await inspector.close();
@@ -143,7 +149,10 @@ describe('RedisCacheStore when Redis is unreachable', () => {
       await expect(store.read('item', [])).rejects.toThrow(/circuit|open/i);
 
       const prefix = (store as unknown as { entryPrefix: string }).entryPrefix;
-      expect(decodeRecord((await client.get(`${prefix}item`))!)).toMatchObject({ version: 5, body: '{"name":"v5","version":5}' });
+      expect(decodeRecord((await client.get(`${prefix}item`))!)).toMatchObject({
+        version: 5,
+        body: '{"name":"v5","version":5}',
+      });
       expect(decodeRecord((await client.get(`${prefix}gone`))!)).toMatchObject({ status: 404, version: 2 });
       const tagPrefix = (store as unknown as { tagPrefix: string }).tagPrefix;
       expect(await client.get(`${tagPrefix}items`)).not.toBeNull();
@@ -159,7 +168,13 @@ describe('RedisCacheStore when Redis is unreachable', () => {
     const client = admin();
     await client.connect();
     try {
-      const record = { version: 7, status: 200 as const, body: '{"a":"b|c\\nd"}', expiresAt: Date.now() + 10_000, computeMs: 3 };
+      const record = {
+        version: 7,
+        status: 200 as const,
+        body: '{"a":"b|c\\nd"}',
+        expiresAt: Date.now() + 10_000,
+        computeMs: 3,
+      };
       expect(await store.write('x', record, 10_000)).toBe(true);
       const prefix = (store as unknown as { entryPrefix: string }).entryPrefix;
       const raw = await client.get(`${prefix}x`);

@@ -1,6 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { createClient, type RedisClientType } from '@keyv/redis';
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleAll,
+  isBrokenCircuitError,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import { type RedisScript, redisScript, runScript, whenReady } from '../../common/redis-scripts.js';
 import { type CacheRecord, decodeRecord, encodeRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
@@ -153,12 +160,15 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async read(key: string, tags: readonly string[]): Promise<StoreRead> {
-    if (this.repairs.size > 0 && this.repairs.has(key)) return { record: undefined, generations: tags.map(() => undefined) };
+    if (this.repairs.size > 0 && this.repairs.has(key))
+      return { record: undefined, generations: tags.map(() => undefined) };
     if (tags.length === 0) {
       const raw = await this.run(() => this.client.get(this.entryPrefix + key));
       return { record: raw === null ? undefined : decodeRecord(raw), generations: [] };
     }
-    const [raw, ...generations] = await this.run(() => this.client.mGet([this.entryPrefix + key, ...tags.map((tag) => this.tagPrefix + tag)]));
+    const [raw, ...generations] = await this.run(() =>
+      this.client.mGet([this.entryPrefix + key, ...tags.map((tag) => this.tagPrefix + tag)]),
+    );
     return {
       record: raw === null || raw === undefined ? undefined : decodeRecord(raw),
       generations: generations.map((g, i) => (g === null || this.repairTags.has(tags[i]!) ? undefined : Number(g))),
@@ -167,7 +177,11 @@ export class RedisCacheStore implements CacheStore {
 
   async generations(tags: readonly string[]): Promise<number[]> {
     if (tags.length === 0) return [];
-    const values = (await this.script(GENERATIONS, tags.map((tag) => this.tagPrefix + tag), [String(Date.now())])) as string[];
+    const values = (await this.script(
+      GENERATIONS,
+      tags.map((tag) => this.tagPrefix + tag),
+      [String(Date.now())],
+    )) as string[];
     return values.map(Number);
   }
 
@@ -201,7 +215,12 @@ export class RedisCacheStore implements CacheStore {
   async bump(tags: readonly string[], mode?: WriteMode): Promise<void> {
     if (tags.length === 0) return;
     try {
-      await this.script(BUMP, tags.map((tag) => this.tagPrefix + tag), [String(Date.now())], mode);
+      await this.script(
+        BUMP,
+        tags.map((tag) => this.tagPrefix + tag),
+        [String(Date.now())],
+        mode,
+      );
       for (const tag of tags) this.repairTags.delete(tag);
     } catch (error) {
       for (const tag of tags) this.repairTags.add(tag);
@@ -211,13 +230,19 @@ export class RedisCacheStore implements CacheStore {
 
   async acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
     const reply = await this.run(() =>
-      this.client.set(this.leasePrefix + key, token, { condition: 'NX', expiration: { type: 'PX', value: Math.max(1, Math.round(ttlMs)) } }),
+      this.client.set(this.leasePrefix + key, token, {
+        condition: 'NX',
+        expiration: { type: 'PX', value: Math.max(1, Math.round(ttlMs)) },
+      }),
     );
     return reply === 'OK';
   }
 
   async renew(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.script(RENEW_IF_OWNER, [this.leasePrefix + key], [token, String(Math.max(1, Math.round(ttlMs)))])) === 1;
+    return (
+      (await this.script(RENEW_IF_OWNER, [this.leasePrefix + key], [token, String(Math.max(1, Math.round(ttlMs)))])) ===
+      1
+    );
   }
 
   async release(key: string, token: string): Promise<void> {

@@ -42,7 +42,11 @@ export class TieredCacheStore implements CacheStore {
     private readonly bounds: InProcessBounds = DEFAULT_IN_PROCESS_BOUNDS,
   ) {
     // An entry evicted or expired also leaves the tag index, which would otherwise keep its key.
-    this.l1 = new BoundedEntries<L1Slot>(bounds, (key, slot) => stringBytes(key, slot.read.record?.body ?? ''), (key, slot) => this.untag(key, slot));
+    this.l1 = new BoundedEntries<L1Slot>(
+      bounds,
+      (key, slot) => stringBytes(key, slot.read.record?.body ?? ''),
+      (key, slot) => this.untag(key, slot),
+    );
     this.subscriber = l2.client.duplicate();
     this.subscriber.on('error', () => {
       // The main client logs outages; while this one is down L1 is bypassed.

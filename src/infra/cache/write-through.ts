@@ -39,7 +39,8 @@ export class WriteThroughRegistry {
 
   add(rules: readonly WriteThroughRule[]): void {
     for (const rule of rules) {
-      if (this.rules.has(rule.aggregateType)) throw new Error(`Two cache write-through rules for aggregate type "${rule.aggregateType}"`);
+      if (this.rules.has(rule.aggregateType))
+        throw new Error(`Two cache write-through rules for aggregate type "${rule.aggregateType}"`);
       this.rules.set(rule.aggregateType, rule);
     }
   }

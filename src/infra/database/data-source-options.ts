@@ -22,7 +22,10 @@ const common = {
 } as const satisfies Partial<PostgresConnectionOptions>;
 
 /** Options for a real PostgreSQL server. */
-export function postgresOptions(config: Extract<DatabaseConfig, { driver: 'postgres' }>, entities: EntityList): PostgresConnectionOptions {
+export function postgresOptions(
+  config: Extract<DatabaseConfig, { driver: 'postgres' }>,
+  entities: EntityList,
+): PostgresConnectionOptions {
   return {
     ...common,
     url: config.url,

@@ -35,7 +35,11 @@ type ModuleOptions = TypeOrmModuleOptions & { type: 'postgres'; databaseConfig: 
             : await EmbeddedDataSource.open(config.dataDir, entities);
         await dataSource.initialize();
         await runMigrationsExclusively(dataSource, { lock: config.driver === 'postgres' });
-        logger.log(config.driver === 'postgres' ? 'Connected to PostgreSQL' : `Embedded PostgreSQL (PGlite) in ${config.dataDir}`);
+        logger.log(
+          config.driver === 'postgres'
+            ? 'Connected to PostgreSQL'
+            : `Embedded PostgreSQL (PGlite) in ${config.dataDir}`,
+        );
         return dataSource;
       },
     }),

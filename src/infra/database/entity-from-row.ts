@@ -4,7 +4,11 @@ import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
  * Turns a raw `RETURNING *` row (database column names) into an entity, so that writes
  * cost one round trip and still hand typed entities back.
  */
-export function entityFromRow<T extends ObjectLiteral>(manager: EntityManager, target: EntityTarget<T>, row: Record<string, unknown>): T {
+export function entityFromRow<T extends ObjectLiteral>(
+  manager: EntityManager,
+  target: EntityTarget<T>,
+  row: Record<string, unknown>,
+): T {
   const metadata = manager.connection.getMetadata(target);
   const entity = metadata.create() as T;
   for (const column of metadata.columns) {

@@ -41,7 +41,11 @@ const unavailableCodes = new Set([
   '08006',
 ]);
 
-const unavailableMessages = [/Connection terminated/i, /timeout exceeded when trying to connect/i, /Client has encountered a connection error/i];
+const unavailableMessages = [
+  /Connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /Client has encountered a connection error/i,
+];
 
 /** The database could not be reached or gave up: a 503 for the client, not a 500. */
 export function isDatabaseUnavailable(error: unknown): boolean {

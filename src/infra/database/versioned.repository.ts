@@ -1,4 +1,11 @@
-import { Brackets, type DataSource, type EntityManager, type EntityTarget, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
+import {
+  Brackets,
+  type DataSource,
+  type EntityManager,
+  type EntityTarget,
+  type FindOptionsWhere,
+  type ObjectLiteral,
+} from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm';
 import { type Cursor, decodeCursor, encodeCursor } from '../http/cursor.js';
 import { entityFromRow } from './entity-from-row.js';
@@ -65,7 +72,10 @@ export class VersionedRepository<T extends VersionedEntity & ObjectLiteral> {
   }
 
   /** One page, newest first, and the cursor of the next one (null on the last page). */
-  async page(request: PageRequest<T>, manager: EntityManager = this.dataSource.manager): Promise<{ items: T[]; nextCursor: string | null }> {
+  async page(
+    request: PageRequest<T>,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<{ items: T[]; nextCursor: string | null }> {
     const cursor: Cursor | undefined = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
     const query = manager.createQueryBuilder(this.target, 'e');
     for (const [property, value] of Object.entries(request.where ?? {})) {

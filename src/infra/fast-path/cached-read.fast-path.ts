@@ -11,7 +11,13 @@ import {
 import { ApplicationConfig, HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard } from '../auth/api-key.guard.js';
-import { CacheAsideInterceptor, type CachedRoute, cacheStatusOf, JSON_CONTENT_TYPE, notModified } from '../cache/cache-aside.interceptor.js';
+import {
+  CacheAsideInterceptor,
+  type CachedRoute,
+  cacheStatusOf,
+  JSON_CONTENT_TYPE,
+  notModified,
+} from '../cache/cache-aside.interceptor.js';
 import { CacheService } from '../cache/cache.service.js';
 import { isApiPath } from '../http/api-path.js';
 import { clientKeyOf } from '../throttle/client-key.js';
@@ -20,7 +26,13 @@ import type { TierLimit } from '../throttle/rate-limit.store.js';
 import { RateLimitGuard } from '../throttle/throttle.guard.js';
 
 /** Handler decorators whose effect (status, headers, rendering) Nest applies on every answer, hits included. */
-const RESPONSE_SHAPING_METADATA = [HEADERS_METADATA, HTTP_CODE_METADATA, REDIRECT_METADATA, RENDER_METADATA, SSE_METADATA];
+const RESPONSE_SHAPING_METADATA = [
+  HEADERS_METADATA,
+  HTTP_CODE_METADATA,
+  REDIRECT_METADATA,
+  RENDER_METADATA,
+  SSE_METADATA,
+];
 
 /** What the fast path needs to answer one route. */
 interface FastRoute {
@@ -139,7 +151,9 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
       this.applicationConfig.getGlobalInterceptors().length === 0 &&
       this.applicationConfig.getGlobalRequestInterceptors().length === 0;
     // `@Header('Cache-Control', 'private')`, `@HttpCode(…)` and the like shape every answer: keep them.
-    const shapesResponse = RESPONSE_SHAPING_METADATA.some((key) => this.reflector.get<unknown>(key, context.getHandler()) !== undefined);
+    const shapesResponse = RESPONSE_SHAPING_METADATA.some(
+      (key) => this.reflector.get<unknown>(key, context.getHandler()) !== undefined,
+    );
     if (!onlyKnownGuards || !onlyCacheInterceptor || shapesResponse) return null;
     const url = request.routeOptions.url ?? request.url;
     const tiers = isApiPath(url) ? this.rateLimit.constantReadTiersFor(context) : [];

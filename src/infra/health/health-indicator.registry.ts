@@ -24,7 +24,8 @@ export class HealthIndicatorRegistry {
 
   /** @throws Error when the name is taken: two components must not hide behind one name. */
   register(name: string, probe: ReadinessProbe): void {
-    if (!/^[a-z][a-z0-9_-]{0,39}$/.test(name)) throw new Error(`health indicator name "${name}" must be lower-case [a-z0-9_-]`);
+    if (!/^[a-z][a-z0-9_-]{0,39}$/.test(name))
+      throw new Error(`health indicator name "${name}" must be lower-case [a-z0-9_-]`);
     if (this.probes.has(name)) throw new Error(`health indicator "${name}" is already registered`);
     this.probes.set(name, probe);
   }

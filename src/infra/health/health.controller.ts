@@ -78,7 +78,8 @@ export class HealthController {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       results = (error.getResponse() as { details: typeof results }).details;
       for (const [name, result] of Object.entries(results)) {
-        if (result.status === 'down') this.logger.warn({ msg: 'readiness probe failed', reqId, component: name, reason: result.message });
+        if (result.status === 'down')
+          this.logger.warn({ msg: 'readiness probe failed', reqId, component: name, reason: result.message });
       }
     }
     return Object.fromEntries(

@@ -29,13 +29,17 @@ describe('pingRedis', () => {
   });
 
   it('rejects at once when nothing listens', async () => {
-    await expect(pingRedis(`redis://127.0.0.1:${await sparePort()}`, { timeoutMs: 1000 })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(pingRedis(`redis://127.0.0.1:${await sparePort()}`, { timeoutMs: 1000 })).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
   });
 
   it('rejects when the server does not answer in time', async () => {
     const silent = await peer(undefined);
     servers.push(silent.server);
-    await expect(pingRedis(`redis://127.0.0.1:${silent.port}`, { timeoutMs: 100 })).rejects.toThrow(/no answer within 100 ms/);
+    await expect(pingRedis(`redis://127.0.0.1:${silent.port}`, { timeoutMs: 100 })).rejects.toThrow(
+      /no answer within 100 ms/,
+    );
   });
 
   it('authenticates and selects the database from the URL before PING', async () => {
@@ -43,7 +47,9 @@ describe('pingRedis', () => {
     servers.push(fake.server);
     await pingRedis(`redis://app:s%40cret@127.0.0.1:${fake.port}/3`, { timeoutMs: 1000 });
     expect(fake.received()).toBe(
-      '*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$6\r\ns@cret\r\n' + '*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n' + '*1\r\n$4\r\nPING\r\n',
+      '*3\r\n$4\r\nAUTH\r\n$3\r\napp\r\n$6\r\ns@cret\r\n' +
+        '*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n' +
+        '*1\r\n$4\r\nPING\r\n',
     );
   });
 

@@ -50,7 +50,8 @@ export async function pingRedis(url: string, options: { timeoutMs: number; signa
           buffer = buffer.slice(newline + 2);
           if (line.startsWith('-')) return done(new Error(`redis refused: ${line.slice(1)}`));
           answered += 1;
-          if (answered === commands.length) return done(line === '+PONG' ? undefined : new Error(`unexpected reply ${line}`));
+          if (answered === commands.length)
+            return done(line === '+PONG' ? undefined : new Error(`unexpected reply ${line}`));
         }
       });
       socket.write(commands.map(encode).join(''));

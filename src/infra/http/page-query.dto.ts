@@ -7,7 +7,12 @@ export const DEFAULT_PAGE_SIZE = 20;
 
 /** `?limit=&cursor=` for every newest-first listing. Validated, never clamped. */
 export class PageQueryDto {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, description: `Page size; ${DEFAULT_PAGE_SIZE} when omitted` })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    description: `Page size; ${DEFAULT_PAGE_SIZE} when omitted`,
+  })
   @IsOptional()
   @ToInteger()
   @IsInt({ message: 'must be an integer from 1 to 100' })

@@ -14,6 +14,8 @@ export class ParseUuidPipe implements PipeTransform<string, string> {
   transform(value: string, metadata: ArgumentMetadata): string {
     if (isUuid(value)) return value.toLowerCase();
     const field = metadata.data ?? 'id';
-    throw new ProblemException(400, `The ${field} in the path is not a UUID`, { errors: [{ field, message: 'must be a UUID' }] });
+    throw new ProblemException(400, `The ${field} in the path is not a UUID`, {
+      errors: [{ field, message: 'must be a UUID' }],
+    });
   }
 }

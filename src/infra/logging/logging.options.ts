@@ -53,7 +53,12 @@ export function createRootLogger(settings: LoggingSettings): Logger {
       ...options,
       transport: {
         target: 'pino-pretty',
-        options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,req,res', destination: settings.file ?? 1 },
+        options: {
+          singleLine: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,req,res',
+          destination: settings.file ?? 1,
+        },
       },
     });
   }

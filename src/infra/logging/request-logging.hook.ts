@@ -34,8 +34,15 @@ function levelOf(request: FastifyRequest, status: number): Level | undefined {
 export function installRequestLogging(fastify: FastifyInstance, logger: Logger): void {
   const line = (request: FastifyRequest, reply?: FastifyReply) => ({
     reqId: request.id,
-    req: { method: request.method, url: request.url, userAgent: request.headers['user-agent'], remoteAddress: request.ip },
-    ...(reply === undefined ? { aborted: true } : { res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 1000) / 1000 }),
+    req: {
+      method: request.method,
+      url: request.url,
+      userAgent: request.headers['user-agent'],
+      remoteAddress: request.ip,
+    },
+    ...(reply === undefined
+      ? { aborted: true }
+      : { res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 1000) / 1000 }),
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const level = levelOf(request, reply.statusCode);

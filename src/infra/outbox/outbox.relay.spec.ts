@@ -8,7 +8,14 @@ import type { DomainEvent } from './domain-event.js';
 import { OutboxRelay } from './outbox.relay.js';
 
 function event(): DomainEvent {
-  return { id: randomUUID(), type: 'product.updated', aggregateType: 'product', aggregateId: randomUUID(), occurredAt: new Date().toISOString(), payload: {} };
+  return {
+    id: randomUUID(),
+    type: 'product.updated',
+    aggregateType: 'product',
+    aggregateId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    payload: {},
+  };
 }
 
 /** The relay over fake ports: a unit of work whose commits the test fires, a queue and a database that record calls. */

@@ -64,7 +64,9 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private relayInBackground(events: readonly DomainEvent[]): void {
     const work: Promise<void> = this.enqueue(events)
       .then((dispatched) => this.markDispatchedSoon(dispatched))
-      .catch((error: unknown) => this.warn(`could not hand ${events.length} event(s) over; the sweeper will retry`, error))
+      .catch((error: unknown) =>
+        this.warn(`could not hand ${events.length} event(s) over; the sweeper will retry`, error),
+      )
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
   }
@@ -108,7 +110,12 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
       const chunk = events.slice(start, start + ENQUEUE_CHUNK);
       const outcomes = await Promise.allSettled(
         chunk.map((event) =>
-          this.queue.add<DispatchEventJob>(QueueName.Events, JobName.DispatchEvent, { event }, { ...DISPATCH_JOB_OPTIONS, jobId: event.id }),
+          this.queue.add<DispatchEventJob>(
+            QueueName.Events,
+            JobName.DispatchEvent,
+            { event },
+            { ...DISPATCH_JOB_OPTIONS, jobId: event.id },
+          ),
         ),
       );
       outcomes.forEach((outcome, index) => {
@@ -118,7 +125,8 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
       // The queue is down: the rest would fail the same way; the sweeper takes over.
       if (failure !== undefined) break;
     }
-    if (failure !== undefined) this.warn(`queue unavailable; ${events.length - done.length} event(s) left for the sweeper`, failure);
+    if (failure !== undefined)
+      this.warn(`queue unavailable; ${events.length - done.length} event(s) left for the sweeper`, failure);
     return done;
   }
 
@@ -132,5 +140,8 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
 }
 
 async function markDispatched(manager: EntityManager, ids: readonly string[]): Promise<void> {
-  await manager.query(`UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`, [ids]);
+  await manager.query(
+    `UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`,
+    [ids],
+  );
 }

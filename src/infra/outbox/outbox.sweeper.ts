@@ -1,4 +1,10 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -57,7 +63,9 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
   /** One sweep now; resolves to how many events it handed over (0 when another instance holds the lock). */
   async sweep(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const [lock] = await manager.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [SWEEPER_LOCK]);
+      const [lock] = await manager.query<Array<{ locked: boolean }>>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [
+        SWEEPER_LOCK,
+      ]);
       if (!lock?.locked) return 0;
       await this.redispatchIfQueueStorageWasLost(manager);
       const rows = await manager.query<OutboxRow[]>(
@@ -114,7 +122,9 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
       [this.config.outbox.redispatchWindowMs / 1000],
     );
     if ((reset?.count ?? 0) > 0) {
-      this.logger.warn(`the queue storage is new (lost or first seen): handing over ${reset?.count} recent event(s) again`);
+      this.logger.warn(
+        `the queue storage is new (lost or first seen): handing over ${reset?.count} recent event(s) again`,
+      );
     }
   }
 
@@ -122,7 +132,9 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
     if (this.running) return;
     this.running = this.sweep()
       .then(() => undefined)
-      .catch((error: unknown) => this.logger.warn(`sweep failed: ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) =>
+        this.logger.warn(`sweep failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
       .finally(() => (this.running = undefined));
   }
 

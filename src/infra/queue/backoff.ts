@@ -21,9 +21,7 @@ export function backoffDelay(backoff: BackoffOptions, retry: number, random: () 
 }
 
 /** Reads our `BackoffOptions` back from what BullMQ stored in `job.opts.backoff`. */
-export function isAppBackoff(
-  value: unknown,
-): value is {
+export function isAppBackoff(value: unknown): value is {
   type: typeof APP_BACKOFF_TYPE;
   strategy: BackoffOptions['type'];
   delay: number;

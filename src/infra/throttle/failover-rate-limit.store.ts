@@ -53,7 +53,11 @@ export class FailoverRateLimitStore extends RateLimitStore {
     return this.decide('peek', client, tiers);
   }
 
-  private async decide(operation: 'consume' | 'peek', client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+  private async decide(
+    operation: 'consume' | 'peek',
+    client: string,
+    tiers: readonly TierLimit[],
+  ): Promise<ConsumeResult> {
     if (this.redis.ready && Date.now() >= this.openUntil) {
       try {
         const result = await withTimeout(this.redis[operation](client, tiers), this.options.timeoutMs, 'Redis');
@@ -70,7 +74,12 @@ export class FailoverRateLimitStore extends RateLimitStore {
     return this.fallback(operation, client, tiers, new Error(`Redis connection is ${this.redis.state}`));
   }
 
-  private fallback(operation: 'consume' | 'peek', client: string, tiers: readonly TierLimit[], error: unknown): Promise<ConsumeResult> {
+  private fallback(
+    operation: 'consume' | 'peek',
+    client: string,
+    tiers: readonly TierLimit[],
+    error: unknown,
+  ): Promise<ConsumeResult> {
     if (!this.degraded) {
       this.degraded = true;
       this.logger.warn(

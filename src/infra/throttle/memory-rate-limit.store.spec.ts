@@ -8,7 +8,12 @@ function manualClock(start = 1_700_000_000_000) {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-const tier = (limit: number, windowMs: number, name = 'default'): TierLimit => ({ name, bucket: name, limit, windowMs });
+const tier = (limit: number, windowMs: number, name = 'default'): TierLimit => ({
+  name,
+  bucket: name,
+  limit,
+  windowMs,
+});
 
 afterEach(() => {
   vi.useRealTimers();
@@ -24,7 +29,8 @@ describe('MemoryRateLimitStore', () => {
       if (store.consumeNow('ip:a', [tier(10, 1_000)]).allowed) admitted.push(clock.now());
       clock.advance(7);
     }
-    for (let i = 0; i + 10 < admitted.length; i++) expect(admitted[i + 10]! - admitted[i]!).toBeGreaterThanOrEqual(1_000);
+    for (let i = 0; i + 10 < admitted.length; i++)
+      expect(admitted[i + 10]! - admitted[i]!).toBeGreaterThanOrEqual(1_000);
     expect(admitted.length).toBeGreaterThanOrEqual(100);
   });
 

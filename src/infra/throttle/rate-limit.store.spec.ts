@@ -32,7 +32,12 @@ afterAll(async () => {
   await Promise.all(redisStores.map((store) => store.close()));
 });
 
-const tier = (limit: number, windowMs: number, name = 'default'): TierLimit => ({ name, bucket: name, limit, windowMs });
+const tier = (limit: number, windowMs: number, name = 'default'): TierLimit => ({
+  name,
+  bucket: name,
+  limit,
+  windowMs,
+});
 const client = () => `ip:${randomUUID()}`;
 
 describe.each(implementations)('RateLimitStore contract: %s', (_name, create) => {
@@ -78,7 +83,10 @@ describe.each(implementations)('RateLimitStore contract: %s', (_name, create) =>
     expect((await store.consume(a, [tier(1, 60_000)])).allowed).toBe(true);
     expect((await store.consume(a, [tier(1, 60_000)])).allowed).toBe(false);
     expect((await store.consume(b, [tier(1, 60_000)])).allowed).toBe(true);
-    expect((await store.consume(a, [{ name: 'default', bucket: 'default@Route.handler', limit: 1, windowMs: 60_000 }])).allowed).toBe(true);
+    expect(
+      (await store.consume(a, [{ name: 'default', bucket: 'default@Route.handler', limit: 1, windowMs: 60_000 }]))
+        .allowed,
+    ).toBe(true);
   });
 
   it('decides all tiers at once: a refused request counts in none of them', async () => {

@@ -2,7 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer } from '../../../test/support/redis-server.js';
-import { FailoverRateLimitStore, RateLimiterUnavailableError, type ThrottleFailMode } from './failover-rate-limit.store.js';
+import {
+  FailoverRateLimitStore,
+  RateLimiterUnavailableError,
+  type ThrottleFailMode,
+} from './failover-rate-limit.store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import type { TierLimit } from './rate-limit.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
@@ -61,10 +65,14 @@ describe('RedisRateLimitStore', () => {
     expect(calls.evalsha).toBe(50);
     expect(calls.eval ?? 0).toBe(0);
     // The commands the script runs inside Redis are counted too, but cost no network round trip.
-    expect(Object.keys(calls).filter((name) => !['evalsha', 'config', 'info', 'lindex', 'lpop', 'llen', 'rpush', 'pexpire', 'time'].includes(name))).toEqual([]);
+    expect(
+      Object.keys(calls).filter(
+        (name) => !['evalsha', 'config', 'info', 'lindex', 'lpop', 'llen', 'rpush', 'pexpire', 'time'].includes(name),
+      ),
+    ).toEqual([]);
   });
 
-  it('keeps a client\'s tiers under one hash tag (one Redis Cluster slot), under the key prefix', async () => {
+  it("keeps a client's tiers under one hash tag (one Redis Cluster slot), under the key prefix", async () => {
     const store = await connectedStore('tenant-a');
     await store.consume('key:mobile-app', tiers);
     const keys = (await admin.keys('tenant-a:*')).sort();
@@ -134,7 +142,11 @@ describe('FailoverRateLimitStore', () => {
     const redis = new RedisRateLimitStore({ url: server.url, keyPrefix: 'late', connectTimeoutMs: 300 });
     stores.push(redis);
     expect(await redis.connect()).toBe(false);
-    const store = new FailoverRateLimitStore(redis, new MemoryRateLimitStore(), { failMode: 'local', timeoutMs: 200, cooldownMs: 0 });
+    const store = new FailoverRateLimitStore(redis, new MemoryRateLimitStore(), {
+      failMode: 'local',
+      timeoutMs: 200,
+      cooldownMs: 0,
+    });
     expect((await store.consume('ip:a', one)).allowed).toBe(true);
     await server.resume();
     await waitUntil(() => redis.ready);

@@ -111,7 +111,11 @@ export class RedisRateLimitStore extends RateLimitStore {
    * The script's arguments (limit, window per tier, then whether to count) as strings: the same for
    * every request on these tiers, so worked out once per tier list.
    */
-  private argumentsOf(tiers: readonly TierLimit[], cache: WeakMap<readonly TierLimit[], string[]>, record: '0' | '1'): string[] {
+  private argumentsOf(
+    tiers: readonly TierLimit[],
+    cache: WeakMap<readonly TierLimit[], string[]>,
+    record: '0' | '1',
+  ): string[] {
     let args = cache.get(tiers);
     if (args === undefined) {
       args = [...tiers.flatMap((tier) => [String(tier.limit), String(tier.windowMs)]), record];

@@ -51,7 +51,11 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
 @Module({
   providers: [
     RateLimitStoreLifecycle,
-    { provide: RateLimitStore, useFactory: (owner: RateLimitStoreLifecycle) => owner.store, inject: [RateLimitStoreLifecycle] },
+    {
+      provide: RateLimitStore,
+      useFactory: (owner: RateLimitStoreLifecycle) => owner.store,
+      inject: [RateLimitStoreLifecycle],
+    },
   ],
   exports: [RateLimitStore],
 })

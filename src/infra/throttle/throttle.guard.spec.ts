@@ -20,7 +20,8 @@ describe('RateLimitGuard pieces', () => {
       @SkipThrottle({ burst: true })
       relaxed(): void {}
     }
-    const handler = (name: 'strict' | 'relaxed'): object => Object.getOwnPropertyDescriptor(Routes.prototype, name)!.value as object;
+    const handler = (name: 'strict' | 'relaxed'): object =>
+      Object.getOwnPropertyDescriptor(Routes.prototype, name)!.value as object;
     expect(Reflect.getMetadata('THROTTLER:LIMITdefault', handler('strict'))).toBe(5);
     expect(Reflect.getMetadata('THROTTLER:TTLdefault', handler('strict'))).toBe(1_000);
     expect(Reflect.getMetadataKeys(handler('strict'))).toContain('THROTTLER:TRACKERdefault');
@@ -30,7 +31,16 @@ describe('RateLimitGuard pieces', () => {
   it('limits /v1 routes only', () => {
     expect(isApiPath('/v1/products/:id')).toBe(true);
     expect(isApiPath('/v1')).toBe(true);
-    for (const path of ['/health/live', '/health/ready', '/metrics', '/docs', '/docs-json', '/admin/queues', '/v10/x', '/v1x']) {
+    for (const path of [
+      '/health/live',
+      '/health/ready',
+      '/metrics',
+      '/docs',
+      '/docs-json',
+      '/admin/queues',
+      '/v10/x',
+      '/v1x',
+    ]) {
       expect(isApiPath(path), path).toBe(false);
     }
   });
@@ -66,7 +76,8 @@ describe('RateLimitGuard', () => {
     free(): void {}
   }
 
-  const handler = (name: keyof Things): (() => void) => Object.getOwnPropertyDescriptor(Things.prototype, name)!.value as () => void;
+  const handler = (name: keyof Things): (() => void) =>
+    Object.getOwnPropertyDescriptor(Things.prototype, name)!.value as () => void;
 
   async function guardWith(store = new MemoryRateLimitStore()) {
     const config = {
@@ -81,7 +92,11 @@ describe('RateLimitGuard', () => {
     return { guard, metrics };
   }
 
-  function call(guard: RateLimitGuard, name: keyof Things, request: { method?: string; url?: string; ip?: string } = {}) {
+  function call(
+    guard: RateLimitGuard,
+    name: keyof Things,
+    request: { method?: string; url?: string; ip?: string } = {},
+  ) {
     const headers: Record<string, string | number> = {};
     const reply = { header: (key: string, value: string | number) => (headers[key] = value) };
     const url = request.url ?? '/v1/things';

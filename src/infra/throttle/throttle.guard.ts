@@ -38,7 +38,6 @@ export function skipUnlessWrite(context: ExecutionContext): boolean {
   return !WRITE_METHODS.has(context.switchToHttp().getRequest<FastifyRequest>().method);
 }
 
-
 /**
  * `@nestjs/throttler`'s guard, reworked so that one request costs one store call for all tiers:
  * every applicable tier (`burst`, `default`, `write`, or a route's own `@Throttle` limits) is
@@ -120,7 +119,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     const tiers: TierLimit[] = [];
     for (const plan of this.planOf(context)) {
       if (plan.throttler.skipIf === skipUnlessWrite) continue;
-      if (plan.throttler.skipIf || plan.tracker || typeof plan.limit !== 'number' || typeof plan.ttl !== 'number') return undefined;
+      if (plan.throttler.skipIf || plan.tracker || typeof plan.limit !== 'number' || typeof plan.ttl !== 'number')
+        return undefined;
       tiers.push(tierLimit(plan, plan.limit, plan.ttl));
     }
     return tiers;

@@ -27,10 +27,16 @@ export class ProductsController {
 
   @Post()
   @ApiOperation({ summary: 'Create a product' })
-  @ApiCreatedResponse({ type: ProductResponseDto, headers: { Location: ResponseHeaders.location, ETag: ResponseHeaders.etag } })
+  @ApiCreatedResponse({
+    type: ProductResponseDto,
+    headers: { Location: ResponseHeaders.location, ETag: ResponseHeaders.etag },
+  })
   @ApiProblemResponses(400, 409, 413, 415)
   @ApiKeyProtected()
-  async create(@Body() body: CreateProductDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProductResponseDto> {
+  async create(
+    @Body() body: CreateProductDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ProductResponseDto> {
     const product = await this.products.create(body);
     void reply.header('location', `/v1/products/${product.id}`).header('etag', etagOf(product.version));
     return product;
@@ -56,7 +62,7 @@ export class ProductsController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Update any subset of a product\'s writable fields' })
+  @ApiOperation({ summary: "Update any subset of a product's writable fields" })
   @ApiPatchBody(UpdateProductDto, { stock: 5 })
   @ApiIfMatch()
   @ApiOkResponse({ type: ProductResponseDto, headers: { ETag: ResponseHeaders.etag } })

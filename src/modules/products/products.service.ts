@@ -28,7 +28,11 @@ export class ProductsService {
   }
 
   async list(query: ListProductsQueryDto): Promise<Page<ProductResponseDto>> {
-    const page = await this.products.page({ limit: query.limit ?? DEFAULT_PAGE_SIZE, cursor: query.cursor, where: { active: query.active } });
+    const page = await this.products.page({
+      limit: query.limit ?? DEFAULT_PAGE_SIZE,
+      cursor: query.cursor,
+      where: { active: query.active },
+    });
     return { items: page.items.map(toProductResponse), nextCursor: page.nextCursor };
   }
 
@@ -42,7 +46,9 @@ export class ProductsService {
 
   /** Inserts one product and records its `product.created` event, inside the caller's transaction (create, bulk import). */
   async insertWithEvent(tx: TransactionScope, input: CreateProductDto): Promise<ProductResponseDto> {
-    const product = toProductResponse(await this.products.insert(tx.manager, { ...input, description: input.description ?? null }));
+    const product = toProductResponse(
+      await this.products.insert(tx.manager, { ...input, description: input.description ?? null }),
+    );
     tx.emit(ProductEvent.Created, { type: 'product', id: product.id }, product);
     return product;
   }

@@ -27,7 +27,10 @@ export class UsersController {
 
   @Post()
   @ApiOperation({ summary: 'Create a user' })
-  @ApiCreatedResponse({ type: UserResponseDto, headers: { Location: ResponseHeaders.location, ETag: ResponseHeaders.etag } })
+  @ApiCreatedResponse({
+    type: UserResponseDto,
+    headers: { Location: ResponseHeaders.location, ETag: ResponseHeaders.etag },
+  })
   @ApiProblemResponses(400, 409, 413, 415)
   @ApiKeyProtected()
   async create(@Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserResponseDto> {
@@ -56,7 +59,7 @@ export class UsersController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Update any subset of a user\'s writable fields' })
+  @ApiOperation({ summary: "Update any subset of a user's writable fields" })
   @ApiPatchBody(UpdateUserDto, { name: 'Ada King' })
   @ApiIfMatch()
   @ApiOkResponse({ type: UserResponseDto, headers: { ETag: ResponseHeaders.etag } })

@@ -47,7 +47,9 @@ export class UsersService {
     if (Object.keys(changes).length === 0) return this.unchanged(id, expectedVersions);
     try {
       return await this.unitOfWork.run(async (tx) => {
-        const user = toUserResponse(entityOrFail(await this.users.update(tx.manager, id, changes, expectedVersions), 'User'));
+        const user = toUserResponse(
+          entityOrFail(await this.users.update(tx.manager, id, changes, expectedVersions), 'User'),
+        );
         tx.emit(UserEvent.Updated, { type: 'user', id }, user);
         return user;
       });

@@ -86,7 +86,9 @@ export class FaultStack {
     // A crash (not our SIGTERM/SIGKILL) is a finding: show what the process printed.
     void service.exited.then(({ code, signal }) => {
       if (code !== 0 && signal !== 'SIGKILL' && signal !== 'SIGTERM') {
-        console.error(`[faults] instance ${service.url} died (code ${code}, signal ${signal}); its output ends with:\n${service.output().slice(-4000)}`);
+        console.error(
+          `[faults] instance ${service.url} died (code ${code}, signal ${signal}); its output ends with:\n${service.output().slice(-4000)}`,
+        );
       }
     });
     return service;

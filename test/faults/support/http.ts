@@ -74,10 +74,20 @@ export function errorCode(error: unknown): string {
 /** True when the answer is RFC 9457 problem+json whose `status` member matches the status line. */
 export function isProblem(answer: Answer): boolean {
   const body = answer.json as { status?: unknown; title?: unknown } | undefined;
-  return (answer.headers['content-type'] ?? '').startsWith('application/problem+json') && body?.status === answer.status && typeof body.title === 'string';
+  return (
+    (answer.headers['content-type'] ?? '').startsWith('application/problem+json') &&
+    body?.status === answer.status &&
+    typeof body.title === 'string'
+  );
 }
 
 /** A minimal product input with a unique sku. */
 export function productInput(tag: string, index: number): Record<string, unknown> {
-  return { sku: `F-${tag}-${index}-${Math.random().toString(36).slice(2, 8)}`, name: `Fault ${tag} ${index}`, priceCents: 100 + index, currency: 'EUR', stock: 1 };
+  return {
+    sku: `F-${tag}-${index}-${Math.random().toString(36).slice(2, 8)}`,
+    name: `Fault ${tag} ${index}`,
+    priceCents: 100 + index,
+    currency: 'EUR',
+    stock: 1,
+  };
 }

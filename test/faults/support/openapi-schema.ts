@@ -52,11 +52,14 @@ export function schemaErrors(doc: OpenApiDocument, schema: Schema, value: unknow
   if (schema.allOf) return schema.allOf.flatMap((part) => schemaErrors(doc, part, value, path));
   if (schema.oneOf ?? schema.anyOf) {
     const options = (schema.oneOf ?? schema.anyOf)!;
-    return options.some((part) => schemaErrors(doc, part, value, path).length === 0) ? [] : [`${path}: matches none of the alternatives`];
+    return options.some((part) => schemaErrors(doc, part, value, path).length === 0)
+      ? []
+      : [`${path}: matches none of the alternatives`];
   }
   if (value === null) return schema.nullable ? [] : [`${path}: null is not allowed`];
   const errors: string[] = [];
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} is not one of the enum`);
+  if (schema.enum && !schema.enum.includes(value))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of the enum`);
   switch (schema.type) {
     case 'object': {
       if (typeof value !== 'object' || Array.isArray(value)) return [`${path}: expected an object`];
@@ -65,23 +68,32 @@ export function schemaErrors(doc: OpenApiDocument, schema: Schema, value: unknow
       for (const [name, member] of Object.entries(record)) {
         const property = schema.properties?.[name];
         if (property) errors.push(...schemaErrors(doc, property, member, `${path}.${name}`));
-        else if (typeof schema.additionalProperties === 'object') errors.push(...schemaErrors(doc, schema.additionalProperties, member, `${path}.${name}`));
-        else if (schema.additionalProperties !== true && schema.properties) errors.push(`${path}.${name}: not documented`);
+        else if (typeof schema.additionalProperties === 'object')
+          errors.push(...schemaErrors(doc, schema.additionalProperties, member, `${path}.${name}`));
+        else if (schema.additionalProperties !== true && schema.properties)
+          errors.push(`${path}.${name}: not documented`);
       }
       break;
     }
     case 'array':
       if (!Array.isArray(value)) return [`${path}: expected an array`];
-      if (schema.minItems !== undefined && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
-      if (schema.maxItems !== undefined && value.length > schema.maxItems) errors.push(`${path}: more than ${schema.maxItems} items`);
-      if (schema.items) value.forEach((item, index) => errors.push(...schemaErrors(doc, schema.items!, item, `${path}[${index}]`)));
+      if (schema.minItems !== undefined && value.length < schema.minItems)
+        errors.push(`${path}: fewer than ${schema.minItems} items`);
+      if (schema.maxItems !== undefined && value.length > schema.maxItems)
+        errors.push(`${path}: more than ${schema.maxItems} items`);
+      if (schema.items)
+        value.forEach((item, index) => errors.push(...schemaErrors(doc, schema.items!, item, `${path}[${index}]`)));
       break;
     case 'string':
       if (typeof value !== 'string') return [`${path}: expected a string`];
-      if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${path}: shorter than ${schema.minLength}`);
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) errors.push(`${path}: longer than ${schema.maxLength}`);
-      if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) errors.push(`${path}: does not match ${schema.pattern}`);
-      if (schema.format && FORMATS[schema.format] && !FORMATS[schema.format]!.test(value)) errors.push(`${path}: not a ${schema.format}`);
+      if (schema.minLength !== undefined && value.length < schema.minLength)
+        errors.push(`${path}: shorter than ${schema.minLength}`);
+      if (schema.maxLength !== undefined && value.length > schema.maxLength)
+        errors.push(`${path}: longer than ${schema.maxLength}`);
+      if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value))
+        errors.push(`${path}: does not match ${schema.pattern}`);
+      if (schema.format && FORMATS[schema.format] && !FORMATS[schema.format]!.test(value))
+        errors.push(`${path}: not a ${schema.format}`);
       break;
     case 'number':
     case 'integer':
@@ -123,7 +135,10 @@ function validNonNull(doc: OpenApiDocument, schema: Schema): fc.Arbitrary<unknow
       return fc.record(model, { requiredKeys: (schema.required ?? []).filter((name) => name in properties) });
     }
     case 'array':
-      return fc.array(validValue(doc, schema.items ?? {}), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 5) });
+      return fc.array(validValue(doc, schema.items ?? {}), {
+        minLength: schema.minItems ?? 0,
+        maxLength: Math.min(schema.maxItems ?? 5, 5),
+      });
     case 'string':
       return validString(schema);
     case 'number':
@@ -140,7 +155,9 @@ function validNonNull(doc: OpenApiDocument, schema: Schema): fc.Arbitrary<unknow
 function validString(schema: Schema): fc.Arbitrary<string> {
   if (schema.format === 'uuid') return fc.uuid();
   if (schema.format === 'email') {
-    return fc.tuple(fc.stringMatching(/^[a-z0-9._-]{1,20}$/), fc.constantFrom('example.com', 'test.org')).map(([local, domain]) => `${local.replace(/^\.|\.$/g, 'x').replace(/\.\./g, '.x')}@${domain}`);
+    return fc
+      .tuple(fc.stringMatching(/^[a-z0-9._-]{1,20}$/), fc.constantFrom('example.com', 'test.org'))
+      .map(([local, domain]) => `${local.replace(/^\.|\.$/g, 'x').replace(/\.\./g, '.x')}@${domain}`);
   }
   if (schema.pattern) return fc.stringMatching(new RegExp(schema.pattern));
   const minLength = schema.minLength ?? 0;
@@ -154,15 +171,31 @@ function validString(schema: Schema): fc.Arbitrary<string> {
 /** Values that break `schema` in one way: wrong type, out of range, too long, bad format, unknown or read-only member. */
 export function invalidValue(doc: OpenApiDocument, schema: Schema): fc.Arbitrary<unknown> {
   if (schema.$ref) return invalidValue(doc, resolveRef(doc, schema.$ref));
-  const wrongType = fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.double(), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+  const wrongType = fc.oneof(
+    fc.string({ maxLength: 10 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.object({ maxDepth: 1 }),
+  );
   const options: fc.Arbitrary<unknown>[] = [wrongType.filter((v) => schemaErrors(doc, schema, v).length > 0)];
   if (!schema.nullable) options.push(fc.constant(null));
   switch (schema.type) {
     case 'object': {
       const valid = validNonNull(doc, schema) as fc.Arbitrary<Record<string, unknown>>;
       const required = schema.required ?? [];
-      if (required.length > 0) options.push(fc.tuple(valid, fc.constantFrom(...required)).map(([v, name]) => omit(v, name)));
-      options.push(fc.tuple(valid, fc.constantFrom('id', 'version', 'createdAt', 'updatedAt', 'unknownField', '__proto__', 'constructor'), fc.jsonValue()).map(([v, name, extra]) => ({ ...v, [name]: extra })));
+      if (required.length > 0)
+        options.push(fc.tuple(valid, fc.constantFrom(...required)).map(([v, name]) => omit(v, name)));
+      options.push(
+        fc
+          .tuple(
+            valid,
+            fc.constantFrom('id', 'version', 'createdAt', 'updatedAt', 'unknownField', '__proto__', 'constructor'),
+            fc.jsonValue(),
+          )
+          .map(([v, name, extra]) => ({ ...v, [name]: extra })),
+      );
       const properties = Object.entries(schema.properties ?? {});
       if (properties.length > 0) {
         options.push(
@@ -182,7 +215,9 @@ export function invalidValue(doc: OpenApiDocument, schema: Schema): fc.Arbitrary
       if (schema.minLength) options.push(fc.constantFrom('', '   '));
       if (schema.pattern || schema.format || schema.enum) {
         // Only the candidates this schema really rejects ('eur' is a fine sku, say).
-        const candidates = ['', 'not valid!', 'a\u0000b', 'eur', '../../etc/passwd', "' OR 1=1 --"].filter((v) => schemaErrors(doc, schema, v).length > 0);
+        const candidates = ['', 'not valid!', 'a\u0000b', 'eur', '../../etc/passwd', "' OR 1=1 --"].filter(
+          (v) => schemaErrors(doc, schema, v).length > 0,
+        );
         if (candidates.length > 0) options.push(fc.constantFrom(...candidates));
       }
       options.push(fc.constant('nul\u0000inside'));

@@ -13,12 +13,15 @@ export class WelcomeEmailHandler implements QueueJobHandler<WelcomeEmailJob, Sen
 
   async handle(job: JobContext<WelcomeEmailJob>): Promise<SendOutcome> {
     const outcome = await this.emails.send(job.data);
-    if (outcome === 'already-sent') this.logger.log(`welcome email for event ${job.data.eventId} was sent before: skipped`);
+    if (outcome === 'already-sent')
+      this.logger.log(`welcome email for event ${job.data.eventId} was sent before: skipped`);
     return outcome;
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- the interface is async
   async onFinalFailure(job: JobContext<WelcomeEmailJob>, error: Error): Promise<void> {
-    this.logger.error(`welcome email for event ${job.data.eventId} failed for good after ${job.attempt} attempts: ${error.message}`);
+    this.logger.error(
+      `welcome email for event ${job.data.eventId} failed for good after ${job.attempt} attempts: ${error.message}`,
+    );
   }
 }

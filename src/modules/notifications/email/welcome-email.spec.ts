@@ -4,7 +4,11 @@ import { welcomeEmail } from './welcome-email.js';
 
 describe('welcomeEmail', () => {
   it('addresses the user by name and escapes the name in HTML', () => {
-    const message = welcomeEmail('Service <no-reply@example.com>', { eventId: 'e', email: 'a@example.com', name: '<b>Ada</b> & co' });
+    const message = welcomeEmail('Service <no-reply@example.com>', {
+      eventId: 'e',
+      email: 'a@example.com',
+      name: '<b>Ada</b> & co',
+    });
     expect(message.to).toEqual({ name: '<b>Ada</b> & co', address: 'a@example.com' });
     expect(message.subject).toBe('Welcome, <b>Ada</b> & co!');
     expect(message.text).toContain('Hello <b>Ada</b> & co');
@@ -15,9 +19,13 @@ describe('welcomeEmail', () => {
 
 describe('mailTransportProvider without SMTP_URL', () => {
   it('renders the message and resolves without a server', async () => {
-    const factory = (mailTransportProvider as { useFactory: (config: { smtpUrl?: string; from: string }) => MailTransport }).useFactory;
+    const factory = (
+      mailTransportProvider as { useFactory: (config: { smtpUrl?: string; from: string }) => MailTransport }
+    ).useFactory;
     const transport = factory({ smtpUrl: undefined, from: 'x@example.com' });
-    const info = await transport.sendMail(welcomeEmail('x@example.com', { eventId: 'e', email: 'a@example.com', name: 'Ada' }));
+    const info = await transport.sendMail(
+      welcomeEmail('x@example.com', { eventId: 'e', email: 'a@example.com', name: 'Ada' }),
+    );
     expect(info.messageId).toMatch(/@/);
     transport.close();
   });

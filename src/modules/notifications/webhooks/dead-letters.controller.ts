@@ -14,7 +14,10 @@ export class DeadLettersController {
 
   @Get()
   @ApiOperation({ summary: 'List dead-lettered webhook deliveries' })
-  @ApiOkResponse({ type: DeadLetterListDto, description: 'Webhook deliveries that failed their last attempt, not replayed yet, newest first' })
+  @ApiOkResponse({
+    type: DeadLetterListDto,
+    description: 'Webhook deliveries that failed their last attempt, not replayed yet, newest first',
+  })
   async list(): Promise<DeadLetterListDto> {
     return { items: await this.deadLetters.list() };
   }

@@ -30,7 +30,10 @@ describe('sendWebhook', () => {
   });
 
   const signed = () =>
-    new WebhookSigner(secret).sign('evt-1', webhookBody({ id: 'evt-1', type: 'user.created', occurredAt: '2026-01-01T00:00:00.000Z', data: { a: 1 } }));
+    new WebhookSigner(secret).sign(
+      'evt-1',
+      webhookBody({ id: 'evt-1', type: 'user.created', occurredAt: '2026-01-01T00:00:00.000Z', data: { a: 1 } }),
+    );
 
   it('sends a body and headers a Standard Webhooks receiver verifies', async () => {
     let verified: unknown;
@@ -39,8 +42,16 @@ describe('sendWebhook', () => {
       res.statusCode = 204;
       res.end();
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({ kind: 'delivered', status: 204 });
-    expect(verified).toEqual({ id: 'evt-1', type: 'user.created', occurredAt: '2026-01-01T00:00:00.000Z', data: { a: 1 } });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({
+      kind: 'delivered',
+      status: 204,
+    });
+    expect(verified).toEqual({
+      id: 'evt-1',
+      type: 'user.created',
+      occurredAt: '2026-01-01T00:00:00.000Z',
+      data: { a: 1 },
+    });
   });
 
   it('asks for a retry on a 500 and stops on a 410', async () => {
@@ -48,12 +59,19 @@ describe('sendWebhook', () => {
       res.statusCode = 500;
       res.end('nope');
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({ kind: 'retry', status: 500, error: 'HTTP 500' });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({
+      kind: 'retry',
+      status: 500,
+      error: 'HTTP 500',
+    });
     handler = (_req, res) => {
       res.statusCode = 410;
       res.end();
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({ kind: 'gone', status: 410 });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toEqual({
+      kind: 'gone',
+      status: 410,
+    });
   });
 
   it('does not follow a redirect', async () => {
@@ -65,13 +83,19 @@ describe('sendWebhook', () => {
         res.end();
       } else res.end();
     };
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toMatchObject({ kind: 'retry', status: 307 });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 2000, userAgent })).resolves.toMatchObject({
+      kind: 'retry',
+      status: 307,
+    });
     expect(seen).toEqual(['/hook']);
   });
 
   it('gives up on a receiver that does not answer in time', async () => {
     handler = () => undefined; // never answers
-    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 200, userAgent })).resolves.toEqual({ kind: 'retry', error: 'timed out after 200 ms' });
+    await expect(sendWebhook(`${base}/hook`, signed(), { timeoutMs: 200, userAgent })).resolves.toEqual({
+      kind: 'retry',
+      error: 'timed out after 200 ms',
+    });
   });
 
   it('reports a refused connection as retryable', async () => {

@@ -6,7 +6,11 @@ import { IsOmittable, IsText } from '../../../common/validation.js';
 const CURRENCIES: readonly string[] = Intl.supportedValuesOf('currency');
 
 export class CreateProductDto {
-  @ApiProperty({ example: 'TSHIRT-RED-M', pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Unique, case-insensitively' })
+  @ApiProperty({
+    example: 'TSHIRT-RED-M',
+    pattern: '^[A-Za-z0-9._-]{1,64}$',
+    description: 'Unique, case-insensitively',
+  })
   // Decorators register bottom-up and validation stops at the first error: the type check goes last.
   @Matches(/^[A-Za-z0-9._-]*$/, { message: 'may contain only letters, digits, dot, underscore and hyphen' })
   @IsText({ min: 1, max: 64 })
@@ -21,7 +25,13 @@ export class CreateProductDto {
   @IsText({ min: 0, max: 2000 })
   description?: string | null;
 
-  @ApiProperty({ type: 'integer', example: 1999, minimum: 0, maximum: 1_000_000_000, description: "In the currency's minor unit" })
+  @ApiProperty({
+    type: 'integer',
+    example: 1999,
+    minimum: 0,
+    maximum: 1_000_000_000,
+    description: "In the currency's minor unit",
+  })
   @IsInt({ message: 'must be an integer from 0 to 1000000000' })
   @Min(0, { message: 'must be an integer from 0 to 1000000000' })
   @Max(1_000_000_000, { message: 'must be an integer from 0 to 1000000000' })
@@ -33,7 +43,12 @@ export class CreateProductDto {
 
   // No `default` in the schema: generated clients would make the field required, and Swagger UI would
   // pre-fill it in PATCH and overwrite the stored value. The server applies it on create.
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2_147_483_647, description: 'Units in stock; 0 when omitted on create' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 2_147_483_647,
+    description: 'Units in stock; 0 when omitted on create',
+  })
   @IsOmittable()
   @IsInt({ message: 'must be an integer from 0 to 2147483647' })
   @Min(0, { message: 'must be an integer from 0 to 2147483647' })
