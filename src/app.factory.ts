@@ -92,6 +92,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     if (shutdown.draining) void reply.header('connection', 'close');
     done();
   });
+  // A CORS preflight is answered by the adapter's own onRequest hook, which runs before the one above.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (!reply.hasHeader('x-request-id')) void reply.headers(SECURITY_HEADERS).header('x-request-id', request.id);
+    done(null, payload);
+  });
   if (http.corsOrigins.length > 0) {
     // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is no browser's
     // preflight, but it is valid HTTP, so it gets the same empty 204 rather than a text/plain 400.

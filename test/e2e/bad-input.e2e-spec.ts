@@ -475,6 +475,9 @@ describe('with CORS on', () => {
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-methods')).toContain('PATCH');
+    // Answered by the CORS plugin's hook, yet with the headers every answer carries.
+    expect(preflight.headers.get('x-request-id')).toBeTruthy();
+    expect(preflight.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
   it('keeps a trailing slash a 404 although the CORS catch-all OPTIONS route matches every path', async () => {
