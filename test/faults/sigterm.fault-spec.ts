@@ -267,8 +267,10 @@ async function sigtermUnderFullLoad(pressure: string): Promise<void> {
           else figures.resetConnecting++;
           // Nothing listens any more: wait for the exit instead of spinning.
           await sleep(20);
-        } else if (code === 'ECONNRESET' && syscall === 'read' && signalledAt > 0) {
-          // Checked below: only as many as there are fresh sockets reset before any byte.
+        } else if (code === 'ECONNRESET' && (syscall === 'read' || syscall === 'write') && signalledAt > 0) {
+          // A connection still in the kernel's accept queue when the listener closes is reset, whether the
+          // client was reading or still writing its request. Checked below: only as many as there are fresh
+          // sockets reset before any byte, and no unanswered POST was written.
           figures.resetUnaccepted++;
           resetTimes.push(Date.now() - signalledAt);
         } else {

@@ -1,7 +1,7 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { BULL_BOARD_ADAPTER, InjectBullBoard, type BullBoardInstance } from '@bull-board/nestjs';
 import type { FastifyAdapter } from '@bull-board/fastify';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { queueConfig } from '../../config/index.js';
 import { BullmqQueueDriver } from '../queue/drivers/bullmq.driver.js';
@@ -55,7 +55,9 @@ export function dashboardError(error: Error & { statusCode?: number }): {
   status: 400 | 500;
   body: { type: string; title: string; status: number };
 } {
-  const clientError = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500;
+  // Fastify's errors carry `statusCode`; ours (the JSON body parser's ProblemException) are HttpExceptions.
+  const status = error instanceof HttpException ? error.getStatus() : error.statusCode;
+  const clientError = typeof status === 'number' && status >= 400 && status < 500;
   return clientError
     ? { status: 400, body: { type: 'about:blank', title: 'Bad request to the queue dashboard', status: 400 } }
     : { status: 500, body: { type: 'about:blank', title: 'Internal Server Error', status: 500 } };
