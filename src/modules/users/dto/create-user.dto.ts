@@ -4,7 +4,12 @@ import { IsEmail } from 'class-validator';
 import { IsText } from '../../../common/validation.js';
 
 export class CreateUserDto {
-  @ApiProperty({ example: 'ada@example.com', maxLength: 254, description: 'Stored in lower case; unique' })
+  @ApiProperty({
+    example: 'ada@example.com',
+    format: 'email',
+    maxLength: 254,
+    description: 'Stored in lower case; unique',
+  })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
   // Decorators register bottom-up and validation stops at the first error: the type check goes last.
   @IsEmail({ allow_display_name: false, allow_ip_domain: false }, { message: 'must be a valid email address' })
