@@ -48,30 +48,27 @@ let instances: ServiceProcess[];
 // The run with the cores saturated ({ pressure: 'cores saturated' }) is not in the list while issue 14's
 // open finding stands: in CI on 2026-12-02 it read one product older than its client's acknowledged write
 // (staleOwnReads=1 of 3 136 reads, after the Redis restart); see docs/faults.md, "Open findings".
-describe.each([{ pressure: 'idle' }])(
-  'soak with a Redis restart ($pressure)',
-  ({ pressure }) => {
-    // Each variant on its own stack: a second Redis wipe on the same database would hand the first
-    // run's events over again (OUTBOX_REDISPATCH_WINDOW_SECONDS), which is correct but not this run's load.
-    beforeAll(async () => {
-      stack = await FaultStack.start({ redis: true, webhooks: true });
-      instances = [await stack.startInstance(), await stack.startInstance()];
-    });
+describe.each([{ pressure: 'idle' }])('soak with a Redis restart ($pressure)', ({ pressure }) => {
+  // Each variant on its own stack: a second Redis wipe on the same database would hand the first
+  // run's events over again (OUTBOX_REDISPATCH_WINDOW_SECONDS), which is correct but not this run's load.
+  beforeAll(async () => {
+    stack = await FaultStack.start({ redis: true, webhooks: true });
+    instances = [await stack.startInstance(), await stack.startInstance()];
+  });
 
-    afterAll(async () => {
-      await stack?.close();
-    });
+  afterAll(async () => {
+    await stack?.close();
+  });
 
-    it('loses no write, no event and no consistency', async () => {
-      const burner = pressure === 'cores saturated' ? CpuBurner.start() : undefined;
-      try {
-        await soakScenario(pressure);
-      } finally {
-        await burner?.stop();
-      }
-    });
-  },
-);
+  it('loses no write, no event and no consistency', async () => {
+    const burner = pressure === 'cores saturated' ? CpuBurner.start() : undefined;
+    try {
+      await soakScenario(pressure);
+    } finally {
+      await burner?.stop();
+    }
+  });
+});
 
 async function soakScenario(pressure: string): Promise<void> {
   const owned: Owned[][] = Array.from({ length: CLIENTS }, () => []);
