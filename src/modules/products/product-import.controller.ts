@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiKeyProtected, ApiProblemResponses } from '../../infra/http/openapi.decorators.js';
-import { clientKeyOf } from '../../infra/throttle/client-key.js';
+import { ApiKeyProtected, ApiProblemResponses } from '../../infra/http/index.js';
+import { clientKeyOf } from '../../infra/throttle/index.js';
 import { ImportAcceptedDto, ImportProductsDto } from './dto/import-products.dto.js';
 import { ProductImportService } from './product-import.service.js';
 

@@ -4,17 +4,15 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
-import { isUniqueViolation } from '../../infra/database/postgres-errors.js';
-import { UnitOfWork } from '../../infra/database/unit-of-work.js';
-import { type FieldError, ProblemException } from '../../infra/http/problem.js';
-import { AppValidationPipe } from '../../infra/http/validation.js';
+import { isUniqueViolation, UnitOfWork } from '../../infra/database/index.js';
+import { AppValidationPipe, type FieldError, ProblemException } from '../../infra/http/index.js';
 import {
   type JobContext,
   JobHandler,
   JobName,
   PermanentJobError,
   type QueueJobHandler,
-} from '../../infra/queue/queue.types.js';
+} from '../../infra/queue/index.js';
 import { CreateProductDto } from './dto/create-product.dto.js';
 import type { ImportProductsJob, ImportProductsResult } from './dto/import-products.dto.js';
 import { SKU_UNIQUE_INDEX } from './product.entity.js';

@@ -4,9 +4,9 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
-import { UnitOfWork } from '../../infra/database/unit-of-work.js';
-import { ProblemException } from '../../infra/http/problem.js';
-import { JobName, QueueDriver, QueueName } from '../../infra/queue/queue.types.js';
+import { UnitOfWork } from '../../infra/database/index.js';
+import { ProblemException } from '../../infra/http/index.js';
+import { JobName, QueueDriver, QueueName } from '../../infra/queue/index.js';
 import type { ImportProductsJob } from './dto/import-products.dto.js';
 
 /** pg advisory lock namespace of the per-client import count ("impt" in ASCII). */

@@ -1,5 +1,5 @@
 import { Column, Entity, Index } from 'typeorm';
-import { VersionedEntity } from '../../infra/database/versioned.entity.js';
+import { VersionedEntity } from '../../infra/database/index.js';
 
 /** The case-insensitive unique index on `sku` (created by the initial migration). */
 export const SKU_UNIQUE_INDEX = 'products_sku_lower_uq';

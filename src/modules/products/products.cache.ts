@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { canonicalQuery, pageKeyFields, type WriteThroughRule } from '../../infra/cache/index.js';
-import { isUuid } from '../../infra/http/parse-uuid.pipe.js';
+import { isUuid } from '../../infra/http/index.js';
 import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 
 /** Every list page of products carries this tag; any product write invalidates them all. */

@@ -2,17 +2,18 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Q
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
-import type { Page } from '../../infra/http/cursor.js';
-import { etagOf, writePreconditions } from '../../infra/http/etag.js';
-import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
+import type { Page } from '../../infra/http/index.js';
 import {
+  etagOf,
+  writePreconditions,
+  ParseUuidPipe,
   ApiCachedRead,
   ApiIfMatch,
   ApiKeyProtected,
   ApiPatchBody,
   ApiProblemResponses,
   ResponseHeaders,
-} from '../../infra/http/openapi.decorators.js';
+} from '../../infra/http/index.js';
 import { CreateProductDto } from './dto/create-product.dto.js';
 import { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 import { ProductPageDto, ProductResponseDto } from './dto/product-response.dto.js';

@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { type TransactionScope, UnitOfWork } from '../../infra/database/unit-of-work.js';
-import type { Page } from '../../infra/http/cursor.js';
-import { preconditionFailed } from '../../infra/http/etag.js';
-import { DEFAULT_PAGE_SIZE } from '../../infra/http/page-query.dto.js';
-import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
+import { type TransactionScope, UnitOfWork } from '../../infra/database/index.js';
+import type { Page } from '../../infra/http/index.js';
+import {
+  preconditionFailed,
+  DEFAULT_PAGE_SIZE,
+  entityOrFail,
+  notFound,
+  rethrowAsConflict,
+} from '../../infra/http/index.js';
 import type { CreateProductDto } from './dto/create-product.dto.js';
 import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 import { type ProductResponseDto, toProductResponse } from './dto/product-response.dto.js';

@@ -1,5 +1,5 @@
 import { Column, Entity, Index } from 'typeorm';
-import { VersionedEntity } from '../../infra/database/versioned.entity.js';
+import { VersionedEntity } from '../../infra/database/index.js';
 
 @Entity({ name: 'users' })
 // Unique on lower(email): created by the migration, which TypeORM cannot express, hence synchronize: false.

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { canonicalQuery, pageKeyFields, type WriteThroughRule } from '../../infra/cache/index.js';
-import { isUuid } from '../../infra/http/parse-uuid.pipe.js';
-import type { PageQueryDto } from '../../infra/http/page-query.dto.js';
+import { isUuid } from '../../infra/http/index.js';
+import type { PageQueryDto } from '../../infra/http/index.js';
 
 /** Every list page of users carries this tag; any user write invalidates them all. */
 export const USERS_TAG = 'users';

@@ -2,19 +2,20 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Q
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
-import type { Page } from '../../infra/http/cursor.js';
-import { etagOf, writePreconditions } from '../../infra/http/etag.js';
-import { ParseUuidPipe } from '../../infra/http/parse-uuid.pipe.js';
+import type { Page } from '../../infra/http/index.js';
 import {
+  etagOf,
+  writePreconditions,
+  ParseUuidPipe,
   ApiCachedRead,
   ApiIfMatch,
   ApiKeyProtected,
   ApiPatchBody,
   ApiProblemResponses,
   ResponseHeaders,
-} from '../../infra/http/openapi.decorators.js';
+  PageQueryDto,
+} from '../../infra/http/index.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
-import { PageQueryDto } from '../../infra/http/page-query.dto.js';
 import { UserPageDto, UserResponseDto } from './dto/user-response.dto.js';
 import { UpdateUserDto } from './dto/update-user.dto.js';
 import { USERS_TAG, userKeyOf, userListKeyOf } from './users.cache.js';

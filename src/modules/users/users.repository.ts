@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { VersionedRepository } from '../../infra/database/versioned.repository.js';
+import { VersionedRepository } from '../../infra/database/index.js';
 import { UserEntity } from './user.entity.js';
 
 @Injectable()

@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { UnitOfWork } from '../../infra/database/unit-of-work.js';
-import type { Page } from '../../infra/http/cursor.js';
-import { DEFAULT_PAGE_SIZE, type PageQueryDto } from '../../infra/http/page-query.dto.js';
-import { preconditionFailed } from '../../infra/http/etag.js';
-import { entityOrFail, notFound, rethrowAsConflict } from '../../infra/http/resource-errors.js';
+import { UnitOfWork } from '../../infra/database/index.js';
+import type { Page } from '../../infra/http/index.js';
+import {
+  DEFAULT_PAGE_SIZE,
+  type PageQueryDto,
+  preconditionFailed,
+  entityOrFail,
+  notFound,
+  rethrowAsConflict,
+} from '../../infra/http/index.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { UpdateUserDto } from './dto/update-user.dto.js';
 import { toUserResponse, type UserResponseDto } from './dto/user-response.dto.js';

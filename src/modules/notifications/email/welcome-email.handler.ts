@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type JobContext, JobHandler, JobName, type QueueJobHandler } from '../../../infra/queue/queue.types.js';
+import { type JobContext, JobHandler, JobName, type QueueJobHandler } from '../../../infra/queue/index.js';
 import type { WelcomeEmailJob } from './welcome-email.js';
 import { type SendOutcome, WelcomeEmailService } from './welcome-email.service.js';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { mailConfig } from '../../../config/index.js';
-import type { DomainEvent } from '../../../infra/outbox/domain-event.js';
+import type { DomainEvent } from '../../../infra/outbox/index.js';
 import {
   type DomainEventSubscriber,
   EventSubscriber,
@@ -9,7 +9,7 @@ import {
   JobName,
   jobIdOf,
   QueueName,
-} from '../../../infra/queue/queue.types.js';
+} from '../../../infra/queue/index.js';
 import type { UserResponseDto } from '../../users/dto/user-response.dto.js';
 import { UserEvent } from '../../users/user.events.js';
 import type { WelcomeEmailJob } from './welcome-email.js';

@@ -1,7 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, VERSION_NEUTRAL } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiAdminProtected, ApiProblemResponses } from '../../../infra/http/openapi.decorators.js';
-import { ParseUuidPipe } from '../../../infra/http/parse-uuid.pipe.js';
+import { ApiAdminProtected, ApiProblemResponses, ParseUuidPipe } from '../../../infra/http/index.js';
 import { DeadLetterListDto } from './dead-letter-response.dto.js';
 import { DeadLettersService } from './dead-letters.service.js';
 

@@ -2,14 +2,14 @@ import { redactUrl } from './redact-url.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { webhooksConfig } from '../../../config/index.js';
-import { MetricsService } from '../../../infra/metrics/metrics.service.js';
+import { MetricsService } from '../../../infra/metrics/index.js';
 import {
   type JobContext,
   JobHandler,
   JobName,
   PermanentJobError,
   type QueueJobHandler,
-} from '../../../infra/queue/queue.types.js';
+} from '../../../infra/queue/index.js';
 import { DeadLettersService } from './dead-letters.service.js';
 import { deliveryBody, type WebhookDeliveryJob } from './webhook-delivery.job.js';
 import { sendWebhook } from './webhook-sender.js';

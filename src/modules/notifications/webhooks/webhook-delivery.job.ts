@@ -1,5 +1,5 @@
 import type { WebhooksConfig } from '../../../config/index.js';
-import type { JobOptions } from '../../../infra/queue/queue.types.js';
+import type { JobOptions } from '../../../infra/queue/index.js';
 import { webhookBody, type WebhookPayload } from './webhook-signer.js';
 
 /** The data of a `deliver-webhook` job: one event to one receiver. */

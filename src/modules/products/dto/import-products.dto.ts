@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray } from 'class-validator';
-import type { FieldError } from '../../../infra/http/problem.js';
-import type { ReportedJobData } from '../../../infra/queue/queue.types.js';
+import type { FieldError } from '../../../infra/http/index.js';
+import type { ReportedJobData } from '../../../infra/queue/index.js';
 import { CreateProductDto } from './create-product.dto.js';
 
 export const MAX_IMPORT_ITEMS = 10_000;

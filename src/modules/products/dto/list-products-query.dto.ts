@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { ToBoolean } from '../../../common/validation.js';
-import { PageQueryDto } from '../../../infra/http/page-query.dto.js';
+import { PageQueryDto } from '../../../infra/http/index.js';
 
 export class ListProductsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only active (true) or inactive (false) products' })

@@ -1,0 +1,2 @@
+// The public surface of infra/outbox for feature modules: import from here, not from its files.
+export * from './domain-event.js';
