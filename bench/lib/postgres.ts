@@ -27,6 +27,7 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2, application_name: HARNESS });
+  pool.on('error', () => undefined); // a client still closing when the database is dropped (FATAL 57P01)
   const query: BenchDatabase['query'] = async <T extends pg.QueryResultRow>(sql: string, params?: unknown[]) =>
     (await pool.query<T>(sql, params)).rows;
   return {

@@ -17,9 +17,10 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const url = new URL(TEST_POSTGRES_URL);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  // A client can still be closing when drop() terminates the database's connections (FATAL
-  // 57P01): that error is expected then, and must not surface as an uncaught 'error' event.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  // pool.end() returns before its clients' sockets have closed, so drop() can terminate a client
+  // that is still closing (FATAL 57P01). The pool re-emits an idle client's error on itself, and
+  // an 'error' event without a listener is an uncaught exception that fails the whole run.
+  pool.on('error', () => undefined);
   return {
     name,
     url: url.toString(),

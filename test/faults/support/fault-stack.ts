@@ -96,7 +96,10 @@ export class FaultStack {
 
   /** SQL against the service's database (for comparing what the API says with the rows). */
   async query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
-    this.pool ??= new pg.Pool({ connectionString: this.databaseUrl, max: 2 });
+    if (!this.pool) {
+      this.pool = new pg.Pool({ connectionString: this.databaseUrl, max: 2 });
+      this.pool.on('error', () => undefined); // its database is restarted and dropped under it
+    }
     return (await this.pool.query<T>(sql, params)).rows;
   }
 
