@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createClient, type RedisClientType } from '@keyv/redis';
+import { createClient, type RedisClientType } from '@redis/client';
 import {
   CircuitState,
   ConsecutiveBreaker,
@@ -83,7 +83,7 @@ interface InFlight {
 const REPLAY_RETRY_MS = 1000;
 
 /**
- * The Redis store on the node-redis v5 client that `@keyv/redis` ships. Fail-fast by design: a
+ * The Redis store on the node-redis v5 client (`@redis/client`). Fail-fast by design: a
  * short per-command timeout, no offline queue (a command sent while disconnected fails at once),
  * and a circuit breaker that stops sending after consecutive failures and probes for Redis's return.
  *

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { RedisClientType } from '@keyv/redis';
+import type { RedisClientType } from '@redis/client';
 import { settlesWithin } from '../../common/timeout.js';
 import { BoundedEntries, stringBytes } from './bounded-entries.js';
 import type { CacheRecord } from './cache-record.js';
