@@ -52,7 +52,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bodyLimit: http.bodyLimitBytes,
     // A hop count trusts that many proxies nearest to us; a list trusts those addresses/CIDRs.
     trustProxy: typeof http.trustProxy === 'number' ? trustHops(http.trustProxy) : (http.trustProxy ?? false),
-    // Refuse new connections once closing instead of answering them 503 (see the shutdown path in DESIGN.md).
+    // Refuse new connections once closing instead of answering them 503 (README, "Shutdown").
     return503OnClosing: false,
     // Connections end gracefully on shutdown (graceful-close.ts); none is cut while it may carry a request.
     forceCloseConnections: false,

@@ -44,7 +44,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** outcome: completed | failed | retried | dead_lettered */
+  /** outcome: completed | retried (will run again) | failed (no attempt left, or unrecoverable) */
   readonly jobOutcomes = new Counter({
     name: 'queue_jobs_total',
     help: 'Background jobs by queue, job name and outcome',
