@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { decodeCursor, encodeCursor } from '../database/cursor.js';
 import { DEFAULT_PAGE_SIZE, type PageQueryDto } from '../http/page-query.dto.js';
 import { AppValidationPipe } from '../http/validation.js';
 

@@ -1,5 +1,4 @@
 // The public surface of infra/http for feature modules: import from here, not from its files.
-export * from './cursor.js';
 export * from './etag.js';
 export * from './openapi.decorators.js';
 export * from './page-query.dto.js';

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type TransactionScope, UnitOfWork } from '../../infra/database/index.js';
-import type { Page } from '../../infra/http/index.js';
+import { type Page, type TransactionScope, UnitOfWork } from '../../infra/database/index.js';
 import {
   preconditionFailed,
   DEFAULT_PAGE_SIZE,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { UnitOfWork } from '../../infra/database/index.js';
-import type { Page } from '../../infra/http/index.js';
+import { type Page, UnitOfWork } from '../../infra/database/index.js';
 import {
   DEFAULT_PAGE_SIZE,
   type PageQueryDto,
