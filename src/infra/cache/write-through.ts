@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import type { DomainEvent } from '../outbox/domain-event.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
+import { UnitOfWork } from '../outbox/unit-of-work.js';
 import { CacheService } from './cache.service.js';
 
 /**

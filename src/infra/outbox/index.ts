@@ -1,2 +1,3 @@
 // The public surface of infra/outbox for feature modules: import from here, not from its files.
 export * from './domain-event.js';
+export * from './unit-of-work.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { UnitOfWork } from '../database/unit-of-work.js';
+import { UnitOfWork } from './unit-of-work.js';
 import { type DispatchEventJob, JobName, type JobOptions, QueueDriver, QueueName } from '../queue/queue.types.js';
 import type { DomainEvent } from './domain-event.js';
 
