@@ -8,8 +8,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
-import { etagOf, ifNoneMatchHits } from '../http/etag.js';
-import { ProblemException } from '../http/problem.js';
+import { etagOf, ifNoneMatchHits, ProblemException } from '../http/index.js';
 import { hasQueryParameters, QueryValidator } from './cache-key.js';
 import type { CacheRecord } from './cache-record.js';
 import type { CachedOptions } from './cache.options.js';

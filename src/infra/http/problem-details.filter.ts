@@ -7,8 +7,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidCursorError } from '../database/cursor.js';
-import { isConstraintViolation, isDatabaseUnavailable } from '../database/postgres-errors.js';
+import { InvalidCursorError, isConstraintViolation, isDatabaseUnavailable } from '../database/index.js';
 import { PROBLEM_CONTENT_TYPE, ProblemException, type ProblemDetails, titleOf } from './problem.js';
 import { RouteMethods } from './route-methods.js';
 

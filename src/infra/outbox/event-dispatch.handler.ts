@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import { JobHandler, JobName, type JobContext, QueueDriver, type QueueJobHandler } from '../queue/queue.types.js';
+import { type JobContext, JobHandler, JobName, QueueDriver, type QueueJobHandler } from '../queue/index.js';
 import { type DispatchEventJob, type DomainEventSubscriber, EVENT_SUBSCRIBER_METADATA } from './event-subscriber.js';
 
 /**

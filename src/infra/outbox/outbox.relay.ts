@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { UnitOfWork } from './unit-of-work.js';
-import { JobName, type JobOptions, QueueDriver, QueueName } from '../queue/queue.types.js';
+import { JobName, type JobOptions, QueueDriver, QueueName } from '../queue/index.js';
 import type { DispatchEventJob } from './event-subscriber.js';
 import type { DomainEvent } from './domain-event.js';
 
