@@ -6,21 +6,22 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
-import { corsExceptAdmin, installAdminGuard } from './infra/admin/admin-auth.hook.js';
-import { AuthFailureLimiter } from './infra/auth/auth-failure-limiter.js';
-import { installCompression } from './infra/http/compression.js';
-import { installHttpCaching } from './infra/http/http-caching.js';
-import { installJsonBodyParser } from './infra/http/json-body.parser.js';
-import { setupOpenApi } from './infra/http/openapi.js';
-import { installQueryParameterRule } from './infra/http/query-parameters.js';
-import { RouteMethods } from './infra/http/route-methods.js';
-import { answerClientError, answerFrameworkError } from './infra/http/router-errors.js';
-import { SECURITY_HEADERS } from './infra/http/security-headers.js';
-import { AppLogger } from './infra/logging/app-logger.js';
-import { ROOT_LOGGER } from './infra/logging/logging.module.js';
-import { installRequestLogging } from './infra/logging/request-logging.hook.js';
-import { serverTimeoutOptions } from './infra/http/server-timeouts.js';
-import { ShutdownState } from './infra/http/shutdown-state.js';
+import { corsExceptAdmin, installAdminGuard } from './infra/admin/index.js';
+import { AuthFailureLimiter } from './infra/auth/index.js';
+import {
+  answerClientError,
+  answerFrameworkError,
+  installCompression,
+  installHttpCaching,
+  installJsonBodyParser,
+  installQueryParameterRule,
+  RouteMethods,
+  SECURITY_HEADERS,
+  serverTimeoutOptions,
+  setupOpenApi,
+  ShutdownState,
+} from './infra/http/index.js';
+import { AppLogger, installRequestLogging, ROOT_LOGGER } from './infra/logging/index.js';
 
 export interface CreateAppOptions {
   logger?: LogLevel[] | false;

@@ -2,11 +2,10 @@ import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
-import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './common/process-lifecycle.js';
+import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './process-lifecycle.js';
 import { httpConfig } from './config/index.js';
-import { closeGracefully } from './infra/http/graceful-close.js';
-import { ShutdownState } from './infra/http/shutdown-state.js';
-import { startupLogger } from './infra/logging/startup-logger.js';
+import { closeGracefully, ShutdownState } from './infra/http/index.js';
+import { startupLogger } from './infra/logging/index.js';
 
 const logger = new Logger('Bootstrap');
 

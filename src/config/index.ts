@@ -5,6 +5,7 @@ import { databaseConfig, databaseEnvSchema } from './database.config.js';
 import { currentEnv, InvalidEnvironmentError, problemsOf, type EnvProblem } from './env.js';
 import { httpConfig, httpEnvSchema } from './http.config.js';
 import { mailConfig, mailEnvSchema } from './mail.config.js';
+import { configNamespaces } from './namespaces.js';
 import { productionProblems } from './production-checks.js';
 import { queueConfig, queueEnvSchema } from './queue.config.js';
 import { redisConfig, redisEnvSchema } from './redis.config.js';
@@ -22,6 +23,7 @@ export {
   throttleConfig,
   webhooksConfig,
 };
+export { AppConfigModule } from './app-config.module.js';
 export { InvalidEnvironmentError } from './env.js';
 export type { ApiKey } from './auth.config.js';
 export type { DatabaseConfig } from './database.config.js';
@@ -34,19 +36,6 @@ export type QueueConfig = ConfigType<typeof queueConfig>;
 export type WebhooksConfig = ConfigType<typeof webhooksConfig>;
 export type MailConfig = ConfigType<typeof mailConfig>;
 export type AuthConfig = ConfigType<typeof authConfig>;
-
-/** Every namespace, in the order ConfigModule loads them. */
-export const configNamespaces = [
-  httpConfig,
-  databaseConfig,
-  redisConfig,
-  cacheConfig,
-  throttleConfig,
-  queueConfig,
-  webhooksConfig,
-  mailConfig,
-  authConfig,
-];
 
 const schemas = [
   httpEnvSchema,

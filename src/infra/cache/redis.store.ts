@@ -8,7 +8,7 @@ import {
   isBrokenCircuitError,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { type RedisScript, redisScript, runScript, whenReady } from '../../common/redis-scripts.js';
+import { type RedisScript, redisScript, runScript, whenReady } from '../../common/index.js';
 import { type CacheRecord, decodeRecord, encodeRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 

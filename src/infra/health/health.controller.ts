@@ -3,9 +3,7 @@ import { HealthCheckService, HealthIndicatorService, type HealthIndicatorResult 
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblemResponses } from '../http/openapi.decorators.js';
-import { ProblemException } from '../http/problem.js';
-import { ShutdownState } from '../http/shutdown-state.js';
+import { ApiProblemResponses, ProblemException, ShutdownState } from '../http/index.js';
 import { HealthIndicatorRegistry } from './health-indicator.registry.js';
 import { ComponentStatusDto, LiveResponseDto, ReadyResponseDto } from './health-response.dto.js';
 

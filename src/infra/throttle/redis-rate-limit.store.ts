@@ -1,6 +1,6 @@
 import { createClient, type RedisClientType } from '@redis/client';
 import { type ConsumeResult, RateLimitStore, type TierLimit, type TierState } from './rate-limit.store.js';
-import { runScript, whenReady } from '../../common/redis-scripts.js';
+import { runScript, whenReady } from '../../common/index.js';
 import { SLIDING_WINDOW } from './sliding-window.script.js';
 
 export interface RedisRateLimitStoreOptions {

@@ -4,8 +4,8 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
-import { UnitOfWork } from '../../infra/database/index.js';
 import { ProblemException } from '../../infra/http/index.js';
+import { UnitOfWork } from '../../infra/outbox/index.js';
 import { JobName, QueueDriver, QueueName } from '../../infra/queue/index.js';
 import type { ImportProductsJob } from './dto/import-products.dto.js';
 
