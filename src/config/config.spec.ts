@@ -72,7 +72,7 @@ describe('environment validation', () => {
       port: 3000,
       shutdownDrainMs: 5000,
       shutdownQuietMs: 250,
-      shutdownQuietMaxMs: 3000,
+      shutdownQuietMaxMs: 5000,
       trustProxy: undefined,
       environment: 'development',
     });

@@ -34,7 +34,7 @@ export const httpEnvSchema = z.object({
   TRUST_PROXY: trustProxy,
   SHUTDOWN_DRAIN_MS: int(0, 600_000, 5000),
   SHUTDOWN_QUIET_MS: int(1, 60_000, 250),
-  SHUTDOWN_QUIET_MAX_MS: int(1, 600_000, 3000),
+  SHUTDOWN_QUIET_MAX_MS: int(1, 600_000, 5000),
   COMPRESSION_THRESHOLD_BYTES: int(0, 1024 * 1024 * 1024, 1024),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z

@@ -159,7 +159,7 @@ describe('SIGTERM under load', () => {
 
 // Scenario 4b: SIGTERM under full keep-alive load, straight to the instance (no load balancer), at
 // the shipped defaults (SHUTDOWN_DRAIN_MS 5000, SHUTDOWN_QUIET_MS 250 within SHUTDOWN_QUIET_MAX_MS
-// 3000, HTTP_KEEP_ALIVE_TIMEOUT_MS 5000, queue grace 10 000). 50 keep-alive connections (5 undici Pools × 10, no retries) send GETs and POSTs as fast
+// 5000, HTTP_KEEP_ALIVE_TIMEOUT_MS 5000, queue grace 10 000). 50 keep-alive connections (5 undici Pools × 10, no retries) send GETs and POSTs as fast
 // as they answer; the instance gets SIGTERM after LOADED_MS and the clients go on until it exits.
 // Must hold: no connection the service accepted is reset or hung up, and no request on one fails;
 // the service destroys no connection (its "listener closed" line says 0); every POST answered 201
@@ -172,7 +172,7 @@ describe('SIGTERM under load', () => {
 const POOLS = 5;
 const CONNECTIONS_PER_POOL = 10;
 const LOADED_MS = 2000;
-/** Shipped drain 5 s + quiet close ≤ 3 s + keep-alive 5 s + queue grace 10 s + closing the app: generous. */
+/** Shipped drain 5 s + quiet close ≤ 5 s + keep-alive 5 s + queue grace 10 s + closing the app: generous. */
 const DEFAULTS_EXIT_BOUND_MS = 40_000;
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_CLOSED']);
 
