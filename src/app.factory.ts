@@ -96,7 +96,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // A CORS preflight is answered by the adapter's own onRequest hook, which runs before the one above.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     if (!reply.hasHeader('x-request-id')) void reply.headers(SECURITY_HEADERS).header('x-request-id', request.id);
-    done(null, payload);
+    // While the listener closes, an answer waits until it has (graceful-close.ts): its client would
+    // reconnect at once, into the listen queue that the close resets.
+    const held = shutdown.answersHeld;
+    if (held) void held.then(() => done(null, payload));
+    else done(null, payload);
   });
   if (http.corsOrigins.length > 0) {
     // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is no browser's
