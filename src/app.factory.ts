@@ -18,6 +18,7 @@ import { answerClientError, answerFrameworkError } from './infra/http/router-err
 import { SECURITY_HEADERS } from './infra/http/security-headers.js';
 import { AppLogger } from './infra/logging/app-logger.js';
 import { ROOT_LOGGER } from './infra/logging/logging.module.js';
+import { installRequestContext } from './infra/logging/request-context.js';
 import { installRequestLogging } from './infra/logging/request-logging.hook.js';
 import { serverTimeoutOptions } from './infra/http/server-timeouts.js';
 import { ShutdownState } from './infra/http/shutdown-state.js';
@@ -67,6 +68,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
+  // Before NestFactory.create registers the middleware runner: everything after this hook (Nest
+  // middleware, the other hooks, the cached-read fast path, the handlers) logs with the request id.
+  installRequestContext(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(options.module ?? AppModule, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only (it rejects __proto__ keys); Nest would add a form parser too.
