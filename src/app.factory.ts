@@ -21,7 +21,7 @@ import {
   setupOpenApi,
   ShutdownState,
 } from './infra/http/index.js';
-import { AppLogger, installRequestLogging, ROOT_LOGGER } from './infra/logging/index.js';
+import { AppLogger, installRequestContext, installRequestLogging, ROOT_LOGGER } from './infra/logging/index.js';
 
 export interface CreateAppOptions {
   logger?: LogLevel[] | false;
@@ -68,6 +68,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
+  // Before NestFactory.create registers the middleware runner: everything after this hook (Nest
+  // middleware, the other hooks, the cached-read fast path, the handlers) logs with the request id.
+  installRequestContext(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(options.module ?? AppModule, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only (it rejects __proto__ keys); Nest would add a form parser too.
