@@ -14,6 +14,7 @@ import { OutboxModule } from './infra/outbox/outbox.module.js';
 import { QueueModule } from './infra/queue/queue.module.js';
 import { ThrottleModule } from './infra/throttle/throttle.module.js';
 import { NotificationsModule } from './modules/notifications/notifications.module.js';
+import { PopularityModule } from './modules/popularity/popularity.module.js';
 import { ProductsModule } from './modules/products/products.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
@@ -37,6 +38,7 @@ import { UsersModule } from './modules/users/users.module.js';
     UsersModule,
     ProductsModule,
     NotificationsModule,
+    PopularityModule,
   ],
 })
 export class AppModule {}
