@@ -41,7 +41,10 @@ export class CountersService implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     // unref: a pending flush never keeps a process alive; shutdown flushes explicitly.
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs).unref();
+    // A tick while a flush is still running (a slow Redis) is skipped, not queued behind it.
+    this.timer = setInterval(() => {
+      if (this.flushing === undefined) void this.flush();
+    }, this.options.flushIntervalMs).unref();
   }
 
   async onApplicationShutdown(): Promise<void> {

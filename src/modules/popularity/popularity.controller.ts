@@ -16,7 +16,7 @@ export class PopularityController {
     description: 'Eventually consistent: a view shows here within 2 seconds, from every instance.',
   })
   @ApiOkResponse({ type: PopularProductsDto })
-  @ApiProblemResponses(400)
+  @ApiProblemResponses(400, 503)
   popular(@Query() query: PopularQueryDto): Promise<PopularProductsDto> {
     return this.popularity.popular(query.window ?? DEFAULT_POPULAR_WINDOW, query.limit ?? DEFAULT_POPULAR_LIMIT);
   }
@@ -27,7 +27,7 @@ export class PopularityController {
     description: 'Eventually consistent: a view shows here within 2 seconds, from every instance.',
   })
   @ApiOkResponse({ type: ProductStatsDto })
-  @ApiProblemResponses(400, 404)
+  @ApiProblemResponses(400, 404, 503)
   stats(@Param('id', ParseUuidPipe) id: string): Promise<ProductStatsDto> {
     return this.popularity.stats(id);
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CountersService } from '../../infra/counters/index.js';
-import { notFound } from '../../infra/http/index.js';
+import { notFound, ProblemException } from '../../infra/http/index.js';
 import { CachedProductReader } from '../products/cached-product.reader.js';
 import type {
   PopularProductDto,
@@ -22,7 +22,9 @@ export class PopularityService {
 
   /** The most viewed products of the window, most viewed first, ties newest first; deleted ones never. */
   async popular(window: PopularityWindow, limit: number): Promise<PopularProductsDto> {
-    const ranked = await this.counters.top(PRODUCT_VIEWS, POPULARITY_WINDOWS[window], limit * CANDIDATES_PER_ITEM);
+    const ranked = await counted(() =>
+      this.counters.top(PRODUCT_VIEWS, POPULARITY_WINDOWS[window], limit * CANDIDATES_PER_ITEM),
+    );
     // Through the products' cache: a deleted product reads as a tombstone (404) and drops out.
     const products = await Promise.all(ranked.map(({ member }) => this.products.find(member)));
     const items: PopularProductDto[] = [];
@@ -41,10 +43,12 @@ export class PopularityService {
   async stats(id: string): Promise<ProductStatsDto> {
     const product = await this.products.find(id);
     if (product === undefined) throw notFound('Product');
-    const totals = await this.counters.totals(
-      PRODUCT_VIEWS,
-      product.id,
-      WINDOW_NAMES.map((name) => POPULARITY_WINDOWS[name]),
+    const totals = await counted(() =>
+      this.counters.totals(
+        PRODUCT_VIEWS,
+        product.id,
+        WINDOW_NAMES.map((name) => POPULARITY_WINDOWS[name]),
+      ),
     );
     const views = {} as WindowCountsDto;
     const uniqueViewers = {} as WindowCountsDto;
@@ -58,6 +62,18 @@ export class PopularityService {
   /** Forgets a deleted product's views, so it stops taking a place among the candidates. */
   forget(id: string): Promise<void> {
     return this.counters.remove(PRODUCT_VIEWS, id);
+  }
+}
+
+/** A counters store that fails (Redis away, a timeout) is a 503 the client may retry, never a 500. */
+async function counted<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new ProblemException(503, 'View counts are unavailable; try again shortly', {
+      headers: { 'retry-after': '1' },
+      cause: error,
+    });
   }
 }
 
