@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CountersService } from '../../infra/counters/counters.service.js';
-import type { CountersStore } from '../../infra/counters/counters.store.js';
-import { MemoryCountersStore } from '../../infra/counters/memory-counters.store.js';
+import { type CountersStore, CountersService, MemoryCountersStore } from '../../infra/counters/index.js';
 import { ProblemException } from '../../infra/http/index.js';
 import { MetricsService } from '../../infra/metrics/index.js';
 import type { CachedProductReader } from '../products/cached-product.reader.js';
