@@ -13,6 +13,7 @@ import { OutboxModule } from './infra/outbox/index.js';
 import { QueueModule } from './infra/queue/index.js';
 import { ThrottleModule } from './infra/throttle/index.js';
 import { NotificationsModule } from './modules/notifications/notifications.module.js';
+import { PopularityModule } from './modules/popularity/popularity.module.js';
 import { ProductsModule } from './modules/products/products.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
@@ -36,6 +37,7 @@ import { UsersModule } from './modules/users/users.module.js';
     UsersModule,
     ProductsModule,
     NotificationsModule,
+    PopularityModule,
   ],
 })
 export class AppModule {}

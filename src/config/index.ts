@@ -1,6 +1,7 @@
 import type { ConfigType } from '@nestjs/config';
 import { authConfig, authEnvSchema } from './auth.config.js';
 import { cacheConfig, cacheEnvSchema } from './cache.config.js';
+import { countersConfig, countersEnvSchema } from './counters.config.js';
 import { databaseConfig, databaseEnvSchema } from './database.config.js';
 import { currentEnv, InvalidEnvironmentError, problemsOf, type EnvProblem } from './env.js';
 import { httpConfig, httpEnvSchema } from './http.config.js';
@@ -15,6 +16,7 @@ import { webhooksConfig, webhooksEnvSchema } from './webhooks.config.js';
 export {
   authConfig,
   cacheConfig,
+  countersConfig,
   databaseConfig,
   httpConfig,
   mailConfig,
@@ -31,6 +33,7 @@ export type { DatabaseConfig } from './database.config.js';
 export type HttpConfig = ConfigType<typeof httpConfig>;
 export type RedisConfig = ConfigType<typeof redisConfig>;
 export type CacheConfig = ConfigType<typeof cacheConfig>;
+export type CountersConfig = ConfigType<typeof countersConfig>;
 export type ThrottleConfig = ConfigType<typeof throttleConfig>;
 export type QueueConfig = ConfigType<typeof queueConfig>;
 export type WebhooksConfig = ConfigType<typeof webhooksConfig>;
@@ -47,6 +50,7 @@ const schemas = [
   webhooksEnvSchema,
   mailEnvSchema,
   authEnvSchema,
+  countersEnvSchema,
 ];
 
 /**

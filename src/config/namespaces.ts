@@ -1,5 +1,6 @@
 import { authConfig } from './auth.config.js';
 import { cacheConfig } from './cache.config.js';
+import { countersConfig } from './counters.config.js';
 import { databaseConfig } from './database.config.js';
 import { httpConfig } from './http.config.js';
 import { mailConfig } from './mail.config.js';
@@ -20,4 +21,5 @@ export const configNamespaces = [
   webhooksConfig,
   mailConfig,
   authConfig,
+  countersConfig,
 ];

@@ -81,6 +81,25 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * reason: members (a view dropped: the flush buffer held its most distinct members) | ids (a view
+   * counted without its viewer: the buffer held its most distinct ids).
+   */
+  readonly countersDropped = new Counter({
+    name: 'counters_dropped_total',
+    help: 'Counted views the in-process buffer could not keep in full, by counter family and reason',
+    labelNames: ['family', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** outcome: stored | failed (the batch goes back to the buffer for the next flush). */
+  readonly counterFlushes = new Counter({
+    name: 'counters_flushes_total',
+    help: 'Flushes of buffered counters to their store, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these three gauges `*_total`, a suffix Prometheus reserves for counters

@@ -33,7 +33,7 @@ import { UnrecoverableError } from 'bullmq';
 
 /** Every queue. Workers scale per queue; a slow queue never holds up another. */
 export enum QueueName {
-  /** One `dispatch-event` job per committed domain event (fan-out to subscribers). */
+  /** One `dispatch-event` job per committed domain event (fan-out to subscribers), and small bookkeeping on events. */
   Events = 'events',
   /** Outgoing messages: webhooks, email. */
   Notifications = 'notifications',
@@ -51,6 +51,8 @@ export enum JobName {
   DeliverWebhook = 'deliver-webhook',
   SendWelcomeEmail = 'send-welcome-email',
   ImportProducts = 'import-products',
+  /** Removes a deleted product from the view counters (popularity). */
+  ForgetProductViews = 'forget-product-views',
 }
 
 /** Which queue each job runs on; `add` rejects a job on another queue. */
@@ -59,6 +61,7 @@ export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.DeliverWebhook]: QueueName.Notifications,
   [JobName.SendWelcomeEmail]: QueueName.Notifications,
   [JobName.ImportProducts]: QueueName.Imports,
+  [JobName.ForgetProductViews]: QueueName.Events,
 };
 
 export type JobId = string;
