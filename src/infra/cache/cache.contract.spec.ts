@@ -236,12 +236,15 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     const reads = new CacheService(open, behaviour);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loadBegan = new Promise<void>((resolve) => (loading = resolve));
     const before = reads.resolve(key, {}, async () => {
+      loading();
       const row = loaded({ v: 'old', version: 1 }); // read from the database before the write's commit
       await gate;
       return row;
     });
-    await sleep(20);
+    await loadBegan;
     expect(await b.set(key, { v: 'new', version: 2 }, { version: 2 })).toBe(true); // committed, acknowledged
     const after = reads.resolve(key, {}, () => Promise.resolve(loaded({ v: 'new', version: 2 })));
     await sleep(20);
@@ -253,16 +256,19 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
   it('never stores what a reader loaded before a write-through, even once the newer entry is gone (expired, evicted, Redis restarted empty)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loadBegan = new Promise<void>((resolve) => (loading = resolve));
     const reader = a.resolve(key, {}, async () => {
+      loading();
       const row = loaded({ v: 'old', version: 1 });
       await gate;
       return row;
     });
-    await sleep(20);
+    await loadBegan;
     expect(await b.set(key, { v: 'new', version: 2 }, { version: 2, ttlMs: 30 })).toBe(true);
     await sleep(100); // the newer entry has left the store; nothing is left for the version guard to compare with
     release();
-    expect((await reader).stored).toBe(false);
+    expect(await reader).toMatchObject({ outcome: 'miss', stored: false }); // it loaded, and was refused
     expect(await b.getOrLoad(key, () => Promise.resolve({ v: 'new', version: 2 }))).toEqual({ v: 'new', version: 2 });
     expect(await a.getOrLoad(key, () => Promise.resolve({ v: 'new', version: 2 }))).toEqual({ v: 'new', version: 2 });
   });

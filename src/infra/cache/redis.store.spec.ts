@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/eventually.js';
@@ -123,17 +122,20 @@ describe('RedisCacheStore when Redis is unreachable', () => {
     const cacheB = new CacheService(storeB, behaviour);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loadBegan = new Promise<void>((resolve) => (loading = resolve));
     try {
       // On B, a reader read v1 from the database (holding the key's lease) and is slow to store it.
       const reader = cacheB.getOrLoad(
         'item',
         async () => {
+          loading();
           await gate;
           return { name: 'v1', version: 1 };
         },
         { version: (v) => v.version },
       );
-      await sleep(50);
+      await loadBegan;
       await proxy.stop();
       // A commits v2; its write-through cannot reach Redis (it is remembered), and the write is acknowledged.
       expect(await cacheA.set('item', { name: 'v2', version: 2 }, { version: 2 })).toBe(false);
