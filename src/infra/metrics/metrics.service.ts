@@ -73,7 +73,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** outcome: delivered | retried | gone | dead_lettered */
+  /** outcome: delivered | retried | gone | dead_lettered | dropped (a job naming no committed event or configured receiver) */
   readonly webhookDeliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Webhook delivery attempts by outcome',

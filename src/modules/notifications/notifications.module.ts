@@ -1,5 +1,6 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { OutboxModule } from '../../infra/outbox/index.js';
 import { MailTransport, mailTransportProvider } from './email/mail-transport.js';
 import { SentEmailEntity } from './email/sent-email.entity.js';
 import { WelcomeEmailHandler } from './email/welcome-email.handler.js';
@@ -9,7 +10,9 @@ import { DeadLetterEntity } from './webhooks/dead-letter.entity.js';
 import { DeadLettersController } from './webhooks/dead-letters.controller.js';
 import { DeadLettersService } from './webhooks/dead-letters.service.js';
 import { WebhookDeliveryHandler } from './webhooks/webhook-delivery.handler.js';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service.js';
 import { WebhookFanOutSubscriber } from './webhooks/webhook-fan-out.subscriber.js';
+import { WebhookReplayHandler } from './webhooks/webhook-replay.handler.js';
 
 /**
  * Side effects of domain events: signed webhooks to every `WEBHOOK_URLS` receiver (with retries
@@ -17,11 +20,13 @@ import { WebhookFanOutSubscriber } from './webhooks/webhook-fan-out.subscriber.j
  * The queue module finds the subscribers and handlers by their decorators.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([DeadLetterEntity, SentEmailEntity])],
+  imports: [TypeOrmModule.forFeature([DeadLetterEntity, SentEmailEntity]), OutboxModule],
   controllers: [DeadLettersController],
   providers: [
     WebhookFanOutSubscriber,
+    WebhookDeliveryService,
     WebhookDeliveryHandler,
+    WebhookReplayHandler,
     DeadLettersService,
     mailTransportProvider,
     WelcomeEmailService,
