@@ -8,12 +8,18 @@ export interface WelcomeEmailJob {
   name: string;
 }
 
-/** The welcome email itself. Plain text and a minimal HTML part; the name is escaped in HTML. */
+/**
+ * The welcome email itself. Plain text and a minimal HTML part; the name is escaped in HTML, and
+ * in the headers its control characters (CR, LF, tab, …) become spaces. nodemailer already
+ * encodes a header's non-ASCII and line breaks (RFC 2047), so they cannot start a header of their
+ * own, but a decoded display name would still carry a line break to whatever reads it next.
+ */
 export function welcomeEmail(from: string, job: WelcomeEmailJob): MailMessage {
+  const name = headerText(job.name);
   return {
     from,
-    to: { name: job.name, address: job.email },
-    subject: `Welcome, ${job.name}!`,
+    to: { name, address: job.email },
+    subject: `Welcome, ${name}!`,
     text: `Hello ${job.name},\n\nWelcome aboard: your account (${job.email}) is ready.\n`,
     html: `<p>Hello ${escapeHtml(job.name)},</p><p>Welcome aboard: your account (${escapeHtml(job.email)}) is ready.</p>`,
   };
@@ -21,4 +27,10 @@ export function welcomeEmail(from: string, job: WelcomeEmailJob): MailMessage {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Text fit for a header: every run of control characters (C0, DEL, C1) becomes one space. */
+function headerText(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 }
