@@ -100,6 +100,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** reason: client-limit | limiter-unavailable */
+  readonly welcomeEmailsSuppressed = new Counter({
+    name: 'welcome_emails_suppressed_total',
+    help: 'Users created whose welcome email was not sent, by reason (the per-client limit, or the limiter being unavailable)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these three gauges `*_total`, a suffix Prometheus reserves for counters

@@ -15,6 +15,7 @@ export class WelcomeEmailHandler implements QueueJobHandler<WelcomeEmailJob, Sen
     const outcome = await this.emails.send(job.data);
     if (outcome === 'already-sent')
       this.logger.log(`welcome email for event ${job.data.eventId} was sent before: skipped`);
+    // 'suppressed' was logged (rate-limited) when the user was created.
     return outcome;
   }
 

@@ -6,8 +6,11 @@ import { mailConfig } from '../../../config/index.js';
 import { MailTransport } from './mail-transport.js';
 import { welcomeEmail, type WelcomeEmailJob } from './welcome-email.js';
 
-/** `already-pending`: another attempt's `pending` row (sending now, or stopped mid-send); not resent (at most once). */
-export type SendOutcome = 'sent' | 'already-sent' | 'already-pending';
+/**
+ * `already-pending`: another attempt's `pending` row (sending now, or stopped mid-send); not resent (at most once).
+ * `suppressed`: the user's creation was over its client's welcome email limit (`WelcomeEmailQuota`); never sent.
+ */
+export type SendOutcome = 'sent' | 'already-sent' | 'already-pending' | 'suppressed';
 
 /**
  * Sends the welcome email at most once per `user.created` event, holding no transaction (and
@@ -64,6 +67,7 @@ export class WelcomeEmailService {
       `SELECT "status" FROM "sent_emails" WHERE "event_id" = $1 AND "kind" = 'welcome'`,
       [eventId],
     );
+    if (rows[0]?.status === 'suppressed') return 'suppressed';
     if (rows[0]?.status !== 'pending') return 'already-sent';
     // Either another attempt is sending right now, or one stopped mid-send (a killed worker):
     // the server may have accepted that message, so this one is not sent.
