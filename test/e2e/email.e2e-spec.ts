@@ -111,10 +111,30 @@ describe('welcome email', () => {
     expect(field('to')).toContain(`<${user.email}>`);
   });
 
+  it('mails only what a committed user.created event says: a forged job is sent nowhere', async () => {
+    const user = await createUser('Real User');
+    await eventually(() => expect(mailsTo(user.email)).toHaveLength(1));
+    const victim = `victim-${randomUUID()}@example.net`;
+    // Written as someone with access to Redis would: an address and a text of their choosing.
+    const forged = [
+      { eventId: randomUUID(), email: victim, name: 'Buy now' },
+      { eventId: user.eventId, email: victim, name: 'Buy now' }, // a real event, another address
+      { email: victim, name: 'Buy now' },
+    ];
+    const ids = await Promise.all(
+      forged.map((data) =>
+        queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `forged-${randomUUID()}` }),
+      ),
+    );
+    expect(await Promise.all(ids.map((id) => completed(id)))).toEqual(['dropped', 'already-sent', 'dropped']);
+    expect(mailsTo(victim)).toEqual([]);
+    expect(smtp.received.some((m) => m.raw.includes('Buy now'))).toBe(false);
+  });
+
   it('sends nothing twice when the job is delivered again', async () => {
     const user = await createUser('Grace Hopper');
     await eventually(() => expect(mailsTo(user.email)).toHaveLength(1));
-    const data: WelcomeEmailJob = { eventId: user.eventId, email: user.email, name: 'Grace Hopper' };
+    const data: WelcomeEmailJob = { eventId: user.eventId };
     // A redelivery: the same event's job again, under another job id (as after a crash or a re-dispatch).
     const again = await queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, {
       jobId: `redeliver-${randomUUID()}`,
@@ -124,9 +144,15 @@ describe('welcome email', () => {
   });
 
   it('sends once when two deliveries of the same job run at the same time', async () => {
-    const eventId = randomUUID();
     const email = `twice-${randomUUID()}@example.com`;
-    const data: WelcomeEmailJob = { eventId, email, name: 'Twice' };
+    // A committed user.created event whose own dispatch never runs (marked dispatched): only these two jobs send.
+    const [event] = await db.query<{ id: string }>(
+      `INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, dispatched_at)
+       VALUES (gen_random_uuid(), 'user.created', 'user', gen_random_uuid(), $1, now(), now()) RETURNING id`,
+      [JSON.stringify({ email, name: 'Twice' })],
+    );
+    const eventId = event!.id;
+    const data: WelcomeEmailJob = { eventId };
     const ids = await Promise.all(
       [1, 2].map((n) =>
         queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `concurrent-${n}-${eventId}` }),

@@ -1,8 +1,18 @@
 import type { MailMessage } from './mail-transport.js';
 
-/** The data of a `send-welcome-email` job. */
+/**
+ * The data of a `send-welcome-email` job: the `user.created` event's id only. The address and the
+ * name are read from the outbox event, so a job written straight into Redis cannot make the
+ * service mail an address, or a text, of its choosing. (Jobs of earlier releases also carry
+ * `email` and `name`; they are ignored.)
+ */
 export interface WelcomeEmailJob {
   /** The `user.created` event id: the email's idempotency key. */
+  eventId: string;
+}
+
+/** Who gets the welcome email, as the committed `user.created` event says. */
+export interface WelcomeEmailRecipient {
   eventId: string;
   email: string;
   name: string;
@@ -14,7 +24,7 @@ export interface WelcomeEmailJob {
  * encodes a header's non-ASCII and line breaks (RFC 2047), so they cannot start a header of their
  * own, but a decoded display name would still carry a line break to whatever reads it next.
  */
-export function welcomeEmail(from: string, job: WelcomeEmailJob): MailMessage {
+export function welcomeEmail(from: string, job: WelcomeEmailRecipient): MailMessage {
   const name = headerText(job.name);
   return {
     from,
