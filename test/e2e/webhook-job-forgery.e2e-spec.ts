@@ -227,6 +227,8 @@ describe('WEBHOOK_URLS changed between enqueue and delivery', () => {
     WORKERS: String(workers),
     WEBHOOK_URLS: urls.map((p) => `${receiver.baseUrl}${p}`).join(','),
     WEBHOOK_SECRET: SECRET,
+    OUTBOX_RETENTION_SECONDS: '1',
+    OUTBOX_SWEEP_INTERVAL_MS: '600000',
   });
 
   it('reordering and editing the list redirects nothing: each job goes to its own URL or nowhere', async () => {
@@ -234,6 +236,8 @@ describe('WEBHOOK_URLS changed between enqueue and delivery', () => {
     const producer = await bootTestApp(env(['/a', '/b'], false));
     let eventId: string;
     try {
+      const sweeper = producer.app.get(OutboxSweeper);
+      await sweeper.sweep(); // records the queue storage's epoch before the event exists
       const created = await producer.request('/v1/users', {
         method: 'POST',
         json: { email: `r-${randomUUID()}@example.com`, name: 'Reordered' },
@@ -248,6 +252,18 @@ describe('WEBHOOK_URLS changed between enqueue and delivery', () => {
         occurred_at: Date;
       }>(`SELECT * FROM outbox_events`);
       eventId = row!.id;
+      // Its dispatch job has not run (no worker): a prune past the 1 s retention must keep the event.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const [control] = await db.query<{ id: string }>(
+        `INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, dispatched_at)
+         VALUES (gen_random_uuid(), 'test.control', 'test', gen_random_uuid(), '{}', now() - interval '1 hour', now() - interval '1 hour')
+         RETURNING id`,
+      );
+      await eventually(async () => {
+        await sweeper.sweep();
+        expect(await db.query(`SELECT 1 FROM outbox_events WHERE id = $1`, [control!.id])).toHaveLength(0);
+      });
+      expect(await db.query(`SELECT 1 FROM outbox_events WHERE id = $1`, [eventId])).toHaveLength(1);
       const event = {
         id: row!.id,
         type: row!.type,

@@ -35,14 +35,15 @@ export class EventDispatchHandler implements QueueJobHandler<DispatchEventJob, {
     const { event } = job.data;
     const wanted = this.subscribers.filter((s) => s.events === '*' || s.events.includes(event.type));
     const jobs = (await Promise.all(wanted.map(async (s) => s.jobsFor(event)))).flat();
-    // Jobs that read the event by id hold it before they exist, so the prune cannot take it from under them.
-    await this.outboxEvents.hold(
+    // Jobs that read the event by id hold it before they exist, so the prune cannot take it from
+    // under them; the dispatch's own hold goes in the same statement (a retry writes them again).
+    await this.outboxEvents.handOver(
       event.id,
+      job.id,
       jobs.filter((j) => j.readsEvent === true).map((j) => j.opts.jobId),
     );
     // Any failure fails the dispatch, which is retried; jobs already added are not added again.
     await Promise.all(jobs.map((j) => this.queue.add(j.queue, j.name, j.data, j.opts)));
-    await this.outboxEvents.release(event.id, job.id);
     return { jobs: jobs.length };
   }
 

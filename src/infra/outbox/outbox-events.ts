@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 /** A committed domain event as the outbox stores it (what a job that carries only its id reads). */
 export interface StoredEvent {
@@ -41,18 +41,18 @@ export class OutboxEvents {
     return { id: row.id, type: row.type, occurredAt: new Date(row.occurred_at).toISOString(), payload: row.payload };
   }
 
-  /** Holds a committed event for each job id; an id that is not in the outbox gets no hold. */
-  async hold(
-    eventId: string,
-    jobIds: readonly string[],
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<void> {
-    if (jobIds.length === 0) return;
-    await manager.query(
-      `INSERT INTO outbox_event_holds (event_id, job_id)
-       SELECT e.id, j FROM outbox_events e, unnest($2::varchar[]) AS j WHERE e.id = $1
+  /**
+   * In one statement: holds a committed event for each of `jobIds` (an event that is not in the
+   * outbox gets no hold) and releases `releasedJobId`'s hold. The dispatch hands its hold over
+   * to the jobs it is about to add this way.
+   */
+  async handOver(eventId: string, releasedJobId: string, jobIds: readonly string[]): Promise<void> {
+    await this.dataSource.query(
+      `WITH released AS (DELETE FROM outbox_event_holds WHERE event_id = $1 AND job_id = $2)
+       INSERT INTO outbox_event_holds (event_id, job_id)
+       SELECT e.id, j FROM outbox_events e, unnest($3::varchar[]) AS j WHERE e.id = $1
        ON CONFLICT DO NOTHING`,
-      [eventId, jobIds],
+      [eventId, releasedJobId, jobIds],
     );
   }
 
