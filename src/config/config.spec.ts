@@ -56,6 +56,8 @@ describe('environment validation', () => {
     [{ NODE_ENV: 'production' }, ['API_KEYS']],
     [{ NODE_ENV: 'staging' }, ['NODE_ENV']],
     [{ SMTP_URL: 'mailto:x' }, ['SMTP_URL']],
+    [{ WELCOME_EMAIL_LIMIT: '-1' }, ['WELCOME_EMAIL_LIMIT']],
+    [{ WELCOME_EMAIL_TTL_SECONDS: '0' }, ['WELCOME_EMAIL_TTL_SECONDS']],
     [{ SHUTDOWN_DRAIN_MS: '-1' }, ['SHUTDOWN_DRAIN_MS']],
     [{ SHUTDOWN_QUIET_MS: '0' }, ['SHUTDOWN_QUIET_MS']],
     [{ SHUTDOWN_QUIET_MS: '500', SHUTDOWN_QUIET_MAX_MS: '400' }, ['SHUTDOWN_QUIET_MS']],

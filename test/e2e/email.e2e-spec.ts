@@ -82,10 +82,59 @@ describe('welcome email', () => {
     });
   });
 
+  it('keeps CR/LF and non-ASCII in a name inside the headers it belongs to (no header injection)', async () => {
+    const name = 'Eve\r\nBcc: victim@example.net\r\nX-Injected: yes\nZoë 李 "quoted"';
+    const user = await createUser(name);
+    const [mail] = await eventually(() => {
+      const found = mailsTo(user.email);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    // The envelope: the user only.
+    expect(mail!.to).toEqual([user.email]);
+    const head = mail!.raw.slice(0, mail!.raw.indexOf('\r\n\r\n'));
+    // Every header line is 7-bit, and a continuation line starts with white space (RFC 5322 folding).
+    expect(head).toMatch(/^[\x20-\x7e\r\n\t]*$/);
+    const headers = head.split(/\r\n(?![ \t])/).map((line) => line.slice(0, line.indexOf(':')).toLowerCase());
+    expect(headers).not.toContain('bcc');
+    expect(headers).not.toContain('x-injected');
+    expect(headers.filter((h) => h === 'to')).toHaveLength(1);
+    expect(headers.filter((h) => h === 'subject')).toHaveLength(1);
+    // The name is still all there, in the headers it belongs to, as encoded words.
+    const field = (header: string) =>
+      decodeWords(head.split(/\r\n(?![ \t])/).find((line) => line.toLowerCase().startsWith(`${header}:`))!);
+    // Decoded, no header carries a line break either (a display name is read by other software too).
+    expect(field('to')).not.toMatch(/[\r\n]/);
+    expect(field('subject')).not.toMatch(/[\r\n]/);
+    expect(field('subject')).toContain('Zoë 李');
+    expect(field('to')).toContain('Zoë 李');
+    expect(field('to')).toContain(`<${user.email}>`);
+  });
+
+  it('mails only what a committed user.created event says: a forged job is sent nowhere', async () => {
+    const user = await createUser('Real User');
+    await eventually(() => expect(mailsTo(user.email)).toHaveLength(1));
+    const victim = `victim-${randomUUID()}@example.net`;
+    // Written as someone with access to Redis would: an address and a text of their choosing.
+    const forged = [
+      { eventId: randomUUID(), email: victim, name: 'Buy now' },
+      { eventId: user.eventId, email: victim, name: 'Buy now' }, // a real event, another address
+      { email: victim, name: 'Buy now' },
+    ];
+    const ids = await Promise.all(
+      forged.map((data) =>
+        queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `forged-${randomUUID()}` }),
+      ),
+    );
+    expect(await Promise.all(ids.map((id) => completed(id)))).toEqual(['dropped', 'already-sent', 'dropped']);
+    expect(mailsTo(victim)).toEqual([]);
+    expect(smtp.received.some((m) => m.raw.includes('Buy now'))).toBe(false);
+  });
+
   it('sends nothing twice when the job is delivered again', async () => {
     const user = await createUser('Grace Hopper');
     await eventually(() => expect(mailsTo(user.email)).toHaveLength(1));
-    const data: WelcomeEmailJob = { eventId: user.eventId, email: user.email, name: 'Grace Hopper' };
+    const data: WelcomeEmailJob = { eventId: user.eventId };
     // A redelivery: the same event's job again, under another job id (as after a crash or a re-dispatch).
     const again = await queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, {
       jobId: `redeliver-${randomUUID()}`,
@@ -95,9 +144,15 @@ describe('welcome email', () => {
   });
 
   it('sends once when two deliveries of the same job run at the same time', async () => {
-    const eventId = randomUUID();
     const email = `twice-${randomUUID()}@example.com`;
-    const data: WelcomeEmailJob = { eventId, email, name: 'Twice' };
+    // A committed user.created event whose own dispatch never runs (marked dispatched): only these two jobs send.
+    const [event] = await db.query<{ id: string }>(
+      `INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, occurred_at, dispatched_at)
+       VALUES (gen_random_uuid(), 'user.created', 'user', gen_random_uuid(), $1, now(), now()) RETURNING id`,
+      [JSON.stringify({ email, name: 'Twice' })],
+    );
+    const eventId = event!.id;
+    const data: WelcomeEmailJob = { eventId };
     const ids = await Promise.all(
       [1, 2].map((n) =>
         queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `concurrent-${n}-${eventId}` }),
@@ -119,3 +174,20 @@ describe('welcome email', () => {
     expect(smtp.refused).toBe(2);
   });
 });
+
+/** RFC 2047 encoded words (`=?UTF-8?B?…?=`, `=?UTF-8?Q?…?=`) of an unfolded header line, decoded. */
+function decodeWords(line: string): string {
+  return line
+    .replace(/\r\n[ \t]/g, ' ')
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_, encoding: string, text: string) =>
+      encoding.toLowerCase() === 'b'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : Buffer.from(
+            text
+              .replace(/_/g, ' ')
+              .replace(/=([0-9a-f]{2})/gi, (_hex, code: string) => String.fromCharCode(parseInt(code, 16))),
+            'latin1',
+          ).toString('utf8'),
+    );
+}

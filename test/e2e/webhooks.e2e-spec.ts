@@ -229,6 +229,19 @@ describe.each(['bullmq', 'memory'] as const)('webhook delivery (%s driver)', (dr
     await problemOf(malformed);
   });
 
+  it('refuses (409) to replay a dead letter whose receiver is no longer in WEBHOOK_URLS', async () => {
+    const [row] = await db.query<{ id: string }>(
+      `INSERT INTO webhook_dead_letters (event_id, type, url, payload, body, attempts, last_error, failed_at)
+       VALUES (gen_random_uuid(), 'user.created', 'http://127.0.0.1:9/removed', '{}', '{}', 1, 'HTTP 500', now())
+       RETURNING id`,
+    );
+    const refused = await api.request(`/admin/dead-letters/${row!.id}/replay`, { method: 'POST', headers: admin });
+    expect(refused.status).toBe(409);
+    expect((await problemOf(refused)).detail).toMatch(/no longer configured/);
+    // Still listed, for the operator to see.
+    expect((await deadLetters()).some((d) => d.id === row!.id)).toBe(true);
+  });
+
   it('delivers every kind of event, and counts deliveries by outcome', async () => {
     const created = await api.request('/v1/products', {
       method: 'POST',

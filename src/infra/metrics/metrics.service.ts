@@ -73,7 +73,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** outcome: delivered | retried | gone | dead_lettered */
+  /** outcome: delivered | retried | gone | dead_lettered | dropped (a job naming no committed event or configured receiver) */
   readonly webhookDeliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Webhook delivery attempts by outcome',
@@ -97,6 +97,14 @@ export class MetricsService {
     name: 'counters_flushes_total',
     help: 'Flushes of buffered counters to their store, by outcome',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** reason: client-limit | limiter-unavailable */
+  readonly welcomeEmailsSuppressed = new Counter({
+    name: 'welcome_emails_suppressed_total',
+    help: 'Users created whose welcome email was not sent, by reason (the per-client limit, or the limiter being unavailable)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 

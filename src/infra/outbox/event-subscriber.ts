@@ -16,8 +16,9 @@ import type { DomainEvent } from './domain-event.js';
  *     return this.urls.map((url) => ({
  *       queue: QueueName.Notifications,
  *       name: JobName.DeliverWebhook,
- *       data: { event, url },
- *       opts: { jobId: jobIdOf(event.id, url), attempts: 8, backoff: { type: 'exponential', delay: 1000, jitter: 0.5, maxDelay: 3_600_000 } },
+ *       data: { eventId: event.id, receiver: receiverIdOf(url) }, // ids, never what is signed
+ *       opts: { jobId: jobIdOf('webhook', event.id, url), attempts: 8, backoff: { type: 'exponential', delay: 1000, jitter: 0.5, maxDelay: 3_600_000 } },
+ *       readsEvent: true,                      // the outbox keeps the event until the job releases it
  *     }));
  *   }
  * }
@@ -32,6 +33,12 @@ export interface FanOutJob<T = unknown> {
   name: JobName;
   data: T;
   opts: JobOptions & { jobId: JobId };
+  /**
+   * The job reads its event from the outbox by id (`OutboxEvents.find`) rather than carrying it:
+   * the outbox then keeps the event, whatever its retention, until the job's handler calls
+   * `OutboxEvents.release(eventId, job.id)` (or the sweeper finds the job gone or finished).
+   */
+  readsEvent?: boolean;
 }
 
 /** Turns committed domain events into jobs. Runs in the `dispatch-event` job (a worker). */

@@ -1,6 +1,7 @@
 // The public surface of infra/outbox: import from here, not from its files.
 export type { DomainEvent } from './domain-event.js';
 export { type DomainEventSubscriber, EventSubscriber, type FanOutJob } from './event-subscriber.js';
+export { OutboxEvents, type StoredEvent } from './outbox-events.js';
 export { OutboxModule } from './outbox.module.js';
 export {
   type AfterCommitListener,

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventDispatchHandler } from './event-dispatch.handler.js';
 import { OutboxEventEntity } from './outbox-event.entity.js';
+import { OutboxEvents } from './outbox-events.js';
 import { OutboxRelay } from './outbox.relay.js';
 import { OutboxSweeper } from './outbox.sweeper.js';
 import { UnitOfWork } from './unit-of-work.js';
@@ -16,7 +17,7 @@ import { UnitOfWork } from './unit-of-work.js';
 @Global()
 @Module({
   imports: [DiscoveryModule, TypeOrmModule.forFeature([OutboxEventEntity])],
-  providers: [UnitOfWork, OutboxRelay, OutboxSweeper, EventDispatchHandler],
-  exports: [UnitOfWork, OutboxRelay, OutboxSweeper],
+  providers: [UnitOfWork, OutboxRelay, OutboxSweeper, EventDispatchHandler, OutboxEvents],
+  exports: [UnitOfWork, OutboxRelay, OutboxSweeper, OutboxEvents],
 })
 export class OutboxModule {}

@@ -140,9 +140,16 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/**
+ * Marks events dispatched and, in the same statement, gives each one's `dispatch-event` job (job
+ * id = event id) a hold on it: the prune must not delete an event whose dispatch has not fanned
+ * out yet (its delivery jobs, made later, read the event by id). The dispatch releases the hold.
+ */
 async function markDispatched(manager: EntityManager, ids: readonly string[]): Promise<void> {
   await manager.query(
-    `UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL`,
+    `WITH marked AS (
+       UPDATE outbox_events SET dispatched_at = now() WHERE id = ANY($1::uuid[]) AND dispatched_at IS NULL RETURNING id)
+     INSERT INTO outbox_event_holds (event_id, job_id) SELECT id, id::text FROM marked ON CONFLICT DO NOTHING`,
     [ids],
   );
 }

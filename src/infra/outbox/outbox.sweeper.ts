@@ -18,6 +18,14 @@ import { OutboxRelay } from './outbox.relay.js';
 export const SWEEPER_LOCK = 0x6f7574626f78;
 const SWEEP_BATCH = 500;
 const PRUNE_BATCH = 5000;
+/** Old holds checked against the queue per prune (one queue lookup each). */
+const LOST_HOLD_BATCH = 100;
+
+/** A row of outbox_event_holds: a job that still needs its event. */
+interface Hold {
+  event_id: string;
+  job_id: string;
+}
 
 interface OutboxRow {
   id: string;
@@ -31,7 +39,7 @@ interface OutboxRow {
 /**
  * Every `OUTBOX_SWEEP_INTERVAL_MS`, hands over events still undispatched `OUTBOX_SWEEP_AFTER_MS`
  * after they occurred (a crash between commit and enqueue, or the queue being down), and deletes
- * dispatched events older than `OUTBOX_RETENTION_SECONDS`. A transaction-scoped advisory lock
+ * dispatched events older than `OUTBOX_RETENTION_SECONDS` that no job holds (`OutboxEvents`). A transaction-scoped advisory lock
  * keeps it to one instance at a time across the fleet.
  */
 @Injectable()
@@ -80,14 +88,63 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
       const retention = this.config.outbox.retentionMs;
       if (Date.now() - this.lastPrune >= Math.min(60_000, retention)) {
         this.lastPrune = Date.now();
+        await this.releaseLostHolds(manager);
+        // A held event (a dispatch or a delivery still needs it) is kept, however old.
         await manager.query(
           `DELETE FROM outbox_events WHERE id IN (
-             SELECT id FROM outbox_events WHERE dispatched_at < now() - make_interval(secs => $1) LIMIT $2)`,
+             SELECT e.id FROM outbox_events e
+              WHERE e.dispatched_at < now() - make_interval(secs => $1)
+                AND NOT EXISTS (SELECT 1 FROM outbox_event_holds h WHERE h.event_id = e.id)
+              LIMIT $2)`,
           [retention / 1000, PRUNE_BATCH],
         );
       }
       return dispatched;
     });
+  }
+
+  /**
+   * Holds older than the retention whose job the queue no longer has, or has finished (a crash
+   * between a job's end and its release, a queue storage that lost its jobs, a hold written after
+   * its dispatch already ran), are released so their events can be pruned. A job that is still
+   * waiting, delayed or running keeps its hold. Unreachable queue: nothing is released.
+   */
+  private async releaseLostHolds(manager: EntityManager): Promise<void> {
+    const holds = await manager.query<Hold[]>(
+      `SELECT event_id, job_id FROM outbox_event_holds WHERE created_at < now() - make_interval(secs => $1)
+        ORDER BY created_at LIMIT $2`,
+      [this.config.outbox.retentionMs / 1000, LOST_HOLD_BATCH],
+    );
+    const lost: Hold[] = [];
+    const pending: Hold[] = [];
+    try {
+      for (const hold of holds) {
+        const job = await this.queue.getJob(hold.job_id);
+        if (job === undefined || job.state === 'completed' || job.state === 'failed') lost.push(hold);
+        else pending.push(hold);
+      }
+    } catch (error) {
+      this.logger.debug(
+        `holds not checked, queue unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    const columns = (list: Hold[]) => [list.map((h) => h.event_id), list.map((h) => h.job_id)];
+    // Still needed: checked again one retention later, so the next batch reaches other holds.
+    if (pending.length > 0) {
+      await manager.query(
+        `UPDATE outbox_event_holds h SET created_at = now()
+           FROM unnest($1::uuid[], $2::varchar[]) AS l(event_id, job_id)
+          WHERE h.event_id = l.event_id AND h.job_id = l.job_id`,
+        columns(pending),
+      );
+    }
+    if (lost.length === 0) return;
+    await manager.query(
+      `DELETE FROM outbox_event_holds h USING unnest($1::uuid[], $2::varchar[]) AS l(event_id, job_id)
+        WHERE h.event_id = l.event_id AND h.job_id = l.job_id`,
+      columns(lost),
+    );
+    this.logger.log(`released ${lost.length} outbox hold(s) whose job is finished or gone`);
   }
 
   /**

@@ -49,6 +49,8 @@ export enum JobName {
   /** Owned by the outbox module: fans one domain event out to its subscribers' jobs. */
   DispatchEvent = 'dispatch-event',
   DeliverWebhook = 'deliver-webhook',
+  /** A dead letter sent again: the job carries the dead letter's id, the body is read from it. */
+  ReplayWebhook = 'replay-webhook',
   SendWelcomeEmail = 'send-welcome-email',
   ImportProducts = 'import-products',
   /** Removes a deleted product from the view counters (popularity). */
@@ -59,6 +61,7 @@ export enum JobName {
 export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.DispatchEvent]: QueueName.Events,
   [JobName.DeliverWebhook]: QueueName.Notifications,
+  [JobName.ReplayWebhook]: QueueName.Notifications,
   [JobName.SendWelcomeEmail]: QueueName.Notifications,
   [JobName.ImportProducts]: QueueName.Imports,
   [JobName.ForgetProductViews]: QueueName.Events,

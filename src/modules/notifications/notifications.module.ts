@@ -1,33 +1,44 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { OutboxModule } from '../../infra/outbox/index.js';
+import { ThrottleStorageModule } from '../../infra/throttle/index.js';
 import { MailTransport, mailTransportProvider } from './email/mail-transport.js';
 import { SentEmailEntity } from './email/sent-email.entity.js';
 import { WelcomeEmailHandler } from './email/welcome-email.handler.js';
+import { WelcomeEmailQuota } from './email/welcome-email.quota.js';
 import { WelcomeEmailService } from './email/welcome-email.service.js';
 import { WelcomeEmailSubscriber } from './email/welcome-email.subscriber.js';
 import { DeadLetterEntity } from './webhooks/dead-letter.entity.js';
 import { DeadLettersController } from './webhooks/dead-letters.controller.js';
 import { DeadLettersService } from './webhooks/dead-letters.service.js';
 import { WebhookDeliveryHandler } from './webhooks/webhook-delivery.handler.js';
+import { WebhookDeliveryService } from './webhooks/webhook-delivery.service.js';
 import { WebhookFanOutSubscriber } from './webhooks/webhook-fan-out.subscriber.js';
+import { WebhookReplayHandler } from './webhooks/webhook-replay.handler.js';
 
 /**
  * Side effects of domain events: signed webhooks to every `WEBHOOK_URLS` receiver (with retries
- * and dead letters, replayable under /admin/dead-letters) and the welcome email on `user.created`.
+ * and dead letters, replayable under /admin/dead-letters) and the welcome email on `user.created`
+ * (limited per client by `WelcomeEmailQuota`, which UsersService consults).
  * The queue module finds the subscribers and handlers by their decorators.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([DeadLetterEntity, SentEmailEntity])],
+  imports: [TypeOrmModule.forFeature([DeadLetterEntity, SentEmailEntity]), OutboxModule, ThrottleStorageModule],
   controllers: [DeadLettersController],
   providers: [
     WebhookFanOutSubscriber,
+    WebhookDeliveryService,
     WebhookDeliveryHandler,
+    WebhookReplayHandler,
     DeadLettersService,
     mailTransportProvider,
     WelcomeEmailService,
     WelcomeEmailSubscriber,
     WelcomeEmailHandler,
+    WelcomeEmailQuota,
   ],
+  // For UsersService: the welcome email limit is decided where the client is known, the request.
+  exports: [WelcomeEmailQuota],
 })
 export class NotificationsModule implements OnApplicationShutdown {
   constructor(@Inject(MailTransport) private readonly transport: MailTransport) {}

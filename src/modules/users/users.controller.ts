@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/database/index.js';
 import {
@@ -15,6 +15,7 @@ import {
   ResponseHeaders,
   PageQueryDto,
 } from '../../infra/http/index.js';
+import { clientKeyOf } from '../../infra/throttle/index.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { UserPageDto, UserResponseDto } from './dto/user-response.dto.js';
 import { UpdateUserDto } from './dto/update-user.dto.js';
@@ -34,8 +35,13 @@ export class UsersController {
   })
   @ApiProblemResponses(400, 409, 413, 415)
   @ApiKeyProtected()
-  async create(@Body() body: CreateUserDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<UserResponseDto> {
-    const user = await this.users.create(body);
+  async create(
+    @Body() body: CreateUserDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UserResponseDto> {
+    // The welcome email limit counts per client as the rate limiter sees it (API key name, else IP).
+    const user = await this.users.create(body, clientKeyOf(request));
     void reply.header('location', `/v1/users/${user.id}`).header('etag', etagOf(user.version));
     return user;
   }

@@ -12,6 +12,7 @@ import { UnitOfWork } from '../../infra/outbox/index.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { UpdateUserDto } from './dto/update-user.dto.js';
 import { toUserResponse, type UserResponseDto } from './dto/user-response.dto.js';
+import { WelcomeEmailQuota } from '../notifications/email/welcome-email.quota.js';
 import { UserEvent } from './user.events.js';
 import { UsersRepository } from './users.repository.js';
 
@@ -22,6 +23,7 @@ export class UsersService {
   constructor(
     private readonly users: UsersRepository,
     private readonly unitOfWork: UnitOfWork,
+    private readonly welcomeEmails: WelcomeEmailQuota,
   ) {}
 
   async get(id: string): Promise<UserResponseDto> {
@@ -35,11 +37,18 @@ export class UsersService {
     return { items: page.items.map(toUserResponse), nextCursor: page.nextCursor };
   }
 
-  async create(input: CreateUserDto): Promise<UserResponseDto> {
+  /**
+   * `client` is who asks, as the rate limiter names it (`clientKeyOf`): past its welcome email
+   * limit the user is created all the same, and the email is not sent.
+   */
+  async create(input: CreateUserDto, client: string): Promise<UserResponseDto> {
+    // Decided before the transaction: no transaction waits on the limiter's store.
+    const welcome = await this.welcomeEmails.decide(client);
     try {
       return await this.unitOfWork.run(async (tx) => {
         const user = toUserResponse(await this.users.insert(tx.manager, input));
-        tx.emit(UserEvent.Created, { type: 'user', id: user.id }, user);
+        const event = tx.emit(UserEvent.Created, { type: 'user', id: user.id }, user);
+        await this.welcomeEmails.record(tx, welcome, event.id, user.email);
         return user;
       });
     } catch (error) {

@@ -15,9 +15,12 @@ export class SentEmailEntity {
   @Column({ name: 'message_id', type: 'text', nullable: true })
   messageId!: string | null;
 
-  /** `pending`: committed before the SMTP conversation; `sent`: the server accepted the message. */
+  /**
+   * `pending`: committed before the SMTP conversation; `sent`: the server accepted the message;
+   * `suppressed`: written with the user, over its client's welcome email limit; never sent.
+   */
   @Column({ type: 'varchar', length: 10 })
-  status!: 'pending' | 'sent';
+  status!: 'pending' | 'sent' | 'suppressed';
 
   @Column({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt!: Date;

@@ -4,10 +4,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { mailConfig } from '../../../config/index.js';
 import { MailTransport } from './mail-transport.js';
-import { welcomeEmail, type WelcomeEmailJob } from './welcome-email.js';
+import { welcomeEmail, type WelcomeEmailRecipient } from './welcome-email.js';
 
-/** `already-pending`: another attempt's `pending` row (sending now, or stopped mid-send); not resent (at most once). */
-export type SendOutcome = 'sent' | 'already-sent' | 'already-pending';
+/**
+ * `already-pending`: another attempt's `pending` row (sending now, or stopped mid-send); not resent (at most once).
+ * `suppressed`: the user's creation was over its client's welcome email limit (`WelcomeEmailQuota`); never sent.
+ * `dropped`: the job names no committed `user.created` event (forged, or pruned); nothing sent.
+ */
+export type SendOutcome = 'sent' | 'already-sent' | 'already-pending' | 'suppressed' | 'dropped';
 
 /**
  * Sends the welcome email at most once per `user.created` event, holding no transaction (and
@@ -34,7 +38,7 @@ export class WelcomeEmailService {
     @Inject(mailConfig.KEY) private readonly config: ConfigType<typeof mailConfig>,
   ) {}
 
-  async send(job: WelcomeEmailJob): Promise<SendOutcome> {
+  async send(job: WelcomeEmailRecipient): Promise<SendOutcome> {
     const inserted: unknown[] = await this.dataSource.query(
       `INSERT INTO "sent_emails" ("event_id", "kind", "recipient", "status") VALUES ($1, 'welcome', $2, 'pending')
        ON CONFLICT DO NOTHING RETURNING "event_id"`,
@@ -64,6 +68,7 @@ export class WelcomeEmailService {
       `SELECT "status" FROM "sent_emails" WHERE "event_id" = $1 AND "kind" = 'welcome'`,
       [eventId],
     );
+    if (rows[0]?.status === 'suppressed') return 'suppressed';
     if (rows[0]?.status !== 'pending') return 'already-sent';
     // Either another attempt is sending right now, or one stopped mid-send (a killed worker):
     // the server may have accepted that message, so this one is not sent.

@@ -8,11 +8,10 @@ import {
   type FanOutJob,
 } from '../../../infra/outbox/index.js';
 import { JobName, jobIdOf, QueueName } from '../../../infra/queue/index.js';
-import type { UserResponseDto } from '../../users/dto/user-response.dto.js';
 import { UserEvent } from '../../users/user.events.js';
 import type { WelcomeEmailJob } from './welcome-email.js';
 
-/** `user.created` → one welcome email job, its id derived from the event id. */
+/** `user.created` → one welcome email job carrying the event id, its job id derived from it. */
 @Injectable()
 @EventSubscriber()
 export class WelcomeEmailSubscriber implements DomainEventSubscriber {
@@ -21,12 +20,13 @@ export class WelcomeEmailSubscriber implements DomainEventSubscriber {
   constructor(@Inject(mailConfig.KEY) private readonly config: ConfigType<typeof mailConfig>) {}
 
   jobsFor(event: DomainEvent): FanOutJob<WelcomeEmailJob>[] {
-    const user = event.payload as UserResponseDto;
     return [
       {
         queue: QueueName.Notifications,
         name: JobName.SendWelcomeEmail,
-        data: { eventId: event.id, email: user.email, name: user.name },
+        data: { eventId: event.id },
+        // The handler reads the address and name from the outbox; it keeps the event until then.
+        readsEvent: true,
         opts: {
           jobId: jobIdOf('welcome-email', event.id),
           attempts: this.config.maxAttempts,

@@ -2,12 +2,13 @@ import { redactUrl } from './redact-url.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, type Repository } from 'typeorm';
+import { IsNull, Not, type Repository } from 'typeorm';
 import { webhooksConfig } from '../../../config/index.js';
 import { ProblemException } from '../../../infra/http/index.js';
 import { JobName, jobIdOf, QueueDriver, QueueName } from '../../../infra/queue/index.js';
 import { DeadLetterEntity } from './dead-letter.entity.js';
-import { webhookJobOptions, type WebhookDeliveryJob } from './webhook-delivery.job.js';
+import { webhookJobOptions, type WebhookReplayJob } from './webhook-delivery.job.js';
+import type { ResolvedDelivery } from './webhook-delivery.service.js';
 import { webhookBody } from './webhook-signer.js';
 
 /** A dead letter as GET /admin/dead-letters lists it. */
@@ -42,7 +43,7 @@ export class DeadLettersService {
    * Records (or re-records, after a failed replay) a delivery that has run out of attempts, with
    * `body`, the exact bytes it sent, for the replay to send again.
    */
-  async record(delivery: WebhookDeliveryJob, body: string, attempts: number, lastError: string): Promise<void> {
+  async record(delivery: ResolvedDelivery, attempts: number, lastError: string): Promise<void> {
     await this.deadLetters.query(
       `INSERT INTO "webhook_dead_letters" ("event_id", "type", "url", "payload", "body", "attempts", "last_error", "failed_at")
        VALUES ($1, $2, $3, $4, $5, $6, $7, now())
@@ -53,15 +54,37 @@ export class DeadLettersService {
              "failed_at" = EXCLUDED."failed_at",
              "replayed_at" = NULL`,
       [
-        delivery.event.id,
-        delivery.event.type,
+        delivery.eventId,
+        delivery.type,
         delivery.url,
-        JSON.stringify(delivery.event),
-        body,
+        JSON.stringify(delivery.payload),
+        delivery.body,
         attempts,
         lastError.slice(0, 2000),
       ],
     );
+  }
+
+  /**
+   * What a replay job sends: the dead letter `id`, only while it is claimed by a replay (a job
+   * naming a letter no one replayed finds nothing), with its stored body, or for rows from
+   * before migration 1764200000000 its payload serialised.
+   */
+  async findReplaying(where: { id: string } | { eventId: string; url: string }): Promise<ResolvedDelivery | undefined> {
+    const row = await this.deadLetters.findOneBy({ ...where, replayedAt: Not(IsNull()) });
+    if (row === null) return undefined;
+    return {
+      eventId: row.eventId,
+      type: row.type,
+      url: row.url,
+      payload: row.payload,
+      body: row.body ?? webhookBody(row.payload),
+    };
+  }
+
+  /** Lists a claimed letter again (its replay could not be sent: the receiver is no longer configured). */
+  async unclaim(id: string): Promise<void> {
+    await this.deadLetters.update({ id }, { replayedAt: null });
   }
 
   /** Dead letters not replayed yet, newest first. */
@@ -75,68 +98,63 @@ export class DeadLettersService {
   }
 
   /**
-   * Enqueues the delivery again with the same event (hence the same `webhook-id`), the exact body
-   * it sent (signed afresh at each attempt) and a fresh set of attempts. A dead letter can be
-   * replayed once until it fails again: a second replay while the first is in flight is a 409,
-   * so one click never becomes two deliveries.
+   * Enqueues the delivery again: a `replay-webhook` job carrying the letter's id only, which sends
+   * the exact body the letter stored (signed afresh at each attempt) with the same `webhook-id`
+   * and a fresh set of attempts. A dead letter can be replayed once until it fails again: a second
+   * replay while the first is in flight is a 409, so one click never becomes two deliveries. A
+   * letter whose receiver is no longer in `WEBHOOK_URLS` is a 409 too: it would be sent nowhere.
    */
   async replay(id: string): Promise<void> {
+    const letter = await this.deadLetters.findOneBy({ id });
+    if (letter === null) throw new ProblemException(404, 'No dead letter has this id');
+    if (!this.config.urls.includes(letter.url)) {
+      throw new ProblemException(
+        409,
+        'The receiver of this dead letter is no longer configured in WEBHOOK_URLS; it cannot be replayed',
+      );
+    }
     const claimed = await this.deadLetters
       .createQueryBuilder()
       .update(DeadLetterEntity)
       .set({ replayedAt: () => 'now()' })
       .where('id = :id AND replayed_at IS NULL', { id })
-      .returning('*')
+      .returning('id')
       .execute();
-    const row = (claimed.raw as RawDeadLetter[])[0];
-    if (row === undefined) {
-      const exists = await this.deadLetters.existsBy({ id });
-      if (!exists) throw new ProblemException(404, 'No dead letter has this id');
+    if ((claimed.raw as unknown[]).length === 0) {
       throw new ProblemException(
         409,
         'This dead letter has already been replayed; it is listed again if the replay fails',
       );
     }
 
-    // Rows from before the body was kept fall back to the payload serialised (jsonb key order).
-    const delivery: WebhookDeliveryJob = {
-      event: row.payload,
-      url: row.url,
-      body: row.body ?? webhookBody(row.payload),
-    };
     try {
-      await this.queue.add(QueueName.Notifications, JobName.DeliverWebhook, delivery, {
-        // A fresh id per replay: the original job may still be kept among the failed ones.
-        jobId: jobIdOf('webhook', row.event_id, row.url, `replay-${Date.now()}`),
-        ...webhookJobOptions(this.config),
-      });
+      await this.queue.add<WebhookReplayJob>(
+        QueueName.Notifications,
+        JobName.ReplayWebhook,
+        { deadLetterId: id },
+        {
+          // A fresh id per replay: the previous replay's job may still be kept among the failed ones.
+          jobId: jobIdOf('webhook-replay', id, String(Date.now())),
+          ...webhookJobOptions(this.config),
+        },
+      );
     } catch (error) {
       this.logger.error(
         `could not enqueue the replay of dead letter ${id}`,
         error instanceof Error ? error.stack : error,
       );
       // Not enqueued: put it back in the list so the operator can try again.
-      await this.deadLetters
-        .update({ id }, { replayedAt: null })
-        .catch((unclaim: unknown) =>
-          this.logger.error(
-            `dead letter ${id} stays claimed (replayed_at set) and must be reset by hand`,
-            unclaim instanceof Error ? unclaim.stack : unclaim,
-          ),
-        );
+      await this.unclaim(id).catch((unclaim: unknown) =>
+        this.logger.error(
+          `dead letter ${id} stays claimed (replayed_at set) and must be reset by hand`,
+          unclaim instanceof Error ? unclaim.stack : unclaim,
+        ),
+      );
       throw new ProblemException(503, 'The queue is unavailable; try the replay again shortly', {
         headers: { 'retry-after': '5' },
       });
     }
   }
-}
-
-interface RawDeadLetter {
-  id: string;
-  event_id: string;
-  url: string;
-  payload: WebhookDeliveryJob['event'];
-  body: string | null;
 }
 
 function toView(row: DeadLetterEntity): DeadLetterView {

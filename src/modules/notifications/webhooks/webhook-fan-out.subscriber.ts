@@ -8,11 +8,13 @@ import {
   type FanOutJob,
 } from '../../../infra/outbox/index.js';
 import { JobName, jobIdOf, QueueName } from '../../../infra/queue/index.js';
-import { webhookJobOptions, type WebhookDeliveryJob } from './webhook-delivery.job.js';
+import { receiverIdOf, webhookJobOptions, type WebhookDeliveryJob } from './webhook-delivery.job.js';
 
 /**
- * Every domain event becomes one delivery job per URL in `WEBHOOK_URLS`. The job id is derived
- * from the event id and the URL, so an event dispatched twice still makes one delivery per URL.
+ * Every domain event becomes one delivery job per URL in `WEBHOOK_URLS`, carrying the event id
+ * and the receiver's id only. The job id is derived from the event id and the URL, so an event
+ * dispatched twice still makes one delivery per URL; the outbox keeps the event until the
+ * delivery is finished (`readsEvent`).
  */
 @Injectable()
 @EventSubscriber()
@@ -25,8 +27,9 @@ export class WebhookFanOutSubscriber implements DomainEventSubscriber {
     return this.config.urls.map((url) => ({
       queue: QueueName.Notifications,
       name: JobName.DeliverWebhook,
-      data: { event: { id: event.id, type: event.type, occurredAt: event.occurredAt, data: event.payload }, url },
+      data: { eventId: event.id, receiver: receiverIdOf(url) },
       opts: { jobId: jobIdOf('webhook', event.id, url), ...webhookJobOptions(this.config) },
+      readsEvent: true,
     }));
   }
 }
