@@ -1,11 +1,9 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OutboxModule } from '../../infra/outbox/index.js';
-import { ThrottleStorageModule } from '../../infra/throttle/index.js';
 import { MailTransport, mailTransportProvider } from './email/mail-transport.js';
 import { SentEmailEntity } from './email/sent-email.entity.js';
 import { WelcomeEmailHandler } from './email/welcome-email.handler.js';
-import { WelcomeEmailQuota } from './email/welcome-email.quota.js';
 import { WelcomeEmailService } from './email/welcome-email.service.js';
 import { WelcomeEmailSubscriber } from './email/welcome-email.subscriber.js';
 import { DeadLetterEntity } from './webhooks/dead-letter.entity.js';
@@ -19,11 +17,12 @@ import { WebhookReplayHandler } from './webhooks/webhook-replay.handler.js';
 /**
  * Side effects of domain events: signed webhooks to every `WEBHOOK_URLS` receiver (with retries
  * and dead letters, replayable under /admin/dead-letters) and the welcome email on `user.created`
- * (limited per client by `WelcomeEmailQuota`, which UsersService consults).
+ * (limited per client by the users module's `WelcomeEmailQuota`, decided where the client is
+ * known: the request that creates the user).
  * The queue module finds the subscribers and handlers by their decorators.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([DeadLetterEntity, SentEmailEntity]), OutboxModule, ThrottleStorageModule],
+  imports: [TypeOrmModule.forFeature([DeadLetterEntity, SentEmailEntity]), OutboxModule],
   controllers: [DeadLettersController],
   providers: [
     WebhookFanOutSubscriber,
@@ -35,10 +34,7 @@ import { WebhookReplayHandler } from './webhooks/webhook-replay.handler.js';
     WelcomeEmailService,
     WelcomeEmailSubscriber,
     WelcomeEmailHandler,
-    WelcomeEmailQuota,
   ],
-  // For UsersService: the welcome email limit is decided where the client is known, the request.
-  exports: [WelcomeEmailQuota],
 })
 export class NotificationsModule implements OnApplicationShutdown {
   constructor(@Inject(MailTransport) private readonly transport: MailTransport) {}

@@ -1,17 +1,18 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CacheModule } from '../../infra/cache/index.js';
-import { NotificationsModule } from '../notifications/notifications.module.js';
+import { ThrottleStorageModule } from '../../infra/throttle/index.js';
 import { UserEntity } from './user.entity.js';
 import { userWriteThrough } from './users.cache.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
+import { WelcomeEmailQuota } from './welcome-email.quota.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity]), CacheModule.forFeature(userWriteThrough), NotificationsModule],
+  imports: [TypeOrmModule.forFeature([UserEntity]), CacheModule.forFeature(userWriteThrough), ThrottleStorageModule],
   controllers: [UsersController],
-  providers: [UsersRepository, UsersService],
+  providers: [UsersRepository, UsersService, WelcomeEmailQuota],
   exports: [UsersService],
 })
 export class UsersModule {}

@@ -12,7 +12,7 @@ import { UnitOfWork } from '../../infra/outbox/index.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { UpdateUserDto } from './dto/update-user.dto.js';
 import { toUserResponse, type UserResponseDto } from './dto/user-response.dto.js';
-import { WelcomeEmailQuota } from '../notifications/email/welcome-email.quota.js';
+import { WelcomeEmailQuota } from './welcome-email.quota.js';
 import { UserEvent } from './user.events.js';
 import { UsersRepository } from './users.repository.js';
 

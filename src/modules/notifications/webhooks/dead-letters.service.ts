@@ -8,7 +8,7 @@ import { ProblemException } from '../../../infra/http/index.js';
 import { JobName, jobIdOf, QueueDriver, QueueName } from '../../../infra/queue/index.js';
 import { DeadLetterEntity } from './dead-letter.entity.js';
 import { webhookJobOptions, type WebhookReplayJob } from './webhook-delivery.job.js';
-import type { ResolvedDelivery } from './webhook-delivery.service.js';
+import type { ResolvedDelivery } from './webhook-delivery.job.js';
 import { webhookBody } from './webhook-signer.js';
 
 /** A dead letter as GET /admin/dead-letters lists it. */

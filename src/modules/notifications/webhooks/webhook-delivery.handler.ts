@@ -12,12 +12,8 @@ import {
   receiverIdOf,
   type WebhookDeliveryJob,
 } from './webhook-delivery.job.js';
-import {
-  type ResolvedDelivery,
-  WebhookDeliveryService,
-  WebhookDroppedError,
-  WebhookGoneError,
-} from './webhook-delivery.service.js';
+import type { ResolvedDelivery } from './webhook-delivery.job.js';
+import { WebhookDeliveryService, WebhookDroppedError, WebhookGoneError } from './webhook-delivery.service.js';
 import { webhookBody } from './webhook-signer.js';
 
 /**

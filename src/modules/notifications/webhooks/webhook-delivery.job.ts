@@ -4,6 +4,22 @@ import type { JobOptions } from '../../../infra/queue/index.js';
 import type { WebhookPayload } from './webhook-signer.js';
 
 /**
+ * One delivery as a job resolves it from our own tables (the outbox, a dead letter) and our own
+ * configuration: what is signed and where it goes. Never taken from the job's data.
+ */
+export interface ResolvedDelivery {
+  /** The `webhook-id`. */
+  eventId: string;
+  type: string;
+  /** A `WEBHOOK_URLS` entry. */
+  url: string;
+  /** The event, for the dead letter's `payload` column. */
+  payload: WebhookPayload;
+  /** The exact bytes sent on every attempt. */
+  body: string;
+}
+
+/**
  * The data of a `deliver-webhook` job: which event, to which receiver. Nothing the job carries
  * is signed or used as an address: the event is read from `outbox_events` by id, and the URL is
  * the `WEBHOOK_URLS` entry whose SHA-256 is `receiver` (so a job written straight into Redis

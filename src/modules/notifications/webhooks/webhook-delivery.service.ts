@@ -7,23 +7,8 @@ import { DeadLettersService } from './dead-letters.service.js';
 import { redactUrl } from './redact-url.js';
 import { readServiceUserAgent } from './service-user-agent.js';
 import { sendWebhook } from './webhook-sender.js';
-import { WebhookSigner, type WebhookPayload } from './webhook-signer.js';
-
-/**
- * One delivery as a job resolves it from our own tables (the outbox, a dead letter) and our own
- * configuration: what is signed and where it goes. Never taken from the job's data.
- */
-export interface ResolvedDelivery {
-  /** The `webhook-id`. */
-  eventId: string;
-  type: string;
-  /** A `WEBHOOK_URLS` entry. */
-  url: string;
-  /** The event, for the dead letter's `payload` column. */
-  payload: WebhookPayload;
-  /** The exact bytes sent on every attempt. */
-  body: string;
-}
+import { WebhookSigner } from './webhook-signer.js';
+import type { ResolvedDelivery } from './webhook-delivery.job.js';
 
 /** Thrown on `410 Gone`: the receiver asked us to stop, so the delivery is not dead-lettered. */
 export class WebhookGoneError extends PermanentJobError {

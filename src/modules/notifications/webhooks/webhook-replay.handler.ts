@@ -4,12 +4,8 @@ import { webhooksConfig } from '../../../config/index.js';
 import { type JobContext, JobHandler, JobName, type QueueJobHandler } from '../../../infra/queue/index.js';
 import { DeadLettersService } from './dead-letters.service.js';
 import { isUuid, type WebhookReplayJob } from './webhook-delivery.job.js';
-import {
-  type ResolvedDelivery,
-  WebhookDeliveryService,
-  WebhookDroppedError,
-  WebhookGoneError,
-} from './webhook-delivery.service.js';
+import type { ResolvedDelivery } from './webhook-delivery.job.js';
+import { WebhookDeliveryService, WebhookDroppedError, WebhookGoneError } from './webhook-delivery.service.js';
 
 /**
  * One attempt of a replay (`POST /admin/dead-letters/{id}/replay`): the job carries the dead

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
-import { mailConfig } from '../../../config/index.js';
-import { MetricsService } from '../../../infra/metrics/index.js';
-import { RateLimitStore, RateLimiterUnavailableError, type TierLimit } from '../../../infra/throttle/index.js';
+import { mailConfig } from '../../config/index.js';
+import { MetricsService } from '../../infra/metrics/index.js';
+import { RateLimitStore, RateLimiterUnavailableError, type TierLimit } from '../../infra/throttle/index.js';
 
 /** Why a welcome email is not sent. */
 export type WelcomeEmailRefusal = 'client-limit' | 'limiter-unavailable';
