@@ -18,6 +18,8 @@ const IMPORT_CLIENT_LOCK = 0x696d7074;
  */
 const STALE_IMPORT_SECONDS = 3600;
 
+/** How a 429 tells the client to wait while another of its imports is being started (staged). */
+const STARTING_RETRY_AFTER_SECONDS = 1;
 /** How a 429 tells the client when to try again: about the time a large import takes. */
 const RETRY_AFTER_SECONDS = 10;
 
@@ -46,8 +48,19 @@ export class ProductImportService {
   async start(items: unknown[], client: ImportClient): Promise<string> {
     const importId = randomUUID();
     await this.unitOfWork.run(async ({ manager }) => {
-      // Serialises one client's starts (not other clients'), so two instances cannot both take the last slot.
-      await manager.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [IMPORT_CLIENT_LOCK, client.key]);
+      // Serialises one client's starts (not other clients'), so two instances cannot both take the
+      // last slot. Tried, not waited for: the lock is held while the items are staged (seconds for
+      // a large body), and starts queueing behind it would each hold a pool connection until the
+      // pool ran dry and other requests got 503. A start that finds it taken is told to retry.
+      const [lock] = await manager.query<Array<{ taken: boolean }>>(
+        `SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS taken`,
+        [IMPORT_CLIENT_LOCK, client.key],
+      );
+      if (lock?.taken !== true) {
+        throw new ProblemException(429, 'Another import from this client is being started; retry in a moment', {
+          headers: { 'retry-after': String(STARTING_RETRY_AFTER_SECONDS) },
+        });
+      }
       const [row] = await manager.query<Array<{ running: number }>>(
         `SELECT count(*)::int AS running FROM product_imports
           WHERE client = $1 AND failed_at IS NULL AND created_at > now() - make_interval(secs => $2)`,
