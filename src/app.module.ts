@@ -8,6 +8,7 @@ import { FastPathModule } from './infra/fast-path/fast-path.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
 import { HealthModule } from './infra/health/health.module.js';
 import { HttpInfraModule } from './infra/http/http-infra.module.js';
+import { IdempotencyModule } from './infra/idempotency/index.js';
 import { LoggingModule } from './infra/logging/logging.module.js';
 import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { OutboxModule } from './infra/outbox/outbox.module.js';
@@ -25,6 +26,7 @@ import { UsersModule } from './modules/users/users.module.js';
     HttpInfraModule,
     MetricsModule,
     DatabaseModule,
+    IdempotencyModule,
     CacheModule.forRootAsync({ inject: [cacheConfig.KEY, redisConfig.KEY], useFactory: cacheOptionsFromConfig }),
     AuthModule,
     ThrottleModule,

@@ -4,6 +4,7 @@ import { cacheConfig, cacheEnvSchema } from './cache.config.js';
 import { databaseConfig, databaseEnvSchema } from './database.config.js';
 import { currentEnv, InvalidEnvironmentError, problemsOf, type EnvProblem } from './env.js';
 import { httpConfig, httpEnvSchema } from './http.config.js';
+import { idempotencyConfig, idempotencyEnvSchema } from './idempotency.config.js';
 import { mailConfig, mailEnvSchema } from './mail.config.js';
 import { productionProblems } from './production-checks.js';
 import { queueConfig, queueEnvSchema } from './queue.config.js';
@@ -16,6 +17,7 @@ export {
   cacheConfig,
   databaseConfig,
   httpConfig,
+  idempotencyConfig,
   mailConfig,
   queueConfig,
   redisConfig,
@@ -34,6 +36,7 @@ export type QueueConfig = ConfigType<typeof queueConfig>;
 export type WebhooksConfig = ConfigType<typeof webhooksConfig>;
 export type MailConfig = ConfigType<typeof mailConfig>;
 export type AuthConfig = ConfigType<typeof authConfig>;
+export type IdempotencyConfig = ConfigType<typeof idempotencyConfig>;
 
 /** Every namespace, in the order ConfigModule loads them. */
 export const configNamespaces = [
@@ -46,6 +49,7 @@ export const configNamespaces = [
   webhooksConfig,
   mailConfig,
   authConfig,
+  idempotencyConfig,
 ];
 
 const schemas = [
@@ -58,6 +62,7 @@ const schemas = [
   webhooksEnvSchema,
   mailEnvSchema,
   authEnvSchema,
+  idempotencyEnvSchema,
 ];
 
 /**

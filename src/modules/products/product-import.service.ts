@@ -11,6 +11,11 @@ import type { ImportProductsJob } from './dto/import-products.dto.js';
 
 /** pg advisory lock namespace of the per-client import count ("impt" in ASCII). */
 const IMPORT_CLIENT_LOCK = 0x696d7074;
+/**
+ * pg advisory lock namespace of one import's staging transaction ("stgd"), keyed by import id: the
+ * job waits on it, since an idempotent request commits only once its answer is rendered, after the enqueue.
+ */
+export const IMPORT_STAGING_LOCK = 0x73746764;
 
 /**
  * An import older than this no longer counts against its client's limit: its job was lost (a
@@ -48,6 +53,7 @@ export class ProductImportService {
     await this.unitOfWork.run(async ({ manager }) => {
       // Serialises one client's starts (not other clients'), so two instances cannot both take the last slot.
       await manager.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [IMPORT_CLIENT_LOCK, client.key]);
+      await manager.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [IMPORT_STAGING_LOCK, importId]);
       const [row] = await manager.query<Array<{ running: number }>>(
         `SELECT count(*)::int AS running FROM product_imports
           WHERE client = $1 AND failed_at IS NULL AND created_at > now() - make_interval(secs => $2)`,

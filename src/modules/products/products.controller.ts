@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Q
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
+import { Idempotent } from '../../infra/idempotency/index.js';
 import type { Page } from '../../infra/http/index.js';
 import {
   etagOf,
@@ -27,6 +28,7 @@ export class ProductsController {
   constructor(private readonly products: ProductsService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Create a product' })
   @ApiCreatedResponse({
     type: ProductResponseDto,
@@ -63,6 +65,7 @@ export class ProductsController {
   }
 
   @Patch(':id')
+  @Idempotent()
   @ApiOperation({ summary: "Update any subset of a product's writable fields" })
   @ApiPatchBody(UpdateProductDto, { stock: 5 })
   @ApiIfMatch()
@@ -82,6 +85,7 @@ export class ProductsController {
   }
 
   @Delete(':id')
+  @Idempotent()
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a product' })
   @ApiIfMatch()

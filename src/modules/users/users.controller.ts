@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Q
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
+import { Idempotent } from '../../infra/idempotency/index.js';
 import type { Page } from '../../infra/http/index.js';
 import {
   etagOf,
@@ -27,6 +28,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Create a user' })
   @ApiCreatedResponse({
     type: UserResponseDto,
@@ -60,6 +62,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @Idempotent()
   @ApiOperation({ summary: "Update any subset of a user's writable fields" })
   @ApiPatchBody(UpdateUserDto, { name: 'Ada King' })
   @ApiIfMatch()
@@ -79,6 +82,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @Idempotent()
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user' })
   @ApiIfMatch()

@@ -4,6 +4,7 @@ import { OutboxState1764170000000 } from './1764170000000-outbox-state.js';
 import { ProductImports1764180000000 } from './1764180000000-product-imports.js';
 import { SentEmailStatus1764190000000 } from './1764190000000-sent-email-status.js';
 import { DeadLetterBody1764200000000 } from './1764200000000-dead-letter-body.js';
+import { IdempotencyKeys1764640000000 } from './1764640000000-idempotency-keys.js';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones here; add them to this list. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   ProductImports1764180000000,
   SentEmailStatus1764190000000,
   DeadLetterBody1764200000000,
+  IdempotencyKeys1764640000000,
 ];
