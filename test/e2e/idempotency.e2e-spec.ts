@@ -272,13 +272,26 @@ describe('a failure leaves the key unused', () => {
       headers: { 'if-match': '"1"' },
     });
     expect(fresh.status).toBe(200);
+    const replayed = await send(`/v1/users/${id}`, patchKey, {
+      method: 'PATCH',
+      json: { name: 'Z' },
+      headers: { 'if-match': '"1"' },
+    });
+    expect(replayed.status).toBe(200);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
   });
 
-  it('404 first; the key then works for the same request once it can succeed', async () => {
+  it('404 first; the key then serves another request, which replays', async () => {
     const key = `fix-404-${randomUUID()}`;
-    const missing = `/v1/products/${randomUUID()}`;
-    expect((await send(missing, key, { method: 'DELETE' })).status).toBe(404);
+    expect((await send(`/v1/products/${randomUUID()}`, key, { method: 'DELETE' })).status).toBe(404);
     expect(await count(`SELECT 1 FROM idempotency_keys WHERE key = $1`, [key])).toBe(0);
+    const product = (await (await send('/v1/products', undefined, { method: 'POST', json: newProduct() })).json()) as {
+      id: string;
+    };
+    expect((await send(`/v1/products/${product.id}`, key, { method: 'DELETE' })).status).toBe(204);
+    const again = await send(`/v1/products/${product.id}`, key, { method: 'DELETE' });
+    expect(again.status).toBe(204);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
 });
 
