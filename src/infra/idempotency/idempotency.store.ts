@@ -57,28 +57,27 @@ export class IdempotencyStore {
   }
 
   /**
-   * The first statements of the write's transaction. A transaction-scoped advisory lock per key
+   * The first statement of the write's transaction. A transaction-scoped advisory lock per key
    * tells an in-flight twin apart without waiting for it (no connection held in a queue); the
    * insert, on the primary key, then finds a twin that committed since our first look. An expired
-   * row not yet pruned is taken over.
+   * row not yet pruned is taken over. One round trip: the insert reads the lock's outcome.
    */
   async reserve(manager: EntityManager, scope: string, key: string, fingerprint: string): Promise<Reservation> {
-    const [lock] = await manager.query<Array<{ locked: boolean }>>(
-      `SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked`,
-      [IN_FLIGHT_LOCK, `${scope}\n${key}`],
+    const [row] = await manager.query<Array<{ locked: boolean; inserted: number }>>(
+      `WITH lock AS (SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked),
+            reserved AS (
+              INSERT INTO idempotency_keys (scope, key, fingerprint, state, expires_at)
+              SELECT $3, $4, $5, 'in_progress', now() + make_interval(secs => $6) FROM lock WHERE locked
+              ON CONFLICT (scope, key) DO UPDATE
+                SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', response_status = NULL,
+                    response_headers = '{}', response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
+                WHERE idempotency_keys.expires_at <= now()
+              RETURNING 1)
+       SELECT (SELECT locked FROM lock) AS locked, (SELECT count(*)::int FROM reserved) AS inserted`,
+      [IN_FLIGHT_LOCK, `${scope}\n${key}`, scope, key, fingerprint, this.config.ttlMs / 1000],
     );
-    if (!lock?.locked) return 'in-flight';
-    const inserted = await manager.query<unknown[]>(
-      `INSERT INTO idempotency_keys (scope, key, fingerprint, state, expires_at)
-       VALUES ($1, $2, $3, 'in_progress', now() + make_interval(secs => $4))
-       ON CONFLICT (scope, key) DO UPDATE
-         SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', response_status = NULL,
-             response_headers = '{}', response_body = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
-         WHERE idempotency_keys.expires_at <= now()
-       RETURNING 1`,
-      [scope, key, fingerprint, this.config.ttlMs / 1000],
-    );
-    return inserted.length > 0 ? 'reserved' : 'completed';
+    if (!row?.locked) return 'in-flight';
+    return row.inserted > 0 ? 'reserved' : 'completed';
   }
 
   /** The last statement before the commit: the reserved row gets the answer (a non-2xx one frees the key instead). */
