@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
 import { UnitOfWork } from '../../infra/database/index.js';
 import { ProblemException } from '../../infra/http/index.js';
@@ -44,7 +42,6 @@ export class ProductImportService {
     @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,
     private readonly unitOfWork: UnitOfWork,
     @Inject(QueueDriver) private readonly queue: QueueDriver,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /** Resolves to the job id (= import id) GET /v1/jobs/{id} takes. */
@@ -91,8 +88,12 @@ export class ProductImportService {
         { jobId: importId, attempts: 1, keepMs: this.config.imports.keepMs },
       );
     } catch (error) {
-      // Not acknowledged, so nothing is lost: drop the staged items and say so.
-      await this.dataSource.query(`DELETE FROM product_imports WHERE id = $1`, [importId]).catch(() => undefined);
+      // Not acknowledged, so nothing is lost: drop the staged items and say so. Through the unit of
+      // work, so that inside an idempotent request's still-open transaction it joins that one
+      // (PGlite's single connection is held by it: a query beside it would wait forever).
+      await this.unitOfWork
+        .run(({ manager }) => manager.query(`DELETE FROM product_imports WHERE id = $1`, [importId]))
+        .catch(() => undefined);
       throw new ProblemException(503, 'The job queue is unavailable; the import was not started, try again shortly', {
         headers: { 'retry-after': '5' },
         cause: error,
