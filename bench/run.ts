@@ -9,6 +9,7 @@ import { type RunningProcess, stopAll, UnavailableError } from './lib/processes.
 import { openBenchRedis } from './lib/redis.js';
 import { type BenchReport, type ScenarioResult, type TargetCheck, textTable, updateDocs } from './lib/report.js';
 import { httpCeiling, redisCeiling } from './scenarios/ceilings.js';
+import { countingOnOff } from './scenarios/counting.js';
 import { eventPath } from './scenarios/event-path.js';
 import { getById, listPages, measureHttp, patchStock, patchStockIdempotent } from './scenarios/http.js';
 import { ourQueue, rawBullmq } from './scenarios/queue.js';
@@ -22,6 +23,7 @@ export const SCENARIOS = [
   'list',
   'patch',
   'patch-idempotent',
+  'counting',
   'uncached',
   'baseline-fastify',
   'baseline-express',
@@ -202,6 +204,8 @@ async function runScenarios(ctx: BenchContext, selected: (id: (typeof SCENARIOS)
   await waitForQuiet(ctx, served);
   await served.stop();
 
+  // Popularity's view counting on the cached read: off, then on, on fresh instances over the warm cache.
+  if (selected('counting')) await attempt(ctx, 'counting', 'view counting off/on', () => countingOnOff(ctx));
   if (selected('uncached')) await attempt(ctx, 'uncached', 'uncached GET by id', () => uncached(ctx));
   for (const platform of ['fastify', 'express'] as const) {
     if (selected(`baseline-${platform}`))

@@ -6,21 +6,22 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { authConfig, httpConfig } from './config/index.js';
-import { corsExceptAdmin, installAdminGuard } from './infra/admin/admin-auth.hook.js';
-import { AuthFailureLimiter } from './infra/auth/auth-failure-limiter.js';
-import { installCompression } from './infra/http/compression.js';
-import { installHttpCaching } from './infra/http/http-caching.js';
-import { installJsonBodyParser } from './infra/http/json-body.parser.js';
-import { setupOpenApi } from './infra/http/openapi.js';
-import { installQueryParameterRule } from './infra/http/query-parameters.js';
-import { RouteMethods } from './infra/http/route-methods.js';
-import { answerClientError, answerFrameworkError } from './infra/http/router-errors.js';
-import { SECURITY_HEADERS } from './infra/http/security-headers.js';
-import { AppLogger } from './infra/logging/app-logger.js';
-import { ROOT_LOGGER } from './infra/logging/logging.module.js';
-import { installRequestLogging } from './infra/logging/request-logging.hook.js';
-import { serverTimeoutOptions } from './infra/http/server-timeouts.js';
-import { ShutdownState } from './infra/http/shutdown-state.js';
+import { corsExceptAdmin, installAdminGuard } from './infra/admin/index.js';
+import { AuthFailureLimiter } from './infra/auth/index.js';
+import {
+  answerClientError,
+  answerFrameworkError,
+  installCompression,
+  installHttpCaching,
+  installJsonBodyParser,
+  installQueryParameterRule,
+  RouteMethods,
+  SECURITY_HEADERS,
+  serverTimeoutOptions,
+  setupOpenApi,
+  ShutdownState,
+} from './infra/http/index.js';
+import { AppLogger, installRequestContext, installRequestLogging, ROOT_LOGGER } from './infra/logging/index.js';
 
 export interface CreateAppOptions {
   logger?: LogLevel[] | false;
@@ -52,7 +53,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     bodyLimit: http.bodyLimitBytes,
     // A hop count trusts that many proxies nearest to us; a list trusts those addresses/CIDRs.
     trustProxy: typeof http.trustProxy === 'number' ? trustHops(http.trustProxy) : (http.trustProxy ?? false),
-    // Refuse new connections once closing instead of answering them 503 (see the shutdown path in DESIGN.md).
+    // Refuse new connections once closing instead of answering them 503 (README, "Shutdown").
     return503OnClosing: false,
     // Connections end gracefully on shutdown (graceful-close.ts); none is cut while it may carry a request.
     forceCloseConnections: false,
@@ -67,6 +68,9 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
+  // Before NestFactory.create registers the middleware runner: everything after this hook (Nest
+  // middleware, the other hooks, the cached-read fast path, the handlers) logs with the request id.
+  installRequestContext(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(options.module ?? AppModule, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only (it rejects __proto__ keys); Nest would add a form parser too.
@@ -95,7 +99,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // A CORS preflight is answered by the adapter's own onRequest hook, which runs before the one above.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     if (!reply.hasHeader('x-request-id')) void reply.headers(SECURITY_HEADERS).header('x-request-id', request.id);
-    done(null, payload);
+    // While the listener closes, an answer waits until it has (graceful-close.ts): its client would
+    // reconnect at once, into the listen queue that the close resets.
+    const held = shutdown.answersHeld;
+    if (held) void held.then(() => done(null, payload));
+    else done(null, payload);
   });
   if (http.corsOrigins.length > 0) {
     // strictPreflight off: an OPTIONS without Origin or Access-Control-Request-Method is no browser's

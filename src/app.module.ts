@@ -1,20 +1,20 @@
 import { Module } from '@nestjs/common';
-import { AppConfigModule } from './config/app-config.module.js';
-import { cacheConfig, redisConfig } from './config/index.js';
+import { AppConfigModule, cacheConfig, redisConfig } from './config/index.js';
 import { CacheModule, cacheOptionsFromConfig } from './infra/cache/index.js';
-import { AdminModule } from './infra/admin/admin.module.js';
-import { AuthModule } from './infra/auth/auth.module.js';
-import { FastPathModule } from './infra/fast-path/fast-path.module.js';
-import { DatabaseModule } from './infra/database/database.module.js';
-import { HealthModule } from './infra/health/health.module.js';
-import { HttpInfraModule } from './infra/http/http-infra.module.js';
+import { AdminModule } from './infra/admin/index.js';
+import { AuthModule } from './infra/auth/index.js';
+import { FastPathModule } from './infra/fast-path/index.js';
+import { DatabaseModule } from './infra/database/index.js';
+import { HealthModule } from './infra/health/index.js';
+import { HttpInfraModule } from './infra/http/index.js';
 import { IdempotencyModule } from './infra/idempotency/index.js';
-import { LoggingModule } from './infra/logging/logging.module.js';
-import { MetricsModule } from './infra/metrics/metrics.module.js';
-import { OutboxModule } from './infra/outbox/outbox.module.js';
-import { QueueModule } from './infra/queue/queue.module.js';
-import { ThrottleModule } from './infra/throttle/throttle.module.js';
+import { LoggingModule } from './infra/logging/index.js';
+import { MetricsModule } from './infra/metrics/index.js';
+import { OutboxModule } from './infra/outbox/index.js';
+import { QueueModule } from './infra/queue/index.js';
+import { ThrottleModule } from './infra/throttle/index.js';
 import { NotificationsModule } from './modules/notifications/notifications.module.js';
+import { PopularityModule } from './modules/popularity/popularity.module.js';
 import { ProductsModule } from './modules/products/products.module.js';
 import { UsersModule } from './modules/users/users.module.js';
 
@@ -39,6 +39,7 @@ import { UsersModule } from './modules/users/users.module.js';
     UsersModule,
     ProductsModule,
     NotificationsModule,
+    PopularityModule,
   ],
 })
 export class AppModule {}

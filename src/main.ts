@@ -2,11 +2,10 @@ import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
-import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './common/process-lifecycle.js';
+import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './process-lifecycle.js';
 import { httpConfig } from './config/index.js';
-import { closeGracefully } from './infra/http/graceful-close.js';
-import { ShutdownState } from './infra/http/shutdown-state.js';
-import { startupLogger } from './infra/logging/startup-logger.js';
+import { closeGracefully, ShutdownState } from './infra/http/index.js';
+import { startupLogger } from './infra/logging/index.js';
 
 const logger = new Logger('Bootstrap');
 
@@ -24,12 +23,18 @@ async function bootstrap(): Promise<void> {
   // modules shut down, exit 0.
   closeOnShutdownSignal(app, logger, async (signal) => {
     logger.log(`${signal}: draining for ${http.shutdownDrainMs} ms, then closing`);
-    app.get(ShutdownState).beginDraining();
+    const shutdown = app.get(ShutdownState);
+    shutdown.beginDraining();
     await sleep(http.shutdownDrainMs);
-    const closed = await closeGracefully(app.getHttpServer(), http.timeouts.keepAliveMs);
-    // A warning when a connection had to be cut (the fault suite reads this line).
-    const summary = `listener closed: ${closed.open} connections were open, ${closed.destroyed} destroyed after ${http.timeouts.keepAliveMs} ms`;
-    if (closed.destroyed > 0) logger.warn(summary);
+    const closed = await closeGracefully(app.getHttpServer(), {
+      shutdown,
+      quietMs: http.shutdownQuietMs,
+      maxHoldMs: http.shutdownQuietMaxMs,
+      deadlineMs: http.timeouts.keepAliveMs,
+    });
+    // A warning when connections were still arriving or one had to be cut (the fault suite reads this line).
+    const summary = `listener closed ${closed.quiet ? 'quiet' : 'NOT quiet'} after holding answers ${closed.heldMs} ms (${closed.acceptedWhileHeld} connections accepted meanwhile): ${closed.open} connections were open, ${closed.destroyed} destroyed after ${http.timeouts.keepAliveMs} ms`;
+    if (closed.destroyed > 0 || !closed.quiet) logger.warn(summary);
     else logger.log(summary);
   });
 }

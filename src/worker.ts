@@ -2,10 +2,9 @@ import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './common/process-lifecycle.js';
+import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './process-lifecycle.js';
 import { queueConfig } from './config/index.js';
-import { AppLogger } from './infra/logging/app-logger.js';
-import { startupLogger } from './infra/logging/startup-logger.js';
+import { AppLogger, startupLogger } from './infra/logging/index.js';
 
 /**
  * Worker-only entry (`npm run start:worker`): the same modules as the API, without an HTTP

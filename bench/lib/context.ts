@@ -67,11 +67,13 @@ export async function startService(
   ctx: BenchContext,
   name: string,
   env: Record<string, string> = {},
+  build: { entry?: string; node?: string } = {},
 ): Promise<RunningProcess> {
   const port = await sparePort();
   return startProcess({
     name,
-    entry: SERVICE_ENTRY,
+    entry: build.entry ?? SERVICE_ENTRY,
+    node: build.node,
     port,
     readyPath: '/health/ready',
     readyStatus: 200,

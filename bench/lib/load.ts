@@ -14,6 +14,8 @@ export interface LoadOptions {
   durationSec: number;
   warmupSec: number;
   request: LoadRequest;
+  /** Requests per second over all connections (default: as fast as the server answers). */
+  overallRate?: number;
 }
 
 /** What one measured load run produced. Latencies are in milliseconds, measured per response with hrtime. */
@@ -64,6 +66,7 @@ function once(
         url: options.url,
         connections: options.connections,
         duration: durationSec,
+        ...(options.overallRate !== undefined ? { overallRate: options.overallRate } : {}),
         method: request.method ?? 'GET',
         headers: request.headers,
         requests: [

@@ -34,6 +34,8 @@ export interface StartOptions {
   /** Exit code the child uses for "this variant cannot run here" (e.g. a platform is not installed). */
   unavailableExitCode?: number;
   nodeArgs?: string[];
+  /** The node binary (default: the one running the harness), to compare Node versions in one run. */
+  node?: string;
 }
 
 /** Every child still running, so an aborted run can stop them all. */
@@ -121,7 +123,7 @@ export class RunningProcess {
 export async function startProcess(options: StartOptions): Promise<RunningProcess> {
   const logFile = join(options.logDir, `${options.name}.log`);
   const fd = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry], {
+  const child = spawn(options.node ?? process.execPath, [...(options.nodeArgs ?? []), options.entry], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', fd, fd],
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClientType } from '@keyv/redis';
+import type { RedisClientType } from '@redis/client';
 
 /** A Lua script and its SHA-1, worked out once: EVALSHA needs no SCRIPT LOAD first. */
 export interface RedisScript {

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { configNamespaces } from './index.js';
+import { configNamespaces } from './namespaces.js';
 
 /**
  * Loads every typed namespace globally. Inject one with

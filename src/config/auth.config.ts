@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
-import { seconds } from '../common/duration.js';
+import { seconds } from '../common/index.js';
 import { int, list, parseEnv } from './env.js';
 
 export interface ApiKey {

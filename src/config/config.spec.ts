@@ -57,6 +57,8 @@ describe('environment validation', () => {
     [{ NODE_ENV: 'staging' }, ['NODE_ENV']],
     [{ SMTP_URL: 'mailto:x' }, ['SMTP_URL']],
     [{ SHUTDOWN_DRAIN_MS: '-1' }, ['SHUTDOWN_DRAIN_MS']],
+    [{ SHUTDOWN_QUIET_MS: '0' }, ['SHUTDOWN_QUIET_MS']],
+    [{ SHUTDOWN_QUIET_MS: '500', SHUTDOWN_QUIET_MAX_MS: '400' }, ['SHUTDOWN_QUIET_MS']],
     [{ THROTTLE_FAIL_MODE: 'open' }, ['THROTTLE_FAIL_MODE']],
     [{ QUEUE_DRIVER: 'kafka' }, ['QUEUE_DRIVER']],
   ])('rejects %o', (env, variables) => {
@@ -69,6 +71,8 @@ describe('environment validation', () => {
     expect(httpConfig()).toMatchObject({
       port: 3000,
       shutdownDrainMs: 5000,
+      shutdownQuietMs: 250,
+      shutdownQuietMaxMs: 5000,
       trustProxy: undefined,
       environment: 'development',
     });

@@ -33,6 +33,8 @@ export const httpEnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   TRUST_PROXY: trustProxy,
   SHUTDOWN_DRAIN_MS: int(0, 600_000, 5000),
+  SHUTDOWN_QUIET_MS: int(1, 60_000, 250),
+  SHUTDOWN_QUIET_MAX_MS: int(1, 600_000, 5000),
   COMPRESSION_THRESHOLD_BYTES: int(0, 1024 * 1024 * 1024, 1024),
   CORS_ORIGINS: z.string().optional(),
   LOG_LEVEL: z
@@ -64,6 +66,11 @@ export const httpConfig = registerAs('http', () => {
       },
     ]);
   }
+  if (env.SHUTDOWN_QUIET_MS > env.SHUTDOWN_QUIET_MAX_MS) {
+    throw new InvalidEnvironmentError([
+      { variable: 'SHUTDOWN_QUIET_MS', expected: 'at most SHUTDOWN_QUIET_MAX_MS (the bound on that wait)' },
+    ]);
+  }
   return {
     environment: env.NODE_ENV,
     isProduction: env.NODE_ENV === 'production',
@@ -71,6 +78,10 @@ export const httpConfig = registerAs('http', () => {
     host: env.HOST,
     trustProxy: env.TRUST_PROXY,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS,
+    /** After the drain, answers wait and the listener closes once no connection arrived for this long (graceful-close.ts)… */
+    shutdownQuietMs: env.SHUTDOWN_QUIET_MS,
+    /** …or once answers have waited this long. */
+    shutdownQuietMaxMs: env.SHUTDOWN_QUIET_MAX_MS,
     /** Answers smaller than this go uncompressed (compressing them costs more than it saves). */
     compressionThresholdBytes: env.COMPRESSION_THRESHOLD_BYTES,
     corsOrigins: list(env.CORS_ORIGINS),

@@ -1,11 +1,13 @@
 import type { ConfigType } from '@nestjs/config';
 import { authConfig, authEnvSchema } from './auth.config.js';
 import { cacheConfig, cacheEnvSchema } from './cache.config.js';
+import { countersConfig, countersEnvSchema } from './counters.config.js';
 import { databaseConfig, databaseEnvSchema } from './database.config.js';
 import { currentEnv, InvalidEnvironmentError, problemsOf, type EnvProblem } from './env.js';
 import { httpConfig, httpEnvSchema } from './http.config.js';
 import { idempotencyConfig, idempotencyEnvSchema } from './idempotency.config.js';
 import { mailConfig, mailEnvSchema } from './mail.config.js';
+import { configNamespaces } from './namespaces.js';
 import { productionProblems } from './production-checks.js';
 import { queueConfig, queueEnvSchema } from './queue.config.js';
 import { redisConfig, redisEnvSchema } from './redis.config.js';
@@ -15,6 +17,7 @@ import { webhooksConfig, webhooksEnvSchema } from './webhooks.config.js';
 export {
   authConfig,
   cacheConfig,
+  countersConfig,
   databaseConfig,
   httpConfig,
   idempotencyConfig,
@@ -24,6 +27,7 @@ export {
   throttleConfig,
   webhooksConfig,
 };
+export { AppConfigModule } from './app-config.module.js';
 export { InvalidEnvironmentError } from './env.js';
 export type { ApiKey } from './auth.config.js';
 export type { DatabaseConfig } from './database.config.js';
@@ -31,26 +35,13 @@ export type { DatabaseConfig } from './database.config.js';
 export type HttpConfig = ConfigType<typeof httpConfig>;
 export type RedisConfig = ConfigType<typeof redisConfig>;
 export type CacheConfig = ConfigType<typeof cacheConfig>;
+export type CountersConfig = ConfigType<typeof countersConfig>;
 export type ThrottleConfig = ConfigType<typeof throttleConfig>;
 export type QueueConfig = ConfigType<typeof queueConfig>;
 export type WebhooksConfig = ConfigType<typeof webhooksConfig>;
 export type MailConfig = ConfigType<typeof mailConfig>;
 export type AuthConfig = ConfigType<typeof authConfig>;
 export type IdempotencyConfig = ConfigType<typeof idempotencyConfig>;
-
-/** Every namespace, in the order ConfigModule loads them. */
-export const configNamespaces = [
-  httpConfig,
-  databaseConfig,
-  redisConfig,
-  cacheConfig,
-  throttleConfig,
-  queueConfig,
-  webhooksConfig,
-  mailConfig,
-  authConfig,
-  idempotencyConfig,
-];
 
 const schemas = [
   httpEnvSchema,
@@ -62,6 +53,7 @@ const schemas = [
   webhooksEnvSchema,
   mailEnvSchema,
   authEnvSchema,
+  countersEnvSchema,
   idempotencyEnvSchema,
 ];
 

@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { z } from 'zod';
-import { seconds } from '../common/duration.js';
+import { seconds } from '../common/index.js';
 import { bool, int, parseEnv } from './env.js';
 
 export const queueEnvSchema = z.object({

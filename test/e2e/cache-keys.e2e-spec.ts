@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@keyv/redis';
+import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../src/infra/http/cursor.js';
+import { encodeCursor } from '../../src/infra/database/cursor.js';
 import { bootTestApp, problemOf, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { TEST_REDIS_URL } from '../support/services.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@keyv/redis';
+import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheStore } from '../../src/infra/cache/cache.store.js';
 import { bootTestApp, type TestApp } from '../support/app.js';

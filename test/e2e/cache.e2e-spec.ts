@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@keyv/redis';
+import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheService } from '../../src/infra/cache/cache.service.js';
 import { bootTestApp, problemOf, type TestApp } from '../support/app.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnitOfWork } from '../../src/infra/database/unit-of-work.js';
+import { UnitOfWork } from '../../src/infra/outbox/unit-of-work.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
 
 // No DATABASE_URL and no REDIS_URL: the service runs on embedded PGlite, as `npm start` does on a bare machine.

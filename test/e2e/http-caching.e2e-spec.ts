@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { createClient } from '@keyv/redis';
+import { createClient } from '@redis/client';
 import { request as rawRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestApp, problemOf, type TestApp } from '../support/app.js';

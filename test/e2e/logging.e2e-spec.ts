@@ -3,8 +3,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Body, Controller, Get, Logger, Module, Post } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger as Pino } from 'pino';
+import { AppModule } from '../../src/app.module.js';
 import { AppLogger } from '../../src/infra/logging/app-logger.js';
 import { ROOT_LOGGER } from '../../src/infra/logging/logging.module.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
@@ -15,6 +18,31 @@ const API_SECRET = 'api-secret-0123456789abcdef';
 const COOKIE_SECRET = 'cookie-secret-fedcba9876543210';
 const SMTP_PASSWORD = 'smtp-p@ss/word-7531';
 const WEBHOOK_KEY = 'c2VjcmV0LXNpZ25pbmcta2V5LTEyMzQ1Njc4OQ==';
+
+/** Handlers that log through Nest's Logger, with no request at hand, after awaiting timers and promises. */
+// A test-only route: out of the OpenAPI document, so the response checker leaves it alone.
+@ApiExcludeController()
+@Controller({ path: 'logging-probe', version: '1' })
+class LoggingProbeController {
+  private readonly logger = new Logger('LoggingProbe');
+
+  @Get()
+  async read(): Promise<{ ok: boolean }> {
+    await sleep(5);
+    this.logger.log('inside a GET handler');
+    return { ok: true };
+  }
+
+  @Post()
+  async write(@Body() body: { note: string }): Promise<{ ok: boolean }> {
+    await Promise.all([sleep(5), Promise.resolve()]);
+    this.logger.warn({ msg: 'inside a POST handler', note: body.note });
+    return { ok: true };
+  }
+}
+
+@Module({ imports: [AppModule], controllers: [LoggingProbeController] })
+class LoggingProbeModule {}
 
 interface LogLine {
   level: number;
@@ -48,25 +76,43 @@ describe('logging', () => {
     throw new Error(`no matching log line in:\n${readFileSync(logFile, 'utf8')}`);
   }
 
+  /** Sends `head`, then `body` once the server has read the head; resolves to the status of the answer (`Connection: close`). */
+  async function rawRequest(head: string, body: string): Promise<number> {
+    const { port } = new URL(app.baseUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(head);
+    await sleep(100);
+    socket.write(body);
+    await closed;
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+  }
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'logging-'));
     logFile = join(dir, 'app.log');
     database = await createTestDatabase('logging');
-    app = await bootTestApp({
-      DATABASE_URL: database.url,
-      LOG_LEVEL: 'info',
-      LOG_FILE: logFile,
-      API_KEYS: `tester:${API_SECRET}`,
-      WEBHOOK_URLS: 'http://127.0.0.1:9/hooks',
-      WEBHOOK_SECRET: `whsec_${WEBHOOK_KEY}`,
-      SMTP_URL: `smtp://mailer:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:2525`,
-      // Nothing listens there: readiness logs a warning during the request.
-      REDIS_URL: `redis://127.0.0.1:${await sparePort()}`,
-      REDIS_KEY_PREFIX: `logging-${process.pid}`,
-      QUEUE_DRIVER: 'memory',
-      CACHE_STORE: 'memory',
-      THROTTLE_LIMIT: '1000',
-    });
+    app = await bootTestApp(
+      {
+        DATABASE_URL: database.url,
+        LOG_LEVEL: 'info',
+        LOG_FILE: logFile,
+        API_KEYS: `tester:${API_SECRET}`,
+        WEBHOOK_URLS: 'http://127.0.0.1:9/hooks',
+        WEBHOOK_SECRET: `whsec_${WEBHOOK_KEY}`,
+        SMTP_URL: `smtp://mailer:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:2525`,
+        // Nothing listens there: readiness logs a warning during the request.
+        REDIS_URL: `redis://127.0.0.1:${await sparePort()}`,
+        REDIS_KEY_PREFIX: `logging-${process.pid}`,
+        QUEUE_DRIVER: 'memory',
+        CACHE_STORE: 'memory',
+        THROTTLE_LIMIT: '1000',
+      },
+      LoggingProbeModule,
+    );
   });
 
   afterAll(async () => {
@@ -100,6 +146,40 @@ describe('logging', () => {
       context: 'Health',
       component: 'redis',
     });
+  });
+
+  it("puts the request id on the app's own lines written inside a handler (AsyncLocalStorage)", async () => {
+    const read = await app.request('/v1/logging-probe', { headers: { 'x-request-id': 'ctx-get-1' } });
+    expect(read.status).toBe(200);
+    const write = await app.request('/v1/logging-probe', {
+      method: 'POST',
+      headers: { 'x-request-id': 'ctx-post-1', 'x-api-key': API_SECRET },
+      json: { note: 'with a body' },
+    });
+    expect(write.status).toBe(201);
+    // A body that arrives after the headers is read in the socket's callbacks, outside the context
+    // entered at onRequest: the handler must still log with the request's id.
+    const body = JSON.stringify({ note: 'sent later' });
+    const status = await rawRequest(
+      `POST /v1/logging-probe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nX-API-Key: ${API_SECRET}\r\nX-Request-Id: ctx-post-2\r\nConnection: close\r\n\r\n`,
+      body,
+    );
+    expect(status).toBe(201);
+    const [inRead] = await logged((l) => l.msg === 'inside a GET handler');
+    expect(inRead).toMatchObject({ context: 'LoggingProbe', reqId: 'ctx-get-1' });
+    const [inWrite] = await logged((l) => l.note === 'with a body');
+    expect(inWrite).toMatchObject({ msg: 'inside a POST handler', context: 'LoggingProbe', reqId: 'ctx-post-1' });
+    const [inLateWrite] = await logged((l) => l.note === 'sent later');
+    expect(inLateWrite).toMatchObject({ msg: 'inside a POST handler', reqId: 'ctx-post-2' });
+    // Concurrent requests keep their own ids.
+    await Promise.all(
+      ['ctx-par-1', 'ctx-par-2', 'ctx-par-3'].map((id) =>
+        app.request('/v1/logging-probe', { headers: { 'x-request-id': id } }),
+      ),
+    );
+    await logged((l) => l.reqId === 'ctx-par-3' && l.msg === 'inside a GET handler');
+    const parallel = lines().filter((l) => l.msg === 'inside a GET handler' && l.reqId?.startsWith('ctx-par-'));
+    expect(parallel.map((l) => l.reqId).sort()).toEqual(['ctx-par-1', 'ctx-par-2', 'ctx-par-3']);
   });
 
   it('generates a request id when none (or an unusable one) is sent', async () => {
@@ -224,6 +304,8 @@ describe('logging', () => {
       component: 'cache',
       count: 3,
     });
+    // Written outside any request: no request id.
+    expect(lines().find((l) => l.msg === 'object probe')?.reqId).toBeUndefined();
     expect(lines().find((l) => l.msg === 'string probe')).toMatchObject({
       level: 50,
       err: { stack: expect.stringContaining('at somewhere') },

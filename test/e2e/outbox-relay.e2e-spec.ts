@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnitOfWork } from '../../src/infra/database/unit-of-work.js';
+import { UnitOfWork } from '../../src/infra/outbox/unit-of-work.js';
 import { OutboxSweeper, SWEEPER_LOCK } from '../../src/infra/outbox/outbox.sweeper.js';
 import { QueueDriver } from '../../src/infra/queue/queue.types.js';
 import { bootTestApp, type TestApp } from '../support/app.js';

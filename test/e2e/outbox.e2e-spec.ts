@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnitOfWork, type CommittedTransaction } from '../../src/infra/database/unit-of-work.js';
+import { UnitOfWork, type CommittedTransaction } from '../../src/infra/outbox/unit-of-work.js';
 import { ProductEntity } from '../../src/modules/products/product.entity.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';

@@ -33,12 +33,16 @@ class ResponseValidator {
   constructor(private readonly document: OpenApiDocument) {
     addFormats.default(this.ajv);
     this.ajv.addSchema({ $id: 'openapi', components: document.components });
-    this.routes = Object.keys(document.paths).map((template) => ({
-      template,
-      pattern: new RegExp(
-        `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}|\{[^}]+\}/g, '[^/]+')}$`,
-      ),
-    }));
+    // Fewest parameters first, as the router matches: `/v1/products/popular` before `/v1/products/{id}`.
+    const parameters = (template: string) => template.split('{').length;
+    this.routes = Object.keys(document.paths)
+      .sort((a, b) => parameters(a) - parameters(b))
+      .map((template) => ({
+        template,
+        pattern: new RegExp(
+          `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}|\{[^}]+\}/g, '[^/]+')}$`,
+        ),
+      }));
   }
 
   /** What is wrong with this response (empty when it matches the document, or is not described by it). */

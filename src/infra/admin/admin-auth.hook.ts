@@ -1,9 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthFailureLimiter, AuthRefusal } from '../auth/auth-failure-limiter.js';
-import { bearerTokenOf, secretDigest } from '../auth/credentials.js';
-import { PROBLEM_CONTENT_TYPE, type ProblemDetails, titleOf } from '../http/problem.js';
+import { type AuthFailureLimiter, type AuthRefusal, bearerTokenOf, secretDigest } from '../auth/index.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails, titleOf } from '../http/index.js';
 
 /** Everything under this prefix is operator-only: the dashboard, its API and assets, dead letters. */
 export const ADMIN_PREFIX = '/admin';

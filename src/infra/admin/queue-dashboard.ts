@@ -4,8 +4,7 @@ import type { FastifyAdapter } from '@bull-board/fastify';
 import { HttpException, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { queueConfig } from '../../config/index.js';
-import { BullmqQueueDriver } from '../queue/drivers/bullmq.driver.js';
-import { QueueDriver } from '../queue/queue.types.js';
+import { BullmqQueueDriver, QueueDriver } from '../queue/index.js';
 
 type BoardQueue = ConstructorParameters<typeof BullMQAdapter>[0];
 

@@ -3,8 +3,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, Logger, ty
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authConfig } from '../../config/index.js';
-import { isApiPath, WRITE_METHODS } from '../http/api-path.js';
-import { ProblemException } from '../http/problem.js';
+import { isApiPath, ProblemException, WRITE_METHODS } from '../http/index.js';
 import { type AuthRefusal, AuthFailureLimiter } from './auth-failure-limiter.js';
 import { bearerTokenOf, secretDigest } from './credentials.js';
 

@@ -2,11 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authConfig } from '../../config/index.js';
-import { MetricsService } from '../metrics/metrics.service.js';
-import { ipKeyOf } from '../throttle/client-key.js';
-import { RateLimiterUnavailableError } from '../throttle/failover-rate-limit.store.js';
-import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from '../throttle/rate-limit.headers.js';
-import { type ConsumeResult, RateLimitStore, type TierLimit } from '../throttle/rate-limit.store.js';
+import { MetricsService } from '../metrics/index.js';
+import {
+  type ConsumeResult,
+  ipKeyOf,
+  RateLimiterUnavailableError,
+  rateLimitPolicy,
+  rateLimitState,
+  RateLimitStore,
+  retryAfterSeconds,
+  type TierLimit,
+} from '../throttle/index.js';
 
 /** The tier's name in `RateLimit-Policy`, in 429 details and in `throttled_requests_total{tier}`. */
 export const AUTH_FAILURE_TIER = 'auth-failure';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottleStorageModule } from '../throttle/throttle-storage.module.js';
+import { ThrottleStorageModule } from '../throttle/index.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { AuthFailureLimiter } from './auth-failure-limiter.js';
 

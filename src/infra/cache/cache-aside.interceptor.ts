@@ -8,13 +8,12 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
-import { etagOf, ifNoneMatchHits } from '../http/etag.js';
-import { ProblemException } from '../http/problem.js';
+import { etagOf, ifNoneMatchHits, ProblemException } from '../http/index.js';
 import { hasQueryParameters, QueryValidator } from './cache-key.js';
 import type { CacheRecord } from './cache-record.js';
+import type { CachedOptions } from './cache.options.js';
 import { CACHED_OPTIONS } from './cache.tokens.js';
 import { type CachePolicy, CacheService, type Loaded, type Lookup, type Resolved } from './cache.service.js';
-import type { CachedOptions } from './cached.decorator.js';
 import { NotModifiedException } from './not-modified.filter.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';

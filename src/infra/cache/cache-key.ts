@@ -1,8 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { decodeCursor, encodeCursor } from '../http/cursor.js';
-import { DEFAULT_PAGE_SIZE, type PageQueryDto } from '../http/page-query.dto.js';
-import { AppValidationPipe } from '../http/validation.js';
+import { decodeCursor, encodeCursor } from '../database/index.js';
+import { AppValidationPipe, DEFAULT_PAGE_SIZE, type PageQueryDto } from '../http/index.js';
 
 /** The app's validation pipe: a cache key is built from exactly what the handler's `@Query()` would receive. */
 const validation = new AppValidationPipe();

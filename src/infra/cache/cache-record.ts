@@ -39,6 +39,15 @@ export function decodeRecord(raw: string): CacheRecord | undefined {
   return record;
 }
 
+/**
+ * A fence: an entry with no value (never fresh, never served stale: an expired not-found) whose
+ * only job is its version. Left where a write-through could not be confirmed, it makes the key a
+ * miss and refuses, by the version guard, every write older than that write-through.
+ */
+export function fenceRecord(version: number): CacheRecord {
+  return { version, status: 404, body: '', expiresAt: 0, computeMs: 0 };
+}
+
 /** The version rule every store applies on write: a value never replaces a newer one. */
 export function mayReplace(current: { version: number } | undefined, next: { version: number }): boolean {
   return current === undefined || next.version >= current.version;

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '@keyv/redis';
+import { createClient } from '@redis/client';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL } from '../../../test/support/services.js';
 import { ProblemException } from '../http/problem.js';
 import type { CacheBehaviour } from './cache.options.js';
 import { CacheService, type Loaded } from './cache.service.js';
-import type { CacheStore } from './cache.store.js';
+import type { CacheStore, WriteOptions } from './cache.store.js';
+import type { CacheRecord } from './cache-record.js';
 import { DEFAULT_IN_PROCESS_BOUNDS, MemoryCacheStore } from './memory.store.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
@@ -228,6 +229,50 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     );
   });
 
+  it('a read that starts after a write was acknowledged never shares a load that began before it (single flight)', async () => {
+    // As after a Redis restart: the breaker is open for reads, leases and fills, so every read is
+    // a miss that goes through single flight, while write-throughs still land (they bypass it).
+    const open = withOpenBreaker(stores[0]!);
+    const reads = new CacheService(open, behaviour);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loadBegan = new Promise<void>((resolve) => (loading = resolve));
+    const before = reads.resolve(key, {}, async () => {
+      loading();
+      const row = loaded({ v: 'old', version: 1 }); // read from the database before the write's commit
+      await gate;
+      return row;
+    });
+    await loadBegan;
+    expect(await b.set(key, { v: 'new', version: 2 }, { version: 2 })).toBe(true); // committed, acknowledged
+    const after = reads.resolve(key, {}, () => Promise.resolve(loaded({ v: 'new', version: 2 })));
+    await sleep(20);
+    release();
+    expect(JSON.parse((await before).record.body)).toEqual({ v: 'old', version: 1 }); // what that reader read
+    expect(JSON.parse((await after).record.body)).toEqual({ v: 'new', version: 2 });
+  });
+
+  it('never stores what a reader loaded before a write-through, even once the newer entry is gone (expired, evicted, Redis restarted empty)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loadBegan = new Promise<void>((resolve) => (loading = resolve));
+    const reader = a.resolve(key, {}, async () => {
+      loading();
+      const row = loaded({ v: 'old', version: 1 });
+      await gate;
+      return row;
+    });
+    await loadBegan;
+    expect(await b.set(key, { v: 'new', version: 2 }, { version: 2, ttlMs: 30 })).toBe(true);
+    await sleep(100); // the newer entry has left the store; nothing is left for the version guard to compare with
+    release();
+    expect(await reader).toMatchObject({ outcome: 'miss', stored: false }); // it loaded, and was refused
+    expect(await b.getOrLoad(key, () => Promise.resolve({ v: 'new', version: 2 }))).toEqual({ v: 'new', version: 2 });
+    expect(await a.getOrLoad(key, () => Promise.resolve({ v: 'new', version: 2 }))).toEqual({ v: 'new', version: 2 });
+  });
+
   it('answers a tombstone as not found, and no older reader can overwrite it', async () => {
     await a.set(key, { version: 4 }, { version: 4 });
     expect(await a.tombstone(key, 4, 'Thing not found')).toBe(true);
@@ -394,3 +439,25 @@ describe.each(variants)('CacheService contract on the $name store', (variant) =>
     return true;
   }
 });
+
+/**
+ * A store as the Redis store's open breaker leaves it (a fake port): reads, generations, leases
+ * and fills fail at once, `commit` writes (write-through) go through.
+ */
+function withOpenBreaker(store: CacheStore): CacheStore {
+  const refused = () => Promise.reject(new Error('Breaker is open'));
+  return {
+    kind: store.kind,
+    read: refused,
+    generations: refused,
+    acquire: refused,
+    renew: refused,
+    release: refused,
+    write: (key: string, record: CacheRecord, ttlMs: number, options: WriteOptions = {}) =>
+      options.mode === 'commit' ? store.write(key, record, ttlMs, options) : refused(),
+    delete: (key, mode) => store.delete(key, mode),
+    bump: (tags, mode) => store.bump(tags, mode),
+    status: () => store.status(),
+    close: () => Promise.resolve(),
+  };
+}

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpException, Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { Counter } from 'prom-client';
-import { isDatabaseUnavailable } from '../database/postgres-errors.js';
-import { MetricsService } from '../metrics/metrics.service.js';
+import { isDatabaseUnavailable } from '../database/index.js';
+import { MetricsService } from '../metrics/index.js';
 import type { CacheRecord } from './cache-record.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
 import type { CacheBehaviour } from './cache.options.js';
@@ -49,6 +49,14 @@ export interface Lookup {
   refreshDue: boolean;
 }
 
+/**
+ * A flight's answer, with `since`: the service's logical clock when the store read or load it
+ * comes from began. A caller that joined the flight later cannot share it (see `fill`).
+ */
+interface Flown extends Resolved {
+  since: number;
+}
+
 /** The `result` label values of `cache_requests_total`. */
 export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'stale' | 'error';
 
@@ -76,7 +84,9 @@ const MIN_COMPUTE_MS = 25;
 @Injectable()
 export class CacheService implements OnApplicationShutdown {
   private readonly logger = new Logger('Cache');
-  private readonly flights = new Map<string, Promise<Resolved>>();
+  private readonly flights = new Map<string, Promise<Flown>>();
+  /** Orders, within this process, a caller's arrival against the start of a flight's read or load. */
+  private clock = 0;
   private readonly refreshing = new Set<string>();
   private readonly counters = new Map<string, Map<CacheResult, ReturnType<Counter<'cache' | 'result'>['labels']>>>();
   private readonly jitter: number;
@@ -265,16 +275,27 @@ export class CacheService implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Single flight: a miss joins this process's load of `key` if there is one. A flight shares its
+   * answer only with the callers that were already there when the read or load it comes from
+   * began: a caller arriving after that may be reading after a write that flight's load did not
+   * see (its client's own write, acknowledged just before), so it waits for the flight to end and
+   * looks again (`lookAgain`: the flight's stored value, or a newer one; else a flight of its own).
+   */
   private fill(
     key: string,
     policy: CachePolicy,
     load: () => Promise<Loaded>,
     seen: Array<number | undefined> | undefined,
+    arrival = this.tick(),
   ): Promise<Resolved> {
     const inFlight = this.flights.get(key);
     if (inFlight !== undefined) {
-      this.count(policy.name, 'coalesced');
-      return inFlight.then((resolved) => ({ ...resolved, outcome: 'collapsed', stored: false }));
+      return inFlight.then((flown) => {
+        if (flown.since < arrival) return this.lookAgain(key, policy, load, arrival);
+        this.count(policy.name, 'coalesced');
+        return { record: flown.record, outcome: 'collapsed', stored: false };
+      });
     }
     const flight = this.fly(key, policy, load, seen).finally(() => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
@@ -283,13 +304,43 @@ export class CacheService implements OnApplicationShutdown {
     return flight;
   }
 
+  /**
+   * After a flight this caller could not share: one store read (the flight stored its value, or a
+   * write-through a newer one), else a fill. Any flight in the map now started after the one that
+   * ended, hence after this caller arrived: the fill can share it.
+   */
+  private async lookAgain(
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<Loaded>,
+    arrival: number,
+  ): Promise<Resolved> {
+    const tags = policy.tags ?? NO_TAGS;
+    let seen: Array<number | undefined> | undefined;
+    try {
+      const read = await this.store!.read(key, tags);
+      if (read.record !== undefined && this.isFresh(read.record, tags, read.generations)) {
+        this.count(policy.name, 'coalesced');
+        return { record: read.record, outcome: 'collapsed', stored: false };
+      }
+      seen = read.generations;
+    } catch (error) {
+      this.failed('read', key, error, policy.name);
+    }
+    return this.fill(key, policy, load, seen, arrival);
+  }
+
+  private tick(): number {
+    return ++this.clock;
+  }
+
   /** One load for `key` in this process: take the lease or wait for its holder, then load and store. */
   private async fly(
     key: string,
     policy: CachePolicy,
     load: () => Promise<Loaded>,
     seen: Array<number | undefined> | undefined,
-  ): Promise<Resolved> {
+  ): Promise<Flown> {
     const store = this.store!;
     const tags = policy.tags ?? NO_TAGS;
     const token = randomUUID();
@@ -306,18 +357,19 @@ export class CacheService implements OnApplicationShutdown {
       const waited = await this.waitForHolder(key, tags, token, policy.name);
       if (waited.record !== undefined) {
         this.count(policy.name, 'coalesced');
-        return { record: waited.record, outcome: 'collapsed', stored: false };
+        return { record: waited.record, outcome: 'collapsed', stored: false, since: waited.since };
       }
       leased = waited.leased;
     }
     if (leased) {
       // Double-check: the previous holder may have stored the value (and freed the lease) between our read and our lease.
       try {
+        const since = this.tick();
         const again = await store.read(key, tags);
         if (again.record !== undefined && this.isFresh(again.record, tags, again.generations)) {
           void store.release(key, token).catch(() => undefined);
           this.count(policy.name, 'coalesced');
-          return { record: again.record, outcome: 'collapsed', stored: false };
+          return { record: again.record, outcome: 'collapsed', stored: false, since };
         }
         seen = again.generations;
       } catch (error) {
@@ -334,6 +386,7 @@ export class CacheService implements OnApplicationShutdown {
       }
     }
     this.count(policy.name, 'miss');
+    const since = this.tick();
     const started = performance.now();
     let loaded: Loaded;
     const renewal = leased ? this.keepLease(key, token) : undefined;
@@ -347,18 +400,22 @@ export class CacheService implements OnApplicationShutdown {
     }
     const record = this.toRecord(loaded, tags, generations ?? [], performance.now() - started, policy);
     const ttlMs = record.expiresAt - Date.now();
-    const storable = ttlMs > 0 && (tags.length === 0 || generations !== undefined);
+    // Stored only under the lease it was loaded under: a write-through committed during the load
+    // takes that lease, so what was loaded before it is refused even when the newer entry has
+    // gone (expired, evicted, a Redis restarted empty) and the version guard has nothing to compare.
+    // An unleased load (the store failed) is not stored: nothing could have refused it.
+    const storable = leased && ttlMs > 0 && (tags.length === 0 || generations !== undefined);
     let stored = false;
     if (storable) {
       try {
-        stored = await store.write(key, record, this.retention(record, ttlMs), { lease: leased ? token : undefined });
+        stored = await store.write(key, record, this.retention(record, ttlMs), { lease: token });
       } catch (error) {
         this.failed('write', key, error, policy.name);
       }
     } else if (leased) {
       await store.release(key, token).catch(() => undefined);
     }
-    return { record, outcome: 'miss', stored };
+    return { record, outcome: 'miss', stored, since };
   }
 
   /**
@@ -374,22 +431,23 @@ export class CacheService implements OnApplicationShutdown {
     tags: readonly string[],
     token: string,
     name: string | undefined,
-  ): Promise<{ record?: CacheRecord; leased: boolean }> {
+  ): Promise<{ record?: CacheRecord; since: number; leased: boolean }> {
     const store = this.store!;
     let delay = FIRST_POLL_MS;
     let answeredAt = Date.now();
     for (;;) {
       await sleep(delay);
       delay = Math.min(delay * 2, MAX_POLL_MS);
+      const since = this.tick();
       try {
         const read = await store.read(key, tags);
         if (read.record !== undefined && this.isFresh(read.record, tags, read.generations))
-          return { record: read.record, leased: false };
-        if (await store.acquire(key, token, this.leaseTtlMs)) return { leased: true };
+          return { record: read.record, since, leased: false };
+        if (await store.acquire(key, token, this.leaseTtlMs)) return { since, leased: true };
         answeredAt = Date.now();
       } catch (error) {
         this.failed('lease', key, error, name);
-        if (Date.now() - answeredAt >= this.behaviour.lockWaitMs) return { leased: false };
+        if (Date.now() - answeredAt >= this.behaviour.lockWaitMs) return { since, leased: false };
       }
     }
   }

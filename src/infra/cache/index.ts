@@ -1,7 +1,15 @@
-// The cache's public surface: feature modules import from here and nothing else under infra/cache.
+// The cache's public surface: import from here and nothing else under infra/cache.
 export { CacheModule, cacheOptionsFromConfig } from './cache.module.js';
 export { CacheService, type CachePolicy } from './cache.service.js';
-export { Cached, type CachedOptions } from './cached.decorator.js';
+export { Cached } from './cached.decorator.js';
 export { canonicalQuery, pageKeyFields, type QueryKeyFields } from './cache-key.js';
 export type { WriteThroughRule } from './write-through.js';
-export type { CacheModuleOptions } from './cache.options.js';
+export type { CachedOptions, CacheModuleOptions } from './cache.options.js';
+// For infra/fast-path, which answers cache hits before the Nest pipeline.
+export {
+  CacheAsideInterceptor,
+  type CachedRoute,
+  cacheStatusOf,
+  JSON_CONTENT_TYPE,
+  notModified,
+} from './cache-aside.interceptor.js';

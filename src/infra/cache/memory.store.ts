@@ -24,7 +24,7 @@ export const DEFAULT_IN_PROCESS_BOUNDS: InProcessBounds = {
 
 /**
  * The in-process store: a map bounded by entries and bytes (least recently written evicted
- * first, expired entries swept), with the same version guard, leases and generations as the
+ * first, expired entries swept), with the same version guard, lease rules and generations as the
  * Redis store. A value above `maxEntryBytes` is not stored (and removes the version it would
  * have replaced, so the guard never keeps an older one). Every operation is synchronous inside, so the guard's
  * read-compare-write cannot interleave with another caller.
@@ -65,7 +65,13 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   write(key: string, record: CacheRecord, ttlMs: number, options: WriteOptions = {}): Promise<boolean> {
-    if (options.lease !== undefined) this.releaseNow(key, options.lease);
+    if (options.lease !== undefined) {
+      // Loaded under a lease that is gone: a write-through came since, so this value may be older.
+      if (this.live(this.leases, key) !== options.lease) return Promise.resolve(false);
+      this.leases.delete(key);
+    } else if (options.mode === 'commit') {
+      this.leases.delete(key);
+    }
     if (!mayReplace(this.entries.get(key), record)) return Promise.resolve(false);
     if (stringBytes(key, record.body) > this.bounds.maxEntryBytes) {
       // Too large to keep here: the next read loads it; the version it replaces must not stay.
@@ -78,6 +84,7 @@ export class MemoryCacheStore implements CacheStore {
 
   delete(key: string): Promise<void> {
     this.entries.delete(key);
+    this.leases.delete(key);
     return Promise.resolve();
   }
 

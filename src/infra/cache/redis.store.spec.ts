@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@keyv/redis';
+import { createClient } from '@redis/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/eventually.js';
 import { RedisServer } from '../../../test/support/redis-server.js';
@@ -72,7 +72,7 @@ describe('RedisCacheStore when Redis is unreachable', () => {
     }
   });
 
-  it('clears a key whose write-through failed during the outage, and treats it as a miss until then', async () => {
+  it('fences a key whose write-through failed during the outage, and treats it as a miss until then', async () => {
     const prefix = `t-store-${randomUUID().slice(0, 8)}`;
     const store = await open(200, prefix);
     const inspector = admin();
@@ -85,12 +85,13 @@ describe('RedisCacheStore when Redis is unreachable', () => {
       expect((await store.read('item', [])).record).toBeUndefined();
 
       await proxy.resume();
-      // The old value (v1) must not come back: the key is cleared, and the next read loads the row.
+      // The old value (v1) must not come back: the key holds a fence of v2 (no value, never fresh),
+      // and the next read loads the row.
       await eventually(async () => {
         await store.read('other', []);
         expect(store.status().breaker).toBe('closed');
-        expect((await store.read('item', [])).record).toBeUndefined();
-        expect(await inspector.exists(`${prefix}:cache:item`)).toBe(0);
+        const raw = await inspector.get(`${prefix}:cache:item`);
+        expect(decodeRecord(raw ?? '')).toMatchObject({ version: 2, status: 404, body: '', expiresAt: 0 });
       }, 10_000);
       expect(await cache.getOrLoad('item', () => Promise.resolve({ name: 'db', version: 2 }))).toEqual({
         name: 'db',
@@ -100,6 +101,61 @@ describe('RedisCacheStore when Redis is unreachable', () => {
       await proxy.resume();
       await inspector.close();
       await store.close();
+    }
+  });
+
+  it('the repair of a missed write-through fences the key: no reader that loaded before the write, and no older write, can store over it', async () => {
+    // Instance A reaches Redis through the proxy (cut below); instance B reaches it directly, so
+    // it goes on storing while A cannot.
+    const prefix = `t-store-${randomUUID().slice(0, 8)}`;
+    const storeA = await open(200, prefix);
+    const storeB = new RedisCacheStore({
+      url: server.url,
+      keyPrefix: prefix,
+      commandTimeoutMs: 200,
+      breakerHalfOpenMs: 300,
+    });
+    storeB.connect();
+    await storeB.ready(5000);
+    const behaviour = { ttlMs: 60_000, negativeTtlMs: 1000, lockWaitMs: 1000 };
+    const cacheA = new CacheService(storeA, behaviour);
+    const cacheB = new CacheService(storeB, behaviour);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loadBegan = new Promise<void>((resolve) => (loading = resolve));
+    try {
+      // On B, a reader read v1 from the database (holding the key's lease) and is slow to store it.
+      const reader = cacheB.getOrLoad(
+        'item',
+        async () => {
+          loading();
+          await gate;
+          return { name: 'v1', version: 1 };
+        },
+        { version: (v) => v.version },
+      );
+      await loadBegan;
+      await proxy.stop();
+      // A commits v2; its write-through cannot reach Redis (it is remembered), and the write is acknowledged.
+      expect(await cacheA.set('item', { name: 'v2', version: 2 }, { version: 2 })).toBe(false);
+      await proxy.resume();
+      const repairs = (storeA as unknown as { repairs: Map<string, unknown> | Set<string> }).repairs;
+      await eventually(() => expect(repairs.size).toBe(0), 10_000);
+
+      release();
+      expect(await reader).toEqual({ name: 'v1', version: 1 }); // what that reader read
+      // A write-through of v1 from a third instance, delayed past all this, is refused too.
+      expect(await cacheB.set('item', { name: 'v1', version: 1 }, { version: 1 })).toBe(false);
+      expect(await cacheB.getOrLoad('item', () => Promise.resolve({ name: 'db', version: 2 }))).toEqual({
+        name: 'db',
+        version: 2,
+      });
+    } finally {
+      release();
+      await proxy.resume();
+      await storeB.close();
+      await storeA.close();
     }
   });
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { createClient, type RedisClientType } from '@keyv/redis';
+import { createClient, type RedisClientType } from '@redis/client';
 import {
   CircuitState,
   ConsecutiveBreaker,
@@ -8,8 +8,8 @@ import {
   isBrokenCircuitError,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { type RedisScript, redisScript, runScript, whenReady } from '../../common/redis-scripts.js';
-import { type CacheRecord, decodeRecord, encodeRecord } from './cache-record.js';
+import { type RedisScript, redisScript, runScript, whenReady } from '../../common/index.js';
+import { type CacheRecord, decodeRecord, encodeRecord, fenceRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 
 export interface RedisStoreOptions {
@@ -30,14 +30,34 @@ export interface RedisStoreOptions {
   breakerHalfOpenMs: number;
 }
 
-// Stores only if nothing newer is there, releasing the caller's lease in the same step.
-// KEYS: entry, lease. ARGV: version, value, ttl ms, lease token ('' for none).
+// Stores only if nothing newer is there. A fill (lease token given) stores only while it still
+// holds the lease it loaded under, and releases it; a write-through (commit) takes the lease from
+// any reader loading now, whose value may predate the commit.
+// KEYS: entry, lease. ARGV: version, value, ttl ms, lease token ('' for none), '1' for a commit write.
 const WRITE_IF_NEWER = redisScript(`
-if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+if ARGV[4] ~= '' then
+  if redis.call('GET', KEYS[2]) ~= ARGV[4] then return 0 end
+  redis.call('DEL', KEYS[2])
+elseif ARGV[5] == '1' then
+  redis.call('DEL', KEYS[2])
+end
 local current = redis.call('GET', KEYS[1])
 if current then
   local version = tonumber(string.match(current, '^(%d+)|'))
   if version and version > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`);
+
+// The repair of a write-through that could not be confirmed: takes the lease away and leaves a
+// fence (a valueless entry of that version) unless that version or a newer one is there.
+// KEYS: entry, lease. ARGV: version, fence, ttl ms.
+const FENCE = redisScript(`
+redis.call('DEL', KEYS[2])
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%d+)|'))
+  if version and version >= tonumber(ARGV[1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`);
@@ -81,25 +101,33 @@ interface InFlight {
 
 /** How often missed write-throughs are retried while any is left. */
 const REPLAY_RETRY_MS = 1000;
+/** Repairs sent together (node-redis pipelines concurrent commands). */
+const REPAIR_BATCH = 100;
+
+/** A write-through this instance could not confirm: the version it wrote (none for a delete) and the entry's life. */
+interface Repair {
+  version?: number;
+  ttlMs: number;
+}
 
 /**
- * The Redis store on the node-redis v5 client that `@keyv/redis` ships. Fail-fast by design: a
+ * The Redis store on the node-redis v5 client (`@redis/client`). Fail-fast by design: a
  * short per-command timeout, no offline queue (a command sent while disconnected fails at once),
  * and a circuit breaker that stops sending after consecutive failures and probes for Redis's return.
  *
  * Writes in `commit` mode (write-through) try harder: a longer timeout, and the breaker does not
  * refuse them (it only counts reads and fills, so it still opens and closes on those).
- * A write-through that fails is remembered: this instance treats that key as a miss, and clears it
- * in Redis as soon as Redis answers again (retried every second), so a write acknowledged during an
- * outage cannot leave an older value behind once Redis is back.
+ * A write-through that fails is remembered: this instance treats that key as a miss, and fences it
+ * in Redis as soon as Redis answers again (retried every second): a valueless entry of the version
+ * it wrote, which the version guard keeps any older value from replacing (see `replayRepairs`).
  */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis' as const;
   readonly client: RedisClientType;
   private readonly logger = new Logger('Cache');
   private readonly breaker: CircuitBreakerPolicy;
-  /** Keys whose write-through failed: a miss here until the key is cleared in Redis (see replayRepairs). */
-  private readonly repairs = new Set<string>();
+  /** Keys whose write-through failed: a miss here until the key is fenced in Redis (see replayRepairs). */
+  private readonly repairs = new Map<string, Repair>();
   private readonly repairTags = new Set<string>();
   private readonly counts = { commands: 0, failures: 0, shortCircuited: 0 };
   private readonly entryPrefix: string;
@@ -186,28 +214,36 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async write(key: string, record: CacheRecord, ttlMs: number, options: WriteOptions = {}): Promise<boolean> {
+    const commit = options.mode === 'commit';
     try {
       const stored = await this.script(
         WRITE_IF_NEWER,
         [this.entryPrefix + key, this.leasePrefix + key],
-        [String(record.version), encodeRecord(record), String(Math.max(1, Math.round(ttlMs))), options.lease ?? ''],
+        [
+          String(record.version),
+          encodeRecord(record),
+          String(Math.max(1, Math.round(ttlMs))),
+          options.lease ?? '',
+          commit ? '1' : '',
+        ],
         options.mode,
       );
-      if (options.mode === 'commit') this.repairs.delete(key);
+      // Landed (or refused because a newer version is there): Redis holds this version or a newer one.
+      if (commit) this.repairs.delete(key);
       return stored === 1;
     } catch (error) {
       // Only a committed write matters: a reader's failed fill is just not cached.
-      if (options.mode === 'commit') this.remember(key);
+      if (commit) this.remember(key, { version: record.version, ttlMs });
       throw error;
     }
   }
 
   async delete(key: string, mode?: WriteMode): Promise<void> {
     try {
-      await this.run(() => this.client.del(this.entryPrefix + key), mode);
+      await this.run(() => this.client.del([this.entryPrefix + key, this.leasePrefix + key]), mode);
       this.repairs.delete(key);
     } catch (error) {
-      if (mode === 'commit') this.remember(key);
+      if (mode === 'commit') this.remember(key, { ttlMs: 0 });
       throw error;
     }
   }
@@ -348,13 +384,22 @@ export class RedisCacheStore implements CacheStore {
     return this.run(() => runScript(this.client, script, { keys, arguments: args }), mode);
   }
 
-  private remember(key: string): void {
+  private remember(key: string, repair: Repair): void {
+    const known = this.repairs.get(key);
+    if (known !== undefined) {
+      // Two missed write-throughs of one key: the fence takes the newer version (a delete has none).
+      this.repairs.set(key, {
+        version: Math.max(known.version ?? 0, repair.version ?? 0) || undefined,
+        ttlMs: Math.max(known.ttlMs, repair.ttlMs),
+      });
+      return;
+    }
     // Bounded: past this many, the oldest is forgotten and only its TTL limits how long it can be stale.
     if (this.repairs.size >= 10_000) {
-      const oldest = this.repairs.values().next();
+      const oldest = this.repairs.keys().next();
       if (!oldest.done) this.repairs.delete(oldest.value);
     }
-    this.repairs.add(key);
+    this.repairs.set(key, repair);
     this.scheduleReplay();
   }
 
@@ -372,6 +417,16 @@ export class RedisCacheStore implements CacheStore {
     this.replayTimer.unref();
   }
 
+  /**
+   * Fences every key whose write-through was missed. Never a write-back of the remembered value:
+   * another instance may have committed (and written) a newer version meanwhile, or a Redis that
+   * restarted empty may have lost it, so that value may be old. Never a plain delete either: while
+   * this instance could not reach Redis, another one may have stored a value it loaded before the
+   * missed write's commit (and its reader may still be about to), and a delete would leave the
+   * version guard nothing to refuse that with. The fence (the missed version, no value) makes the
+   * key a miss, takes the lease from any reader loading it, and refuses every older write, so
+   * the next read anywhere loads the current row and stores it.
+   */
   private async replayRepairs(): Promise<void> {
     if (this.repairs.size === 0 && this.repairTags.size === 0) return;
     if (this.replaying) return;
@@ -379,11 +434,10 @@ export class RedisCacheStore implements CacheStore {
     const pending = `${this.repairs.size} cache entries and ${this.repairTags.size} tags whose write-through failed during the outage`;
     try {
       if (this.repairTags.size > 0) await this.bump([...this.repairTags], 'commit');
-      // Clear, never write back: another instance may have committed (and written) a newer
-      // version meanwhile, or a Redis that restarted empty may have lost it, so the value this
-      // instance remembers may be old. After the delete, the next read loads the current row.
-      for (const key of [...this.repairs]) await this.delete(key, 'commit');
-      this.logger.log(`Cleared ${pending}`);
+      const keys = [...this.repairs.keys()];
+      for (let i = 0; i < keys.length; i += REPAIR_BATCH)
+        await Promise.all(keys.slice(i, i + REPAIR_BATCH).map((key) => this.repair(key)));
+      this.logger.log(`Fenced ${pending}`);
     } catch (error) {
       // Still failing (counted in the store's failures): what is left is retried in a second.
       this.logger.debug(`clearing ${pending} failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -391,6 +445,24 @@ export class RedisCacheStore implements CacheStore {
       this.replaying = false;
       if (this.repairs.size > 0 || this.repairTags.size > 0) this.scheduleReplay();
     }
+  }
+
+  private async repair(key: string): Promise<void> {
+    const repair = this.repairs.get(key);
+    if (repair === undefined) return;
+    if (repair.version === undefined) return this.delete(key, 'commit');
+    await this.script(
+      FENCE,
+      [this.entryPrefix + key, this.leasePrefix + key],
+      [
+        String(repair.version),
+        encodeRecord(fenceRecord(repair.version)),
+        String(Math.max(1, Math.round(repair.ttlMs))),
+      ],
+      'commit',
+    );
+    // A newer write-through of this key may have been missed while this ran: keep that one.
+    if (this.repairs.get(key) === repair) this.repairs.delete(key);
   }
 
   private onClientError(error: unknown): void {

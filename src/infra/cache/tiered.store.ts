@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { RedisClientType } from '@keyv/redis';
-import { settlesWithin } from '../../common/timeout.js';
+import type { RedisClientType } from '@redis/client';
+import { settlesWithin } from '../../common/index.js';
 import { BoundedEntries, stringBytes } from './bounded-entries.js';
 import type { CacheRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';

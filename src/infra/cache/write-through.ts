@@ -1,6 +1,5 @@
 import { Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
-import type { DomainEvent } from '../outbox/domain-event.js';
-import { UnitOfWork } from '../database/unit-of-work.js';
+import { type DomainEvent, UnitOfWork } from '../outbox/index.js';
 import { CacheService } from './cache.service.js';
 
 /**

@@ -5,8 +5,6 @@ import { DataSource } from 'typeorm';
 import { databaseConfig, type DatabaseConfig } from '../../config/index.js';
 import { EmbeddedDataSource, postgresOptions } from './data-source-options.js';
 import { runMigrationsExclusively } from './run-migrations.js';
-import { OutboxEventEntity } from '../outbox/outbox-event.entity.js';
-import { UnitOfWork } from './unit-of-work.js';
 
 type ModuleOptions = TypeOrmModuleOptions & { type: 'postgres'; databaseConfig: DatabaseConfig };
 
@@ -43,9 +41,6 @@ type ModuleOptions = TypeOrmModuleOptions & { type: 'postgres'; databaseConfig: 
         return dataSource;
       },
     }),
-    TypeOrmModule.forFeature([OutboxEventEntity]),
   ],
-  providers: [UnitOfWork],
-  exports: [UnitOfWork],
 })
 export class DatabaseModule {}

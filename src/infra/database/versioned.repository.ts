@@ -7,7 +7,7 @@ import {
   type ObjectLiteral,
 } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm';
-import { type Cursor, decodeCursor, encodeCursor } from '../http/cursor.js';
+import { type Cursor, decodeCursor, encodeCursor } from './cursor.js';
 import { entityFromRow } from './entity-from-row.js';
 import type { VersionedEntity } from './versioned.entity.js';
 

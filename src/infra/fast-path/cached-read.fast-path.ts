@@ -10,20 +10,17 @@ import {
 } from '@nestjs/common/constants.js';
 import { ApplicationConfig, HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiKeyGuard } from '../auth/api-key.guard.js';
+import { ApiKeyGuard } from '../auth/index.js';
 import {
   CacheAsideInterceptor,
   type CachedRoute,
+  CacheService,
   cacheStatusOf,
   JSON_CONTENT_TYPE,
   notModified,
-} from '../cache/cache-aside.interceptor.js';
-import { CacheService } from '../cache/cache.service.js';
-import { isApiPath } from '../http/api-path.js';
-import { clientKeyOf } from '../throttle/client-key.js';
-import { rateLimitPolicy } from '../throttle/rate-limit.headers.js';
-import type { TierLimit } from '../throttle/rate-limit.store.js';
-import { RateLimitGuard } from '../throttle/throttle.guard.js';
+} from '../cache/index.js';
+import { isApiPath } from '../http/index.js';
+import { clientKeyOf, RateLimitGuard, rateLimitPolicy, type TierLimit } from '../throttle/index.js';
 
 /** Handler decorators whose effect (status, headers, rendering) Nest applies on every answer, hits included. */
 const RESPONSE_SHAPING_METADATA = [

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AuthModule } from '../auth/auth.module.js';
-import { ThrottleModule } from '../throttle/throttle.module.js';
+import { AuthModule } from '../auth/index.js';
+import { ThrottleModule } from '../throttle/index.js';
 import { CachedReadFastPath } from './cached-read.fast-path.js';
 
 /**

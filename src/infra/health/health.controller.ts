@@ -1,12 +1,10 @@
-import { Controller, Get, Logger, Req, ServiceUnavailableException, VERSION_NEUTRAL } from '@nestjs/common';
-import { HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { Controller, Get, Logger, Req, VERSION_NEUTRAL } from '@nestjs/common';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblemResponses } from '../http/openapi.decorators.js';
-import { ProblemException } from '../http/problem.js';
-import { ShutdownState } from '../http/shutdown-state.js';
-import { HealthIndicatorRegistry } from './health-indicator.registry.js';
+import { withTimeout } from '../../common/index.js';
+import { ApiProblemResponses, ProblemException, ShutdownState } from '../http/index.js';
+import { HealthIndicatorRegistry, type ReadinessProbe } from './health-indicator.registry.js';
 import { ComponentStatusDto, LiveResponseDto, ReadyResponseDto } from './health-response.dto.js';
 
 /** Driver messages stay in the logs: a probe's answer says only up or down. */
@@ -23,8 +21,6 @@ export class HealthController {
   private readonly logger = new Logger('Health');
 
   constructor(
-    private readonly health: HealthCheckService,
-    private readonly indicators: HealthIndicatorService,
     private readonly registry: HealthIndicatorRegistry,
     private readonly shutdown: ShutdownState,
   ) {}
@@ -60,30 +56,32 @@ export class HealthController {
     return { status: 'ok', details };
   }
 
+  /** Every probe at once, each bounded by PROBE_TIMEOUT_MS; a failure is logged with its reason. */
   private async checkAll(reqId: string): Promise<Record<string, ComponentStatus>> {
-    const checks = this.registry.entries().map(
-      ([name, probe]) =>
-        (): PromiseLike<HealthIndicatorResult> =>
-          this.indicators
-            .check(name)
-            .attempt(async ({ signal }) => {
-              await probe(signal);
-            })
-            .withTimeout(PROBE_TIMEOUT_MS),
-    );
-    let results: Record<string, { status: string; message?: unknown }>;
-    try {
-      results = (await this.health.check(checks)).details;
-    } catch (error) {
-      if (!(error instanceof ServiceUnavailableException)) throw error;
-      results = (error.getResponse() as { details: typeof results }).details;
-      for (const [name, result] of Object.entries(results)) {
-        if (result.status === 'down')
-          this.logger.warn({ msg: 'readiness probe failed', reqId, component: name, reason: result.message });
-      }
-    }
+    const entries = this.registry.entries();
+    const outcomes = await Promise.allSettled(entries.map(([name, probe]) => runProbe(name, probe)));
     return Object.fromEntries(
-      Object.entries(results).map(([name, result]) => [name, { status: result.status === 'down' ? 'down' : 'up' }]),
+      entries.map(([name], index): [string, ComponentStatus] => {
+        const outcome = outcomes[index]!;
+        if (outcome.status === 'fulfilled') return [name, { status: 'up' }];
+        const reason = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+        this.logger.warn({ msg: 'readiness probe failed', reqId, component: name, reason });
+        return [name, { status: 'down' }];
+      }),
     );
+  }
+}
+
+/** Runs one probe; its signal aborts when the probe is given up on, so it can drop its connection. */
+async function runProbe(name: string, probe: ReadinessProbe): Promise<void> {
+  const controller = new AbortController();
+  try {
+    await withTimeout(
+      Promise.resolve().then(() => probe(controller.signal)),
+      PROBE_TIMEOUT_MS,
+      `the ${name} probe`,
+    );
+  } finally {
+    controller.abort();
   }
 }

@@ -1,6 +1,5 @@
 import { Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { TerminusModule } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { redisConfig } from '../../config/index.js';
@@ -17,8 +16,6 @@ const REDIS_PING_TIMEOUT_MS = 500;
  */
 @Global()
 @Module({
-  // Terminus logs every failed check at error level with driver messages; we log a warning instead.
-  imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
   providers: [HealthIndicatorRegistry],
   exports: [HealthIndicatorRegistry],

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { ToInteger } from '../../common/validation.js';
+import { ToInteger } from '../../common/index.js';
 
 /** The page size when `limit` is omitted. */
 export const DEFAULT_PAGE_SIZE = 20;

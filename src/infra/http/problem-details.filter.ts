@@ -7,7 +7,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isConstraintViolation, isDatabaseUnavailable } from '../database/postgres-errors.js';
+import { InvalidCursorError, isConstraintViolation, isDatabaseUnavailable } from '../database/index.js';
 import { PROBLEM_CONTENT_TYPE, ProblemException, type ProblemDetails, titleOf } from './problem.js';
 import { RouteMethods } from './route-methods.js';
 
@@ -26,6 +26,10 @@ const fastifyDetails: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The Content-Length header does not match the body',
   FST_ERR_CTP_INVALID_CHARSET: 'Send the request body as UTF-8',
 };
+
+const INVALID_CURSOR = new ProblemException(400, 'The cursor is invalid', {
+  errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }],
+});
 
 const DATABASE_UNAVAILABLE = new ProblemException(503, 'The database is unavailable; try again shortly', {
   headers: { 'retry-after': '2' },
@@ -91,6 +95,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (!request.raw.complete && (request.raw.destroyed || request.raw.socket?.destroyed === true)) {
       return { status: 400, detail: 'The client closed the connection before the request was complete' };
     }
+    if (exception instanceof InvalidCursorError) return this.render(INVALID_CURSOR, request);
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn({ msg: 'database unavailable', reqId: request.id, err: String(exception) });
       return this.render(DATABASE_UNAVAILABLE, request);

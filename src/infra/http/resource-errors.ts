@@ -1,5 +1,4 @@
-import { isUniqueViolation } from '../database/postgres-errors.js';
-import type { WriteOutcome } from '../database/versioned.repository.js';
+import { isUniqueViolation, type WriteOutcome } from '../database/index.js';
 import { preconditionFailed } from './etag.js';
 import { ProblemException } from './problem.js';
 

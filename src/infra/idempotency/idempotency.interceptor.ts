@@ -1,9 +1,9 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { UnitOfWork } from '../database/index.js';
 import { ProblemException } from '../http/index.js';
 import { MetricsService } from '../metrics/index.js';
+import { UnitOfWork } from '../outbox/index.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, parseIdempotencyKey } from './idempotency-key.js';
 import { IdempotencyStore, type StoredOutcome, type StoredResponse } from './idempotency.store.js';
 import { requestFingerprint } from './request-fingerprint.js';

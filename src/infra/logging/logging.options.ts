@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
+import { currentRequestId } from './request-context.js';
 import { passwordOf, secretScrubber } from './secret-scrubber.js';
 
 export interface LoggingSettings {
@@ -37,8 +38,9 @@ function destination(dest: string | number): DestinationStream {
 }
 
 /**
- * The process's root logger: JSON lines (or pino-pretty in development), credentials removed from
- * headers by path and known secrets from every finished line. Nest's logger (`AppLogger`) and the
+ * The process's root logger: JSON lines (or pino-pretty in development), `reqId` on every line
+ * written while handling a request, credentials removed from headers by path and known secrets
+ * from every finished line. Nest's logger (`AppLogger`) and the
  * request log (`installRequestLogging`) both write through it.
  */
 export function createRootLogger(settings: LoggingSettings): Logger {
@@ -47,6 +49,12 @@ export function createRootLogger(settings: LoggingSettings): Logger {
     level: settings.level,
     redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
     hooks: { streamWrite: scrub },
+    // Every line written while handling a request carries its id (request-context.ts). A new
+    // object each time: pino merges the line's own fields into it.
+    mixin: () => {
+      const reqId = currentRequestId();
+      return reqId === undefined ? {} : { reqId };
+    },
   };
   if (settings.format === 'pretty') {
     return pino({

@@ -22,10 +22,8 @@ function levelOf(request: FastifyRequest, status: number): Level | undefined {
  * part of the line to build and redact, and where credentials live.
  *
  * A Fastify hook rather than Nest middleware on purpose: the request is at hand, so no per-request
- * child logger and no AsyncLocalStorage context is needed. On Node 20, AsyncLocalStorage runs on
- * async_hooks promise hooks, paid on every promise of every request; measured, it halved the
- * throughput of a cached GET (docs/benchmarks.md). Code that logs about a request and has it at
- * hand adds `reqId: request.id` itself, as the exception filter does.
+ * child logger is needed. The id is set here explicitly; the other lines written while handling a
+ * request get it from the request context (request-context.ts).
  *
  * ```ts
  * installRequestLogging(app.getHttpAdapter().getInstance(), app.get(ROOT_LOGGER));

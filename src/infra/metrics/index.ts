@@ -1,2 +1,3 @@
-// The public surface of infra/metrics for feature modules: import from here, not from its files.
-export * from './metrics.service.js';
+// The public surface of infra/metrics: import from here, not from its files.
+export { MetricsModule } from './metrics.module.js';
+export { MetricsService } from './metrics.service.js';

@@ -44,7 +44,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** outcome: completed | failed | retried | dead_lettered */
+  /** outcome: completed | retried (will run again) | failed (no attempt left, or unrecoverable) */
   readonly jobOutcomes = new Counter({
     name: 'queue_jobs_total',
     help: 'Background jobs by queue, job name and outcome',
@@ -77,6 +77,25 @@ export class MetricsService {
   readonly webhookDeliveries = new Counter({
     name: 'webhook_deliveries_total',
     help: 'Webhook delivery attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /**
+   * reason: members (a view dropped: the flush buffer held its most distinct members) | ids (a view
+   * counted without its viewer: the buffer held its most distinct ids).
+   */
+  readonly countersDropped = new Counter({
+    name: 'counters_dropped_total',
+    help: 'Counted views the in-process buffer could not keep in full, by counter family and reason',
+    labelNames: ['family', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** outcome: stored | failed (the batch goes back to the buffer for the next flush). */
+  readonly counterFlushes = new Counter({
+    name: 'counters_flushes_total',
+    help: 'Flushes of buffered counters to their store, by outcome',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

@@ -1,15 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import {
-  type DispatchEventJob,
-  type DomainEventSubscriber,
-  EVENT_SUBSCRIBER_METADATA,
-  JobHandler,
-  JobName,
-  type JobContext,
-  QueueDriver,
-  type QueueJobHandler,
-} from '../queue/queue.types.js';
+import { type JobContext, JobHandler, JobName, QueueDriver, type QueueJobHandler } from '../queue/index.js';
+import { type DispatchEventJob, type DomainEventSubscriber, EVENT_SUBSCRIBER_METADATA } from './event-subscriber.js';
 
 /**
  * The `dispatch-event` job: fans one committed domain event out to the jobs its subscribers want

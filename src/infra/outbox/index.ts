@@ -1,2 +1,11 @@
-// The public surface of infra/outbox for feature modules: import from here, not from its files.
-export * from './domain-event.js';
+// The public surface of infra/outbox: import from here, not from its files.
+export type { DomainEvent } from './domain-event.js';
+export { type DomainEventSubscriber, EventSubscriber, type FanOutJob } from './event-subscriber.js';
+export { OutboxModule } from './outbox.module.js';
+export {
+  type AfterCommitListener,
+  type CommittedTransaction,
+  type TransactionParticipant,
+  type TransactionScope,
+  UnitOfWork,
+} from './unit-of-work.js';

@@ -1,17 +1,22 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventDispatchHandler } from './event-dispatch.handler.js';
+import { OutboxEventEntity } from './outbox-event.entity.js';
 import { OutboxRelay } from './outbox.relay.js';
 import { OutboxSweeper } from './outbox.sweeper.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 /**
- * The transactional outbox's second half: events written with the data (UnitOfWork) are relayed
- * to the queue after commit, swept up when the relay missed them, fanned out to subscribers by the
- * `dispatch-event` job, and pruned after their retention. Needs QueueModule and DatabaseModule.
+ * The transactional outbox: events written with the data (UnitOfWork, global so that every feature
+ * can inject it) are relayed to the queue after commit, swept up when the relay missed them, fanned
+ * out to subscribers by the `dispatch-event` job, and pruned after their retention. Needs
+ * QueueModule and DatabaseModule.
  */
+@Global()
 @Module({
-  imports: [DiscoveryModule],
-  providers: [OutboxRelay, OutboxSweeper, EventDispatchHandler],
-  exports: [OutboxRelay, OutboxSweeper],
+  imports: [DiscoveryModule, TypeOrmModule.forFeature([OutboxEventEntity])],
+  providers: [UnitOfWork, OutboxRelay, OutboxSweeper, EventDispatchHandler],
+  exports: [UnitOfWork, OutboxRelay, OutboxSweeper],
 })
 export class OutboxModule {}

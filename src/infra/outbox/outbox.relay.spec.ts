@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import type { AfterCommitListener, UnitOfWork } from '../database/unit-of-work.js';
+import type { AfterCommitListener, UnitOfWork } from './unit-of-work.js';
 import type { QueueDriver } from '../queue/queue.types.js';
 import type { DomainEvent } from './domain-event.js';
 import { OutboxRelay } from './outbox.relay.js';

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { UnitOfWork } from '../database/unit-of-work.js';
-import { type DispatchEventJob, JobName, type JobOptions, QueueDriver, QueueName } from '../queue/queue.types.js';
+import { UnitOfWork } from './unit-of-work.js';
+import { JobName, type JobOptions, QueueDriver, QueueName } from '../queue/index.js';
+import type { DispatchEventJob } from './event-subscriber.js';
 import type { DomainEvent } from './domain-event.js';
 
 /** A dispatch job retries for about ten minutes; after that the event's subscribers simply never ran, which the logs say. */

@@ -9,8 +9,8 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
-import { MetricsService } from '../metrics/metrics.service.js';
-import { QueueDriver } from '../queue/queue.types.js';
+import { MetricsService } from '../metrics/index.js';
+import { QueueDriver } from '../queue/index.js';
 import type { DomainEvent } from './domain-event.js';
 import { OutboxRelay } from './outbox.relay.js';
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { MetricsService } from '../metrics/metrics.service.js';
+import { MetricsService } from '../metrics/index.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
 import type { JobContext } from './queue.types.js';
 

@@ -1,9 +1,7 @@
 import { Controller, Get, Inject, Param, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ApiProblemResponses } from '../http/openapi.decorators.js';
-import { ParseUuidPipe } from '../http/parse-uuid.pipe.js';
-import { ProblemException } from '../http/problem.js';
+import { ApiProblemResponses, ParseUuidPipe, ProblemException } from '../http/index.js';
 import { JobStatusDto, toJobStatusDto } from './dto/job-status.dto.js';
 import { type JobStatus, QueueDriver, QueueName, type ReportedJobData } from './queue.types.js';
 

@@ -8,9 +8,9 @@ import {
 } from '@nestjs/common';
 import { BullRegistrar } from '@nestjs/bullmq';
 import type { ConfigType } from '@nestjs/config';
-import { settlesWithin } from '../../common/timeout.js';
+import { settlesWithin } from '../../common/index.js';
 import { queueConfig } from '../../config/index.js';
-import { MetricsService } from '../metrics/metrics.service.js';
+import { MetricsService } from '../metrics/index.js';
 import { BullmqQueueDriver, bullmqBackendFactory, bullmqWorkerOptions } from './drivers/bullmq.driver.js';
 import { MemoryQueueDriver } from './drivers/memory.driver.js';
 import { JobRunner } from './job-runner.js';

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SetMetadata } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import type { DomainEvent } from '../outbox/domain-event.js';
 
 /*
  * The queue's public API: everything a feature module needs, nothing about Redis or BullMQ.
@@ -29,30 +28,12 @@ import type { DomainEvent } from '../outbox/domain-event.js';
  *    const id = await this.queue.add(QueueName.Imports, JobName.ImportProducts, { importId, owner }, { attempts: 1 });
  *    ```
  *
- * 3. React to domain events (the usual way to add a side effect): after commit the outbox relay
- *    enqueues ONE `dispatch-event` job per event (job id = event id) on the `events` queue; its
- *    handler asks every `@EventSubscriber()` for the jobs that event needs and enqueues them with
- *    the deterministic ids they return, so a redelivered event never duplicates a job.
- *
- *    ```ts
- *    @EventSubscriber()
- *    export class WebhookFanOut implements DomainEventSubscriber {
- *      readonly events = '*';                       // or ['user.created']
- *      jobsFor(event: DomainEvent): FanOutJob[] {
- *        return this.urls.map((url) => ({
- *          queue: QueueName.Notifications,
- *          name: JobName.DeliverWebhook,
- *          data: { event, url },
- *          opts: { jobId: jobIdOf(event.id, url), attempts: 8, backoff: { type: 'exponential', delay: 1000, jitter: 0.5, maxDelay: 3_600_000 } },
- *        }));
- *      }
- *    }
- *    ```
+ * 3. React to domain events: see `@EventSubscriber()` in infra/outbox (event-subscriber.ts).
  */
 
 /** Every queue. Workers scale per queue; a slow queue never holds up another. */
 export enum QueueName {
-  /** One `dispatch-event` job per committed domain event (fan-out to subscribers). */
+  /** One `dispatch-event` job per committed domain event (fan-out to subscribers), and small bookkeeping on events. */
   Events = 'events',
   /** Outgoing messages: webhooks, email. */
   Notifications = 'notifications',
@@ -70,6 +51,8 @@ export enum JobName {
   DeliverWebhook = 'deliver-webhook',
   SendWelcomeEmail = 'send-welcome-email',
   ImportProducts = 'import-products',
+  /** Removes a deleted product from the view counters (popularity). */
+  ForgetProductViews = 'forget-product-views',
 }
 
 /** Which queue each job runs on; `add` rejects a job on another queue. */
@@ -78,6 +61,7 @@ export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
   [JobName.DeliverWebhook]: QueueName.Notifications,
   [JobName.SendWelcomeEmail]: QueueName.Notifications,
   [JobName.ImportProducts]: QueueName.Imports,
+  [JobName.ForgetProductViews]: QueueName.Events,
 };
 
 export type JobId = string;
@@ -199,33 +183,9 @@ export class PermanentJobError extends UnrecoverableError {
 }
 
 export const JOB_HANDLER_METADATA = 'app:queue:job-handler';
-export const EVENT_SUBSCRIBER_METADATA = 'app:queue:event-subscriber';
 
 /** Marks a provider as the handler of one job name. */
 export const JobHandler = (name: JobName): ClassDecorator => SetMetadata(JOB_HANDLER_METADATA, name);
-
-/** A job a subscriber wants for one domain event. Give it a deterministic `opts.jobId`. */
-export interface FanOutJob<T = unknown> {
-  queue: QueueName;
-  name: JobName;
-  data: T;
-  opts: JobOptions & { jobId: JobId };
-}
-
-/** Turns committed domain events into jobs. Runs in the `dispatch-event` job (a worker). */
-export interface DomainEventSubscriber {
-  /** The event types it wants (`'user.created'`, ...), or `'*'` for all. */
-  readonly events: readonly string[] | '*';
-  jobsFor(event: DomainEvent): FanOutJob[] | Promise<FanOutJob[]>;
-}
-
-/** Marks a provider as a `DomainEventSubscriber`; the dispatcher finds all of them at start-up. */
-export const EventSubscriber = (): ClassDecorator => SetMetadata(EVENT_SUBSCRIBER_METADATA, true);
-
-/** The data of a `dispatch-event` job. */
-export interface DispatchEventJob {
-  event: DomainEvent;
-}
 
 const SAFE_PART = /^[A-Za-z0-9._-]{1,64}$/;
 

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import { type ConsumeResult, RateLimitStore, type TierLimit } from './rate-limit.store.js';
 import type { RedisRateLimitStore } from './redis-rate-limit.store.js';
-import { withTimeout } from '../../common/timeout.js';
+import { withTimeout } from '../../common/index.js';
 
 export type ThrottleFailMode = 'local' | 'closed';
 

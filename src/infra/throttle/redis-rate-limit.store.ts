@@ -1,6 +1,6 @@
-import { createClient, type RedisClientType } from '@keyv/redis';
+import { createClient, type RedisClientType } from '@redis/client';
 import { type ConsumeResult, RateLimitStore, type TierLimit, type TierState } from './rate-limit.store.js';
-import { runScript, whenReady } from '../../common/redis-scripts.js';
+import { runScript, whenReady } from '../../common/index.js';
 import { SLIDING_WINDOW } from './sliding-window.script.js';
 
 export interface RedisRateLimitStoreOptions {
@@ -31,7 +31,7 @@ export class RedisRateLimitStore extends RateLimitStore {
     super();
     this.keyPrefix = options.keyPrefix;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
-    // node-redis (the client @keyv/redis ships, as the cache uses): its EVALSHA costs about half
+    // node-redis (`@redis/client`, as the cache uses): its EVALSHA costs about half
     // the CPU of ioredis's, which is most of what rate limiting costs per request.
     this.client = createClient({
       url: options.url,

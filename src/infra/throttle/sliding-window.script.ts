@@ -1,4 +1,4 @@
-import { redisScript } from '../../common/redis-scripts.js';
+import { redisScript } from '../../common/index.js';
 
 /**
  * The whole decision for one request, atomic in Redis. Each KEYS[i] is a list of admission

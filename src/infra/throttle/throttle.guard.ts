@@ -9,9 +9,8 @@ import {
   type ThrottlerOptions,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isApiPath, WRITE_METHODS } from '../http/api-path.js';
-import { ProblemException } from '../http/problem.js';
-import { MetricsService } from '../metrics/metrics.service.js';
+import { isApiPath, ProblemException, WRITE_METHODS } from '../http/index.js';
+import { MetricsService } from '../metrics/index.js';
 import { clientKeyOf } from './client-key.js';
 import { RateLimiterUnavailableError } from './failover-rate-limit.store.js';
 import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit.headers.js';

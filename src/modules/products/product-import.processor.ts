@@ -4,8 +4,9 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
-import { isUniqueViolation, UnitOfWork } from '../../infra/database/index.js';
+import { isUniqueViolation } from '../../infra/database/index.js';
 import { AppValidationPipe, type FieldError, ProblemException } from '../../infra/http/index.js';
+import { UnitOfWork } from '../../infra/outbox/index.js';
 import {
   type JobContext,
   JobHandler,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { queueConfig } from '../../config/index.js';
-import { UnitOfWork } from '../../infra/database/index.js';
 import { ProblemException } from '../../infra/http/index.js';
+import { UnitOfWork } from '../../infra/outbox/index.js';
 import { JobName, QueueDriver, QueueName } from '../../infra/queue/index.js';
 import type { ImportProductsJob } from './dto/import-products.dto.js';
 

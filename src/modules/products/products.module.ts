@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CacheModule } from '../../infra/cache/index.js';
+import { CachedProductReader } from './cached-product.reader.js';
 import { ProductEntity } from './product.entity.js';
 import { ProductImportController } from './product-import.controller.js';
 import { ProductImportProcessor } from './product-import.processor.js';
@@ -13,7 +14,7 @@ import { ProductsService } from './products.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([ProductEntity]), CacheModule.forFeature(productWriteThrough)],
   controllers: [ProductsController, ProductImportController],
-  providers: [ProductsRepository, ProductsService, ProductImportService, ProductImportProcessor],
-  exports: [ProductsService],
+  providers: [ProductsRepository, ProductsService, ProductImportService, ProductImportProcessor, CachedProductReader],
+  exports: [ProductsService, CachedProductReader],
 })
 export class ProductsModule {}

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type TransactionScope, UnitOfWork } from '../../infra/database/index.js';
-import type { Page } from '../../infra/http/index.js';
+import type { Page } from '../../infra/database/index.js';
 import {
   preconditionFailed,
   DEFAULT_PAGE_SIZE,
@@ -8,6 +7,7 @@ import {
   notFound,
   rethrowAsConflict,
 } from '../../infra/http/index.js';
+import { type TransactionScope, UnitOfWork } from '../../infra/outbox/index.js';
 import type { CreateProductDto } from './dto/create-product.dto.js';
 import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 import { type ProductResponseDto, toProductResponse } from './dto/product-response.dto.js';

@@ -2,8 +2,8 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Q
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
+import type { Page } from '../../infra/database/index.js';
 import { Idempotent } from '../../infra/idempotency/index.js';
-import type { Page } from '../../infra/http/index.js';
 import {
   etagOf,
   writePreconditions,

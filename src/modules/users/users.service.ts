@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { UnitOfWork } from '../../infra/database/index.js';
-import type { Page } from '../../infra/http/index.js';
+import type { Page } from '../../infra/database/index.js';
 import {
   DEFAULT_PAGE_SIZE,
   type PageQueryDto,
@@ -9,6 +8,7 @@ import {
   notFound,
   rethrowAsConflict,
 } from '../../infra/http/index.js';
+import { UnitOfWork } from '../../infra/outbox/index.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { UpdateUserDto } from './dto/update-user.dto.js';
 import { toUserResponse, type UserResponseDto } from './dto/user-response.dto.js';

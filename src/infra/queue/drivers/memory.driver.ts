@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { settlesWithin } from '../../../common/timeout.js';
+import { settlesWithin } from '../../../common/index.js';
 import { backoffDelay } from '../backoff.js';
 import {
   type JobContext,

@@ -1,15 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { mailConfig } from '../../../config/index.js';
-import type { DomainEvent } from '../../../infra/outbox/index.js';
 import {
+  type DomainEvent,
   type DomainEventSubscriber,
   EventSubscriber,
   type FanOutJob,
-  JobName,
-  jobIdOf,
-  QueueName,
-} from '../../../infra/queue/index.js';
+} from '../../../infra/outbox/index.js';
+import { JobName, jobIdOf, QueueName } from '../../../infra/queue/index.js';
 import type { UserResponseDto } from '../../users/dto/user-response.dto.js';
 import { UserEvent } from '../../users/user.events.js';
 import type { WelcomeEmailJob } from './welcome-email.js';

@@ -1,15 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { webhooksConfig } from '../../../config/index.js';
-import type { DomainEvent } from '../../../infra/outbox/index.js';
 import {
+  type DomainEvent,
   type DomainEventSubscriber,
   EventSubscriber,
   type FanOutJob,
-  JobName,
-  jobIdOf,
-  QueueName,
-} from '../../../infra/queue/index.js';
+} from '../../../infra/outbox/index.js';
+import { JobName, jobIdOf, QueueName } from '../../../infra/queue/index.js';
 import { webhookJobOptions, type WebhookDeliveryJob } from './webhook-delivery.job.js';
 
 /**

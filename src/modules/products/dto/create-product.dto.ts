@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { IsOmittable, IsText } from '../../../common/validation.js';
+import { IsOmittable, IsText } from '../../../common/index.js';
 
 /** ISO 4217 codes known to this runtime's ICU data. */
 const CURRENCIES: readonly string[] = Intl.supportedValuesOf('currency');

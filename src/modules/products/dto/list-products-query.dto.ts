@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
-import { ToBoolean } from '../../../common/validation.js';
+import { ToBoolean } from '../../../common/index.js';
 import { PageQueryDto } from '../../../infra/http/index.js';
 
 export class ListProductsQueryDto extends PageQueryDto {

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail } from 'class-validator';
-import { IsText } from '../../../common/validation.js';
+import { IsText } from '../../../common/index.js';
 
 export class CreateUserDto {
   @ApiProperty({

@@ -1,5 +1,3 @@
-import { ProblemException } from './problem.js';
-
 /** A position in a newest-first listing: the last item's creation time and id. */
 export interface Cursor {
   createdAt: Date;
@@ -18,12 +16,18 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
 }
 
-/** @throws ProblemException 400 when the cursor was not produced by `encodeCursor`. */
+/** A cursor this API did not write (forged, truncated, or from another listing); the problem filter answers 400. */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+
+  constructor() {
+    super('The cursor is invalid');
+  }
+}
+
+/** @throws InvalidCursorError when the cursor was not produced by `encodeCursor`. */
 export function decodeCursor(value: string): Cursor {
-  const invalid = () =>
-    new ProblemException(400, 'The cursor is invalid', {
-      errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }],
-    });
+  const invalid = () => new InvalidCursorError();
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) throw invalid();
   let parsed: unknown;
   try {

@@ -1,5 +1,5 @@
 import type { INestApplicationContext, Logger } from '@nestjs/common';
-import { assertValidEnvironment, InvalidEnvironmentError } from '../config/index.js';
+import { assertValidEnvironment, InvalidEnvironmentError } from './config/index.js';
 
 /** Start-up's first step: a bad environment prints one message naming every bad variable and exits 1. */
 export function exitOnInvalidEnvironment(): void {

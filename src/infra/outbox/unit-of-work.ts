@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
-import type { DomainEvent } from '../outbox/domain-event.js';
-import { OutboxEventEntity } from '../outbox/outbox-event.entity.js';
+import type { DomainEvent } from './domain-event.js';
+import { OutboxEventEntity } from './outbox-event.entity.js';
 
 /** What a write sees inside `UnitOfWork.run`. */
 export interface TransactionScope {

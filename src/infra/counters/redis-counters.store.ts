@@ -1,0 +1,143 @@
+import { createClient, type RedisClientType } from '@redis/client';
+import { redisScript, runScript, whenReady } from '../../common/index.js';
+import {
+  type BucketRange,
+  bucketExpiresAt,
+  bucketsOf,
+  type CounterFamily,
+  type CounterIncrement,
+  type CountersStore,
+  type MemberCount,
+  type MemberTotals,
+} from './counters.store.js';
+
+export interface RedisCountersOptions {
+  url: string;
+  /** `REDIS_KEY_PREFIX`: keys are `<prefix>:counters:{…}:…` (docs/popularity.md has the layout). */
+  keyPrefix: string;
+  /** Per-command timeout; a read past it fails (the route answers 503), a flush is retried. */
+  commandTimeoutMs?: number;
+  /**
+   * How long one union of a range's buckets is reused by `top` (ms): the cost of the union is then
+   * paid at most once per range per this interval, across every instance. 0: never reused.
+   */
+  topReuseMs?: number;
+}
+
+// The union of a range's buckets, kept for ARGV[1] ms so that many readers share one ZUNIONSTORE,
+// then its top ARGV[2] members. KEYS[1]: the union; KEYS[2..]: the buckets (one slot: one hash tag).
+const TOP = redisScript(`
+local reuse = tonumber(ARGV[1])
+if reuse == 0 or redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZUNIONSTORE', KEYS[1], #KEYS - 1, unpack(KEYS, 2))
+  if reuse > 0 then redis.call('PEXPIRE', KEYS[1], reuse) end
+end
+local top = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'REV', 'WITHSCORES')
+if reuse == 0 then redis.call('DEL', KEYS[1]) end
+return top`);
+
+/**
+ * Counters in Redis: each bucket's counts are a sorted set (`ZINCRBY`), each member's distinct ids
+ * per bucket a HyperLogLog (`PFADD`; standard error 0.81 %, at most 12 KiB per key). A flush is
+ * one pipeline; every key expires once no window can reach its bucket.
+ *
+ * Key layout, Redis Cluster ready (every multi-key command stays in one slot):
+ * - `<prefix>:counters:{<family>}:<bucket>`: the counts; one hash tag per family, so `top` unions
+ *   any range of buckets in one slot.
+ * - `<prefix>:counters:{<family>}:top:<from>-<to>`: a reused union (short-lived, same slot).
+ * - `<prefix>:counters:{<family>:<member>}:ids:<bucket>`: one member's HyperLogLogs, one hash tag
+ *   per member, so `PFCOUNT` over a range merges them in one slot and members spread over the cluster.
+ */
+export class RedisCountersStore implements CountersStore {
+  readonly kind = 'redis';
+  readonly client: RedisClientType;
+  private readonly prefix: string;
+  private readonly topReuseMs: number;
+
+  constructor(options: RedisCountersOptions) {
+    this.prefix = `${options.keyPrefix}:counters`;
+    this.topReuseMs = options.topReuseMs ?? 1000;
+    this.client = createClient({
+      url: options.url,
+      // Fail fast while Redis is away: a flush is retried from memory, a read answers 503.
+      disableOfflineQueue: true,
+      commandOptions: { timeout: options.commandTimeoutMs ?? 2000 },
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min((retries + 1) * 100, 1000) },
+    });
+    // Without a listener node-redis reports every failed reconnect as an unhandled 'error' event.
+    this.client.on('error', () => undefined);
+  }
+
+  /** Starts connecting (retrying in the background) and waits up to `timeoutMs`; never throws. */
+  async connect(timeoutMs = 2000): Promise<boolean> {
+    this.client.connect().catch(() => undefined);
+    return whenReady(this.client, timeoutMs);
+  }
+
+  async add(family: CounterFamily, increments: readonly CounterIncrement[]): Promise<void> {
+    if (increments.length === 0) return;
+    const pipeline = this.client.multi();
+    const expiries = new Map<string, number>();
+    for (const { bucket, member, count, ids } of increments) {
+      const counts = this.countsKey(family, bucket);
+      pipeline.zIncrBy(counts, count, member);
+      expiries.set(counts, bucketExpiresAt(family, bucket));
+      if (ids.length > 0) {
+        const distinct = this.idsKey(family, member, bucket);
+        pipeline.pfAdd(distinct, [...ids]);
+        expiries.set(distinct, bucketExpiresAt(family, bucket));
+      }
+    }
+    // An absolute expiry: the same on every flush, so repeating it never extends a bucket's life.
+    for (const [key, at] of expiries) pipeline.pExpireAt(key, at);
+    await pipeline.execAsPipeline();
+  }
+
+  async top(family: CounterFamily, range: BucketRange, limit: number): Promise<MemberCount[]> {
+    const keys = [
+      `${this.prefix}:{${family.name}}:top:${range.from}-${range.to}`,
+      ...bucketsOf(range).map((bucket) => this.countsKey(family, bucket)),
+    ];
+    const reply = (await runScript(this.client, TOP, {
+      keys,
+      arguments: [String(this.topReuseMs), String(limit)],
+    })) as string[];
+    const top: MemberCount[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) top.push({ member: reply[i]!, count: Number(reply[i + 1]) });
+    return top;
+  }
+
+  async totals(family: CounterFamily, member: string, ranges: readonly BucketRange[]): Promise<MemberTotals[]> {
+    // Windows overlap (they all end now): each bucket's score is read once.
+    const buckets = [...new Set(ranges.flatMap(bucketsOf))];
+    const pipeline = this.client.multi();
+    for (const bucket of buckets) pipeline.zScore(this.countsKey(family, bucket), member);
+    for (const range of ranges) pipeline.pfCount(bucketsOf(range).map((b) => this.idsKey(family, member, b)));
+    const replies = await pipeline.execAsPipeline();
+    const scores = new Map(buckets.map((bucket, i) => [bucket, Number(replies[i] ?? 0)]));
+    return ranges.map((range, i) => ({
+      count: bucketsOf(range).reduce((sum, bucket) => sum + (scores.get(bucket) ?? 0), 0),
+      distinct: Number(replies[buckets.length + i]),
+    }));
+  }
+
+  async remove(family: CounterFamily, member: string, range: BucketRange): Promise<void> {
+    const pipeline = this.client.multi();
+    for (const bucket of bucketsOf(range)) pipeline.zRem(this.countsKey(family, bucket), member);
+    pipeline.del(bucketsOf(range).map((bucket) => this.idsKey(family, member, bucket)));
+    await pipeline.execAsPipeline();
+  }
+
+  async close(): Promise<void> {
+    if (this.client.isReady) await this.client.close().catch(() => this.client.destroy());
+    else if (this.client.isOpen) this.client.destroy();
+  }
+
+  private countsKey(family: CounterFamily, bucket: number): string {
+    return `${this.prefix}:{${family.name}}:${bucket}`;
+  }
+
+  private idsKey(family: CounterFamily, member: string, bucket: number): string {
+    return `${this.prefix}:{${family.name}:${member}}:ids:${bucket}`;
+  }
+}
