@@ -11,7 +11,7 @@ import { type BenchReport, type ScenarioResult, type TargetCheck, textTable, upd
 import { httpCeiling, redisCeiling } from './scenarios/ceilings.js';
 import { countingOnOff } from './scenarios/counting.js';
 import { eventPath } from './scenarios/event-path.js';
-import { getById, listPages, measureHttp, patchStock } from './scenarios/http.js';
+import { getById, listPages, measureHttp, patchStock, patchStockIdempotent } from './scenarios/http.js';
 import { ourQueue, rawBullmq } from './scenarios/queue.js';
 import { baselineStampede, insertColdProducts, pressureStampede, serviceStampede } from './scenarios/stampede.js';
 
@@ -22,6 +22,7 @@ export const SCENARIOS = [
   'cached',
   'list',
   'patch',
+  'patch-idempotent',
   'counting',
   'uncached',
   'baseline-fastify',
@@ -180,6 +181,24 @@ async function runScenarios(ctx: BenchContext, selected: (id: (typeof SCENARIOS)
         ).result,
     );
   }
+  if (selected('patch-idempotent')) {
+    await attempt(
+      ctx,
+      'patch-idempotent',
+      'PATCH with Idempotency-Key',
+      async () =>
+        (
+          await measureHttp(
+            ctx,
+            served,
+            'patch-idempotent',
+            'PATCH /v1/products/:id with a new Idempotency-Key each',
+            patchStockIdempotent(ctx.productIds, ctx.apiKey),
+          )
+        ).result,
+    );
+    notePatchKeyCost(ctx);
+  }
   // Let the PATCHes' events be dispatched and their jobs run before stopping, so none is left for
   // a later instance (the event-path one would deliver them as webhooks during its measurement).
   await waitForQuiet(ctx, served);
@@ -205,6 +224,16 @@ async function runScenarios(ctx: BenchContext, selected: (id: (typeof SCENARIOS)
     await attempt(ctx, 'queue', 'our queue path', () => ourQueue(ctx));
     await attempt(ctx, 'queue-raw-2', 'raw BullMQ again', () => rawBullmq(ctx, 2));
   }
+}
+
+/** What the Idempotency-Key costs a PATCH in this run: throughput ratio and median latency difference. */
+function notePatchKeyCost(ctx: BenchContext): void {
+  const plain = ctx.results.find((r) => r.id === 'patch' && r.status === 'ok');
+  const keyed = ctx.results.find((r) => r.id === 'patch-idempotent' && r.status === 'ok');
+  if (!plain?.rate || !keyed?.rate || plain.p50 == null || keyed.p50 == null) return;
+  ctx.notes.push(
+    `Idempotency-Key on PATCH: ${(keyed.rate / plain.rate).toFixed(2)}× the throughput without it, p50 ${(keyed.p50 - plain.p50).toFixed(2)} ms more`,
+  );
 }
 
 /** Waits (at most 20 s) until every outbox event is dispatched and no queue has waiting or active jobs (per /metrics). */

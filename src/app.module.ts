@@ -7,6 +7,7 @@ import { FastPathModule } from './infra/fast-path/index.js';
 import { DatabaseModule } from './infra/database/index.js';
 import { HealthModule } from './infra/health/index.js';
 import { HttpInfraModule } from './infra/http/index.js';
+import { IdempotencyModule } from './infra/idempotency/index.js';
 import { LoggingModule } from './infra/logging/index.js';
 import { MetricsModule } from './infra/metrics/index.js';
 import { OutboxModule } from './infra/outbox/index.js';
@@ -25,6 +26,7 @@ import { UsersModule } from './modules/users/users.module.js';
     HttpInfraModule,
     MetricsModule,
     DatabaseModule,
+    IdempotencyModule,
     CacheModule.forRootAsync({ inject: [cacheConfig.KEY, redisConfig.KEY], useFactory: cacheOptionsFromConfig }),
     AuthModule,
     ThrottleModule,

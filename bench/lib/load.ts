@@ -3,8 +3,8 @@ import { LatencyRecorder, type LatencySummary } from './stats.js';
 
 export interface LoadRequest {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-  /** Builds each request's path (and body): called once per request. */
-  next: () => { path: string; body?: string };
+  /** Builds each request's path (and body, and headers of its own): called once per request. */
+  next: () => { path: string; body?: string; headers?: Record<string, string> };
   headers?: Record<string, string>;
 }
 
@@ -72,8 +72,11 @@ function once(
         requests: [
           {
             setupRequest: (req) => {
-              const { path, body } = request.next();
-              return body === undefined ? { ...req, path } : { ...req, path, body };
+              const { path, body, headers } = request.next();
+              const withHeaders = headers
+                ? { ...req, path, headers: { ...req.headers, ...headers } }
+                : { ...req, path };
+              return body === undefined ? withHeaders : { ...withHeaders, body };
             },
           },
         ],

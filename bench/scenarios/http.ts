@@ -25,6 +25,18 @@ export const patchStock = (ids: readonly string[], apiKey?: string): LoadRequest
 });
 
 /**
+ * The same PATCH with a fresh `Idempotency-Key` on each request: every one is processed (none is a
+ * replay), so the difference to `patchStock` is the key's cost: its lookup before the transaction,
+ * and the insert and update of its row inside it.
+ */
+export const patchStockIdempotent = (ids: readonly string[], apiKey?: string): LoadRequest => {
+  const base = patchStock(ids, apiKey);
+  const run = Math.random().toString(36).slice(2, 10);
+  let sequence = 0;
+  return { ...base, next: () => ({ ...base.next(), headers: { 'idempotency-key': `bench-${run}-${sequence++}` } }) };
+};
+
+/**
  * Warm-up, then measured load against one running server; afterwards one probe request records
  * the cache header the server sent, so a "cached" row that never hit the cache says so.
  */

@@ -5,6 +5,7 @@ import { countersConfig, countersEnvSchema } from './counters.config.js';
 import { databaseConfig, databaseEnvSchema } from './database.config.js';
 import { currentEnv, InvalidEnvironmentError, problemsOf, type EnvProblem } from './env.js';
 import { httpConfig, httpEnvSchema } from './http.config.js';
+import { idempotencyConfig, idempotencyEnvSchema } from './idempotency.config.js';
 import { mailConfig, mailEnvSchema } from './mail.config.js';
 import { configNamespaces } from './namespaces.js';
 import { productionProblems } from './production-checks.js';
@@ -19,6 +20,7 @@ export {
   countersConfig,
   databaseConfig,
   httpConfig,
+  idempotencyConfig,
   mailConfig,
   queueConfig,
   redisConfig,
@@ -39,6 +41,7 @@ export type QueueConfig = ConfigType<typeof queueConfig>;
 export type WebhooksConfig = ConfigType<typeof webhooksConfig>;
 export type MailConfig = ConfigType<typeof mailConfig>;
 export type AuthConfig = ConfigType<typeof authConfig>;
+export type IdempotencyConfig = ConfigType<typeof idempotencyConfig>;
 
 const schemas = [
   httpEnvSchema,
@@ -51,6 +54,7 @@ const schemas = [
   mailEnvSchema,
   authEnvSchema,
   countersEnvSchema,
+  idempotencyEnvSchema,
 ];
 
 /**

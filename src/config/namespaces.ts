@@ -3,6 +3,7 @@ import { cacheConfig } from './cache.config.js';
 import { countersConfig } from './counters.config.js';
 import { databaseConfig } from './database.config.js';
 import { httpConfig } from './http.config.js';
+import { idempotencyConfig } from './idempotency.config.js';
 import { mailConfig } from './mail.config.js';
 import { queueConfig } from './queue.config.js';
 import { redisConfig } from './redis.config.js';
@@ -22,4 +23,5 @@ export const configNamespaces = [
   mailConfig,
   authConfig,
   countersConfig,
+  idempotencyConfig,
 ];

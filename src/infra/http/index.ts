@@ -14,6 +14,7 @@ export {
   ApiKeyProtected,
   ApiPatchBody,
   ApiProblemResponses,
+  problemContent,
   ResponseHeaders,
 } from './openapi.decorators.js';
 export { DEFAULT_PAGE_SIZE, PageQueryDto } from './page-query.dto.js';

@@ -3,6 +3,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type BodyBounds, type BodyViolation, findBoundViolation, findForbiddenKey } from './body-bounds.js';
 import { ProblemException } from './problem.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A JSON body's bytes exactly as they arrived (the Idempotency-Key fingerprint hashes them). */
+    rawBody?: Buffer;
+  }
+}
+
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /**
@@ -23,6 +30,7 @@ export function installJsonBodyParser(fastify: FastifyInstance, bounds: BodyBoun
     'application/json',
     { parseAs: 'buffer' },
     (request: FastifyRequest, raw: Buffer, done) => {
+      request.rawBody = raw;
       try {
         done(null, parseJsonBody(request, raw, bounds));
       } catch (error) {

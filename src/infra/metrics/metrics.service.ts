@@ -108,6 +108,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** outcome: new (processed) | replayed | conflict (409, in flight) | mismatch (422, other request). */
+  readonly idempotencyRequests = new Counter({
+    name: 'idempotency_requests_total',
+    help: 'Requests that carried an Idempotency-Key, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these three gauges `*_total`, a suffix Prometheus reserves for counters

@@ -6,6 +6,7 @@ export { OutboxModule } from './outbox.module.js';
 export {
   type AfterCommitListener,
   type CommittedTransaction,
+  type TransactionParticipant,
   type TransactionScope,
   UnitOfWork,
 } from './unit-of-work.js';

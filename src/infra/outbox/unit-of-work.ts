@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import type { DomainEvent } from './domain-event.js';
 import { OutboxEventEntity } from './outbox-event.entity.js';
 
@@ -27,6 +28,23 @@ export interface CommittedTransaction {
 export type AfterCommitListener = (committed: CommittedTransaction) => Promise<void>;
 
 /**
+ * Rows a caller above the unit of work adds to the transaction of the writes it holds (see
+ * `UnitOfWork.holding`): the first statement of the transaction and the last one before commit.
+ * Either may throw to roll the whole transaction back.
+ */
+export interface TransactionParticipant<R> {
+  begin(manager: EntityManager): Promise<void>;
+  complete(manager: EntityManager, outcome: R): Promise<void>;
+}
+
+/** The transaction a `holding` call keeps open across the units of work run inside it. */
+interface HeldTransaction {
+  begin: (manager: EntityManager) => Promise<void>;
+  open?: { runner: QueryRunner; events: DomainEvent[]; afterCommit: Array<() => Promise<void> | void> };
+  settled: boolean;
+}
+
+/**
  * Runs a write in one transaction with its domain events (transactional outbox), then the
  * after-commit work. Example:
  *
@@ -42,6 +60,7 @@ export type AfterCommitListener = (committed: CommittedTransaction) => Promise<v
 export class UnitOfWork {
   private readonly logger = new Logger(UnitOfWork.name);
   private readonly listeners: AfterCommitListener[] = [];
+  private readonly held = new AsyncLocalStorage<HeldTransaction>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -51,33 +70,129 @@ export class UnitOfWork {
   }
 
   async run<T>(work: (tx: TransactionScope) => Promise<T>): Promise<T> {
+    const held = this.held.getStore();
+    if (held && !held.settled) return this.runHeld(held, work);
     const events: DomainEvent[] = [];
     const afterCommit: Array<() => Promise<void> | void> = [];
 
     const result = await this.dataSource.transaction(async (manager) => {
-      const scope: TransactionScope = {
-        manager,
-        emit: (type, aggregate, payload) => {
-          const event = {
-            id: randomUUID(),
-            type,
-            aggregateType: aggregate.type,
-            aggregateId: aggregate.id,
-            occurredAt: new Date().toISOString(),
-            payload,
-          };
-          events.push(event);
-          return event;
-        },
-        afterCommit: (fn) => afterCommit.push(fn),
-      };
-      const value = await work(scope);
+      const value = await work(this.scopeOf(manager, events, afterCommit));
       if (events.length > 0) await this.insertEvents(manager, events);
       return value;
     });
 
     await this.runAfterCommit(events, afterCommit);
     return result;
+  }
+
+  /**
+   * Runs `work` (a whole request handler) so that the units of work it runs share one transaction
+   * that commits only when `work` has produced its outcome: `participant.begin` is the
+   * transaction's first statement, `participant.complete(outcome)` its last before the commit, so
+   * the outcome is committed with the writes or not at all. `work` failing rolls everything back.
+   * After-commit work runs after that commit, before this resolves. When `work` runs no unit of
+   * work, no transaction is opened and the participant is not called. Example (idempotency keys):
+   *
+   * ```ts
+   * const response = await unitOfWork.holding(
+   *   { begin: (m) => reserveKey(m), complete: (m, response) => storeResponse(m, response) },
+   *   () => renderResponse(handler()),
+   * );
+   * ```
+   *
+   * Code after a unit of work inside `work` runs before the commit: keep it short and, if it
+   * hands the written rows to another process (a queue job), let that process wait for the commit.
+   */
+  async holding<R>(participant: TransactionParticipant<R>, work: () => Promise<R>): Promise<R> {
+    const held: HeldTransaction = { begin: (manager) => participant.begin(manager), settled: false };
+    let outcome: R;
+    try {
+      outcome = await this.held.run(held, work);
+    } catch (error) {
+      held.settled = true;
+      await this.rollback(held);
+      throw error;
+    }
+    held.settled = true;
+    const open = held.open;
+    if (!open) return outcome;
+    try {
+      await participant.complete(open.runner.manager, outcome);
+      await open.runner.commitTransaction();
+    } catch (error) {
+      await this.rollback(held);
+      throw error;
+    }
+    held.open = undefined;
+    await open.runner.release();
+    await this.runAfterCommit(open.events, open.afterCommit);
+    return outcome;
+  }
+
+  /** A unit of work inside `holding`: the first one opens the held transaction, the others join it. */
+  private async runHeld<T>(held: HeldTransaction, work: (tx: TransactionScope) => Promise<T>): Promise<T> {
+    if (!held.open) {
+      const runner = this.dataSource.createQueryRunner();
+      await runner.connect();
+      held.open = { runner, events: [], afterCommit: [] };
+      try {
+        await runner.startTransaction();
+        await held.begin(runner.manager);
+      } catch (error) {
+        await this.rollback(held);
+        throw error;
+      }
+    }
+    const open = held.open;
+    const events: DomainEvent[] = [];
+    try {
+      const value = await work(this.scopeOf(open.runner.manager, events, open.afterCommit));
+      if (events.length > 0) await this.insertEvents(open.runner.manager, events);
+      open.events.push(...events);
+      return value;
+    } catch (error) {
+      // A failed statement aborts the whole transaction: nothing of it can be kept.
+      await this.rollback(held);
+      throw error;
+    }
+  }
+
+  /** Rolls the held transaction back (if open) and frees its connection; a later unit of work opens a new one. */
+  private async rollback(held: HeldTransaction): Promise<void> {
+    const open = held.open;
+    if (!open) return;
+    held.open = undefined;
+    if (open.runner.isReleased) return;
+    try {
+      if (open.runner.isTransactionActive) await open.runner.rollbackTransaction();
+    } catch (error) {
+      this.logger.warn(`rollback failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      await open.runner.release();
+    }
+  }
+
+  private scopeOf(
+    manager: EntityManager,
+    events: DomainEvent[],
+    afterCommit: Array<() => Promise<void> | void>,
+  ): TransactionScope {
+    return {
+      manager,
+      emit: (type, aggregate, payload) => {
+        const event = {
+          id: randomUUID(),
+          type,
+          aggregateType: aggregate.type,
+          aggregateId: aggregate.id,
+          occurredAt: new Date().toISOString(),
+          payload,
+        };
+        events.push(event);
+        return event;
+      },
+      afterCommit: (fn) => afterCommit.push(fn),
+    };
   }
 
   private async insertEvents(manager: EntityManager, events: DomainEvent[]): Promise<void> {

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyProtected, ApiProblemResponses } from '../../infra/http/index.js';
+import { Idempotent } from '../../infra/idempotency/index.js';
 import { clientKeyOf } from '../../infra/throttle/index.js';
 import { ImportAcceptedDto, ImportProductsDto } from './dto/import-products.dto.js';
 import { ProductImportService } from './product-import.service.js';
@@ -12,6 +13,7 @@ export class ProductImportController {
   constructor(private readonly imports: ProductImportService) {}
 
   @Post('import')
+  @Idempotent()
   @HttpCode(202)
   @ApiOperation({ summary: 'Import up to 10 000 products in the background' })
   @ApiAcceptedResponse({

@@ -17,6 +17,7 @@ import {
 import { CreateProductDto } from './dto/create-product.dto.js';
 import type { ImportProductsJob, ImportProductsResult } from './dto/import-products.dto.js';
 import { SKU_UNIQUE_INDEX } from './product.entity.js';
+import { IMPORT_STAGING_LOCK } from './product-import.service.js';
 import { ProductsService } from './products.service.js';
 
 const SKU_TAKEN: FieldError = { field: 'sku', message: 'is already taken' };
@@ -56,6 +57,8 @@ export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob
 
   async handle(job: JobContext<ImportProductsJob>): Promise<ImportProductsResult> {
     const { importId } = job.data;
+    // Waits for the staging transaction, should it still be open (ProductImportService).
+    await this.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [IMPORT_STAGING_LOCK, importId]);
     await this.query(`DELETE FROM product_imports WHERE created_at < now() - make_interval(secs => $1)`, [
       ABANDONED_IMPORT_SECONDS,
     ]);

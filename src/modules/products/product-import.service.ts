@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { queueConfig } from '../../config/index.js';
 import { ProblemException } from '../../infra/http/index.js';
 import { UnitOfWork } from '../../infra/outbox/index.js';
@@ -11,6 +9,11 @@ import type { ImportProductsJob } from './dto/import-products.dto.js';
 
 /** pg advisory lock namespace of the per-client import count ("impt" in ASCII). */
 const IMPORT_CLIENT_LOCK = 0x696d7074;
+/**
+ * pg advisory lock namespace of one import's staging transaction ("stgd"), keyed by import id: the
+ * job waits on it, since an idempotent request commits only once its answer is rendered, after the enqueue.
+ */
+export const IMPORT_STAGING_LOCK = 0x73746764;
 
 /**
  * An import older than this no longer counts against its client's limit: its job was lost (a
@@ -41,7 +44,6 @@ export class ProductImportService {
     @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,
     private readonly unitOfWork: UnitOfWork,
     @Inject(QueueDriver) private readonly queue: QueueDriver,
-    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /** Resolves to the job id (= import id) GET /v1/jobs/{id} takes. */
@@ -61,6 +63,7 @@ export class ProductImportService {
           headers: { 'retry-after': String(STARTING_RETRY_AFTER_SECONDS) },
         });
       }
+      await manager.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [IMPORT_STAGING_LOCK, importId]);
       const [row] = await manager.query<Array<{ running: number }>>(
         `SELECT count(*)::int AS running FROM product_imports
           WHERE client = $1 AND failed_at IS NULL AND created_at > now() - make_interval(secs => $2)`,
@@ -98,8 +101,12 @@ export class ProductImportService {
         { jobId: importId, attempts: 1, keepMs: this.config.imports.keepMs },
       );
     } catch (error) {
-      // Not acknowledged, so nothing is lost: drop the staged items and say so.
-      await this.dataSource.query(`DELETE FROM product_imports WHERE id = $1`, [importId]).catch(() => undefined);
+      // Not acknowledged, so nothing is lost: drop the staged items and say so. Through the unit of
+      // work, so that inside an idempotent request's still-open transaction it joins that one
+      // (PGlite's single connection is held by it: a query beside it would wait forever).
+      await this.unitOfWork
+        .run(({ manager }) => manager.query(`DELETE FROM product_imports WHERE id = $1`, [importId]))
+        .catch(() => undefined);
       throw new ProblemException(503, 'The job queue is unavailable; the import was not started, try again shortly', {
         headers: { 'retry-after': '5' },
         cause: error,

@@ -3,6 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, 
 import type { FastifyReply } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/database/index.js';
+import { Idempotent } from '../../infra/idempotency/index.js';
 import {
   etagOf,
   writePreconditions,
@@ -27,6 +28,7 @@ export class ProductsController {
   constructor(private readonly products: ProductsService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Create a product' })
   @ApiCreatedResponse({
     type: ProductResponseDto,
@@ -63,6 +65,7 @@ export class ProductsController {
   }
 
   @Patch(':id')
+  @Idempotent()
   @ApiOperation({ summary: "Update any subset of a product's writable fields" })
   @ApiPatchBody(UpdateProductDto, { stock: 5 })
   @ApiIfMatch()
@@ -82,6 +85,7 @@ export class ProductsController {
   }
 
   @Delete(':id')
+  @Idempotent()
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a product' })
   @ApiIfMatch()

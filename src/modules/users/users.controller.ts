@@ -3,6 +3,7 @@ import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Cached } from '../../infra/cache/index.js';
 import type { Page } from '../../infra/database/index.js';
+import { Idempotent } from '../../infra/idempotency/index.js';
 import {
   etagOf,
   writePreconditions,
@@ -28,6 +29,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Create a user' })
   @ApiCreatedResponse({
     type: UserResponseDto,
@@ -66,6 +68,7 @@ export class UsersController {
   }
 
   @Patch(':id')
+  @Idempotent()
   @ApiOperation({ summary: "Update any subset of a user's writable fields" })
   @ApiPatchBody(UpdateUserDto, { name: 'Ada King' })
   @ApiIfMatch()
@@ -85,6 +88,7 @@ export class UsersController {
   }
 
   @Delete(':id')
+  @Idempotent()
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user' })
   @ApiIfMatch()
