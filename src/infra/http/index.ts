@@ -17,7 +17,7 @@ export {
   problemContent,
   ResponseHeaders,
 } from './openapi.decorators.js';
-export { DEFAULT_PAGE_SIZE, PageQueryDto } from './page-query.dto.js';
+export { DEFAULT_PAGE_SIZE, LimitQueryParameter, PageQueryDto } from './page-query.dto.js';
 export { isUuid, ParseUuidPipe } from './parse-uuid.pipe.js';
 export { type FieldError, PROBLEM_CONTENT_TYPE, type ProblemDetails, ProblemException, titleOf } from './problem.js';
 export { installQueryParameterRule } from './query-parameters.js';
