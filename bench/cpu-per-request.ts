@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type BenchContext, newSecrets, RESULTS_DIR, startService } from './lib/context.js';
+import { type BenchContext, newBenchContext, RESULTS_DIR, startService } from './lib/context.js';
 import { runLoad } from './lib/load.js';
 import { parseOptions } from './lib/options.js';
 import { createBenchDatabase } from './lib/postgres.js';
@@ -90,17 +90,7 @@ async function main(): Promise<void> {
 
   const db = await createBenchDatabase(options.postgresUrl);
   const redis = await openBenchRedis(options.redisUrl, options.redisDb);
-  const ctx: BenchContext = {
-    options,
-    db,
-    redis,
-    ...newSecrets(),
-    productIds: [],
-    sampleBody: '{}',
-    results: [],
-    notes: [],
-    scansPerGet: 1,
-  };
+  const ctx: BenchContext = newBenchContext(options, db, redis);
   const samples = new Map<string, Array<{ usPerRequest: number; requestsPerSec: number }>>();
   try {
     const servers: Array<{ variant: Variant; server: RunningProcess }> = [];

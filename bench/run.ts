@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type BenchContext, newSecrets, RESULTS_DIR, ROOT, startBaseline, startService } from './lib/context.js';
+import { type BenchContext, newBenchContext, RESULTS_DIR, ROOT, startBaseline, startService } from './lib/context.js';
 import { parseOptions } from './lib/options.js';
 import { createBenchDatabase } from './lib/postgres.js';
 import { type RunningProcess, stopAll, UnavailableError } from './lib/processes.js';
@@ -47,17 +47,7 @@ async function main(): Promise<void> {
   const db = await createBenchDatabase(options.postgresUrl);
   const redis = await openBenchRedis(options.redisUrl, options.redisDb);
   log(`database ${db.name}, redis ${redis.url} prefix ${redis.prefix}`);
-  const ctx: BenchContext = {
-    options,
-    db,
-    redis,
-    ...newSecrets(),
-    productIds: [],
-    sampleBody: '{}',
-    results: [],
-    notes: [],
-    scansPerGet: 1,
-  };
+  const ctx: BenchContext = newBenchContext(options, db, redis);
   const abort = (): void => {
     log('interrupted: stopping servers and cleaning up');
     void stopAll()

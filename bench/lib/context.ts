@@ -44,8 +44,20 @@ export interface BenchContext {
   scansPerGet: number;
 }
 
-export function newSecrets(): { apiKey: string; webhookSecret: string } {
-  return { apiKey: randomBytes(24).toString('hex'), webhookSecret: `whsec_${randomBytes(24).toString('base64')}` };
+/** A run's context before any scenario: fresh secrets, nothing seeded or measured yet. */
+export function newBenchContext(options: BenchOptions, db: BenchDatabase, redis: BenchRedis): BenchContext {
+  return {
+    options,
+    db,
+    redis,
+    apiKey: randomBytes(24).toString('hex'),
+    webhookSecret: `whsec_${randomBytes(24).toString('base64')}`,
+    productIds: [],
+    sampleBody: '{}',
+    results: [],
+    notes: [],
+    scansPerGet: 1,
+  };
 }
 
 /** Extra variables for every service instance: `BENCH_ENV_LOG_LEVEL=warn` passes `LOG_LEVEL=warn`. */
