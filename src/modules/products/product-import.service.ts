@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { queueConfig } from '../../config/index.js';
 import { ProblemException } from '../../infra/http/index.js';
@@ -40,6 +40,8 @@ export interface ImportClient {
  */
 @Injectable()
 export class ProductImportService {
+  private readonly logger = new Logger(ProductImportService.name);
+
   constructor(
     @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,
     private readonly unitOfWork: UnitOfWork,
@@ -106,7 +108,12 @@ export class ProductImportService {
       // (PGlite's single connection is held by it: a query beside it would wait forever).
       await this.unitOfWork
         .run(({ manager }) => manager.query(`DELETE FROM product_imports WHERE id = $1`, [importId]))
-        .catch(() => undefined);
+        .catch((cleanup: unknown) =>
+          // Left behind, the row counts against its client's limit until it is stale: say so.
+          this.logger.warn(
+            `import ${importId} not started, and its staged rows could not be removed: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`,
+          ),
+        );
       throw new ProblemException(503, 'The job queue is unavailable; the import was not started, try again shortly', {
         headers: { 'retry-after': '5' },
         cause: error,
