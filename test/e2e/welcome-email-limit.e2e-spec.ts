@@ -45,11 +45,15 @@ afterAll(async () => {
   await deleteKeys(PREFIX);
 });
 
-async function createUser(instance: TestApp, key: string): Promise<{ email: string; eventId: string }> {
+/** Creates a user as the client `headers` name (an API key, or a forwarded address). */
+async function createUser(
+  instance: TestApp,
+  headers: Record<string, string>,
+): Promise<{ email: string; eventId: string }> {
   const email = `limit-${randomUUID()}@example.com`;
   const response = await instance.request('/v1/users', {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}` },
+    headers,
     json: { email, name: 'Mail Target' },
   });
   expect(response.status, await response.clone().text()).toBe(201);
@@ -57,6 +61,9 @@ async function createUser(instance: TestApp, key: string): Promise<{ email: stri
   const [event] = await db.query<{ id: string }>(`SELECT id FROM outbox_events WHERE aggregate_id = $1`, [user.id]);
   return { email, eventId: event!.id };
 }
+
+const asKey = (key: string) => ({ authorization: `Bearer ${key}` });
+const fromIp = (address: string) => ({ 'x-forwarded-for': address });
 
 async function ledger(eventIds: string[]): Promise<string[]> {
   const rows = await db.query<{ status: string }>(`SELECT status FROM sent_emails WHERE event_id = ANY($1::uuid[])`, [
@@ -75,7 +82,7 @@ describe('welcome emails per client', () => {
   it(`sends ${LIMIT} per client across two instances; past it users are created and not mailed`, async () => {
     // 10 creations by one key, alternating between the two instances.
     const created: Array<{ email: string; eventId: string }> = [];
-    for (let i = 0; i < 10; i++) created.push(await createUser(instances[i % 2]!, KEYS.bomber));
+    for (let i = 0; i < 10; i++) created.push(await createUser(instances[i % 2]!, asKey(KEYS.bomber)));
     const eventIds = created.map((c) => c.eventId);
 
     // Every job has run: exactly LIMIT sent, the rest suppressed by the limit.
@@ -91,7 +98,47 @@ describe('welcome emails per client', () => {
     expect(counts.every((c) => c > 0)).toBe(true);
 
     // Another client is not held up by this one.
-    const other = await createUser(instances[1]!, KEYS.other);
+    const other = await createUser(instances[1]!, asKey(KEYS.other));
     await eventually(() => expect(smtp.received.filter((m) => m.to.includes(other.email))).toHaveLength(1));
+  });
+});
+
+describe('welcome emails per client address, when no API key names the client', () => {
+  // No API_KEYS: writes are open and the client is its address. TRUST_PROXY names the test's
+  // loopback peer as the proxy, so each X-Forwarded-For address is one client.
+  let open: TestApp;
+
+  beforeAll(async () => {
+    open = await bootTestApp({
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: PREFIX,
+      QUEUE_DRIVER: 'bullmq',
+      API_KEYS: undefined,
+      TRUST_PROXY: '127.0.0.1/32,::1/128',
+      WEBHOOK_URLS: undefined,
+      SMTP_URL: smtp.url,
+      WELCOME_EMAIL_LIMIT: String(LIMIT),
+      WELCOME_EMAIL_TTL_SECONDS: '3600',
+    });
+  });
+
+  afterAll(async () => {
+    await open?.close();
+  });
+
+  it(`sends ${LIMIT} per address; another address is not held up`, async () => {
+    const created: Array<{ email: string; eventId: string }> = [];
+    for (let i = 0; i < LIMIT + 3; i++) created.push(await createUser(open, fromIp('203.0.113.7')));
+    await eventually(async () =>
+      expect(await ledger(created.map((c) => c.eventId))).toEqual([
+        ...Array(LIMIT).fill('sent'),
+        ...Array(3).fill('suppressed'),
+      ]),
+    );
+    expect(smtp.received.filter((m) => created.some((c) => m.to.includes(c.email)))).toHaveLength(LIMIT);
+
+    const neighbour = await createUser(open, fromIp('203.0.113.8'));
+    await eventually(() => expect(smtp.received.filter((m) => m.to.includes(neighbour.email))).toHaveLength(1));
   });
 });
