@@ -15,10 +15,10 @@ export class JobsController {
   ) {}
 
   /**
-   * A background job's state; jobs are kept for a while after they finish (imports:
-   * IMPORT_KEEP_SECONDS). Only jobs of a queue declared `reported` (the ones a client started) are shown, and an import started with an
-   * API key only to a request presenting that key; anything else (internal dispatch and delivery
-   * jobs, someone else's import) is a 404, the same answer as an unknown id.
+   * A background job's state; jobs are kept for a while after they finish (their `keepMs`).
+   * Only jobs of a queue declared `reported: true` (jobs a client started, such as imports) are
+   * shown, and one started with an API key only to a request presenting that key; anything else
+   * (internal jobs, someone else's job) is a 404, the same answer as an unknown id.
    */
   @Get(':jobId')
   @ApiOperation({ summary: "Read a background job's state, progress and result" })

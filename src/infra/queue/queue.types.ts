@@ -125,7 +125,7 @@ export interface JobOptions {
 }
 
 /**
- * The data of a job on the `imports` queue, the one GET /v1/jobs/{id} shows. `owner` is the API
+ * The data of a job on a `reported` queue, the jobs GET /v1/jobs/{id} shows. `owner` is the API
  * key name that created it: only a request presenting that key sees the job (null: anyone with the id).
  */
 export interface ReportedJobData {
