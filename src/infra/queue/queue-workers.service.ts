@@ -61,7 +61,7 @@ export class QueueWorkersService implements OnApplicationBootstrap, BeforeApplic
     this.logger.log(`Workers started (${this.config.driver}; concurrency ${concurrency.join(', ')})`);
   }
 
-  /** Stops taking jobs, active ones go on; for a process that must drain before it closes. */
+  /** Stops taking jobs and resolves once the active ones finished; for a process that must drain first. */
   pause(): Promise<void> {
     return this.driver.pauseWorkers();
   }

@@ -190,7 +190,10 @@ export interface QueueDriver {
   checkStorage(): Promise<void>;
   /** Starts one worker per queue, running each job through `run`; called once per process. */
   startWorkers(queues: readonly WorkerQueue[], run: RunJob): void;
-  /** Workers stop taking jobs; active ones go on. */
+  /**
+   * Workers stop taking jobs; resolves once the active ones finished (not bounded: a caller that
+   * must end in time closes with `closeWorkers(graceMs)` instead).
+   */
   pauseWorkers(): Promise<void>;
   /**
    * Stops the workers: active jobs get `graceMs` to finish. Jobs still running then are left to

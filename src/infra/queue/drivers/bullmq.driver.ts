@@ -352,8 +352,9 @@ export class BullmqQueueDriver implements QueueDriver {
   }
 
   async pauseWorkers(): Promise<void> {
-    // Not waiting for active jobs: they finish (or are closed) on their own.
-    await Promise.all([...this.workers.values()].map((worker) => worker.pause(true)));
+    // Waiting for active jobs also interrupts the worker's blocking fetch: with pause(true) a
+    // fetch already under way would still take the next job added.
+    await Promise.all([...this.workers.values()].map((worker) => worker.pause()));
   }
 
   /**

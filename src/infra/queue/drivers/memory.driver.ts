@@ -139,10 +139,10 @@ export class MemoryQueueDriver implements QueueDriver {
     for (const queue of queues) this.pump(queue.name);
   }
 
-  /** Stops taking jobs; active ones finish, retries and delayed jobs wait in the queue. */
-  pauseWorkers(): Promise<void> {
+  /** Stops taking jobs and resolves once the active ones finished; retries and delayed jobs wait in the queue. */
+  async pauseWorkers(): Promise<void> {
     this.paused = true;
-    return Promise.resolve();
+    await Promise.allSettled([...this.active]);
   }
 
   /**
