@@ -46,8 +46,8 @@ export interface MemoryQueueOptions {
  *
  * ```ts
  * const queue = new MemoryQueueDriver({ keepCompletedMs: 60_000, keepFailedMs: 60_000 }, catalog);
- * queue.startWorkers([{ name: 'imports', settings }], (job) => runner.run(job));
- * await queue.add('imports', 'import-products', { items }, { attempts: 3 });
+ * queue.startWorkers([{ name: 'orders', settings }], (job) => runner.run(job));
+ * await queue.add('orders', 'send-invoice', { orderId }, { attempts: 3 });
  * ```
  */
 export class MemoryQueueDriver implements QueueDriver {
