@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Module, type Type } from '@nestjs/common';
+import { Module, type Provider, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue, Worker } from 'bullmq';
 import { type BenchContext, mapLimit, ROOT } from '../lib/context.js';
@@ -116,17 +116,21 @@ export async function rawBullmq(ctx: BenchContext, round: number): Promise<Scena
 }
 
 /** What the bench uses of the compiled queue module (loaded at run time from the service build). */
+interface JobDefinitionLike {
+  name: string;
+  queue: { name: string };
+}
 interface QueueTypesModule {
-  JobHandler: (name: string) => ClassDecorator;
-  JobName: Record<string, string>;
-  QueueName: Record<string, string>;
+  JobHandler: (job: JobDefinitionLike) => ClassDecorator;
+  defineQueue: (queue: { name: string; workers: 'short' | 'long' }) => { name: string };
+  defineJob: (job: { name: string; queue: { name: string } }) => JobDefinitionLike;
+  provideJobs: (...jobs: JobDefinitionLike[]) => Provider;
   QueueDriver: symbol;
 }
 interface QueueDriverLike {
   add(queue: string, job: string, data: unknown, opts?: object): Promise<string>;
-}
-interface ProcessorLike {
-  worker: { on(event: 'completed' | 'failed', listener: () => void): void };
+  /** The BullMQ driver's workers by queue name. */
+  workers: ReadonlyMap<string, { on(event: 'completed' | 'failed', listener: () => void): void }>;
 }
 
 const SERVICE_DIR = join(ROOT, 'bench/dist/service');
@@ -134,9 +138,10 @@ const load = async <T>(relative: string): Promise<T> =>
   (await import(pathToFileURL(join(SERVICE_DIR, relative)).href)) as T;
 
 /**
- * Our processor path: the service's QueueModule (BullMQ driver, @nestjs/bullmq processors, the
- * JobRunner with its metrics and handler lookup) in an application context, with a no-op
- * `@JobHandler` for every job name; the same jobs as the raw run, on the `imports` queue.
+ * Our processor path: the service's QueueModule (the BullMQ driver and its workers, the
+ * JobRunner with its metrics and handler lookup) in an application context, with one declared
+ * job and its no-op `@JobHandler`; the same jobs as the raw run, on a queue with the long-jobs
+ * settings (IMPORT_CONCURRENCY), as the `imports` queue has.
  */
 export async function ourQueue(ctx: BenchContext): Promise<ScenarioResult> {
   const label = `queue: no-op jobs through our processor path (concurrency ${QUEUE_CONCURRENCY})`;
@@ -151,23 +156,25 @@ export async function ourQueue(ctx: BenchContext): Promise<ScenarioResult> {
   }
   const types = await load<QueueTypesModule>('infra/queue/queue.types.js');
   const { QueueModule } = await load<{ QueueModule: Type }>('infra/queue/queue.module.js');
-  const { ImportsProcessor } = await load<{ ImportsProcessor: Type<ProcessorLike> }>('infra/queue/queue.processors.js');
   const { AppConfigModule } = await load<{ AppConfigModule: Type }>('config/app-config.module.js');
   const { MetricsModule } = await load<{ MetricsModule: Type }>('infra/metrics/metrics.module.js');
 
-  // One no-op handler per job name: start-up refuses a job name without one.
-  const handlers = Object.values(types.JobName).map((name) => {
-    const handler = class {
-      handle(): Promise<undefined> {
-        return Promise.resolve(undefined);
-      }
-    };
-    Object.defineProperty(handler, 'name', { value: `Noop_${name.replace(/\W/g, '_')}` });
-    types.JobHandler(name)(handler);
-    return handler;
+  // One declared job and its no-op handler: start-up refuses a declared job without one.
+  const benchJob = types.defineJob({
+    name: 'bench-noop',
+    queue: types.defineQueue({ name: 'imports', workers: 'long' }),
   });
+  const handler = class NoopHandler {
+    handle(): Promise<undefined> {
+      return Promise.resolve(undefined);
+    }
+  };
+  types.JobHandler(benchJob)(handler);
   class BenchQueueModule {}
-  Module({ imports: [AppConfigModule, MetricsModule, QueueModule], providers: handlers })(BenchQueueModule);
+  Module({
+    imports: [AppConfigModule, MetricsModule, QueueModule],
+    providers: [types.provideJobs(benchJob), handler],
+  })(BenchQueueModule);
 
   // Config is read from process.env while the context is built, then never again.
   const saved = { ...process.env };
@@ -193,16 +200,14 @@ export async function ourQueue(ctx: BenchContext): Promise<ScenarioResult> {
   }
   try {
     const driver = app.get<QueueDriverLike>(types.QueueDriver);
-    const processor = app.get(ImportsProcessor);
-    const imports = types.QueueName.Imports!;
-    const job = types.JobName.ImportProducts!;
+    const worker = driver.workers.get(benchJob.queue.name)!;
     const once = () =>
       measure(
         ctx.options.queueJobs,
-        (n) => driver.add(imports, job, { n }),
+        (n) => driver.add(benchJob.queue.name, benchJob.name, { n }),
         (listener) => {
-          processor.worker.on('completed', () => listener(true));
-          processor.worker.on('failed', () => listener(false));
+          worker.on('completed', () => listener(true));
+          worker.on('failed', () => listener(false));
         },
       );
     // Two rounds, like raw BullMQ (one before and one after): the better is held against the better raw round.

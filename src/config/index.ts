@@ -31,6 +31,7 @@ export { AppConfigModule } from './app-config.module.js';
 export { InvalidEnvironmentError } from './env.js';
 export type { ApiKey } from './auth.config.js';
 export type { DatabaseConfig } from './database.config.js';
+export type { QueueWorkerSettings, WorkerProfile } from './queue.config.js';
 
 export type HttpConfig = ConfigType<typeof httpConfig>;
 export type RedisConfig = ConfigType<typeof redisConfig>;

@@ -37,9 +37,9 @@ function problemVariables(env: Record<string, string | undefined>): string[] {
 describe('queue workers and the database pool', () => {
   it('starts at the defaults: in-process workers use at most half of the pool', () => {
     const config = load({ DATABASE_URL });
-    expect(
-      config.workerSettings.notifications.concurrency + config.workerSettings.imports.concurrency,
-    ).toBeLessThanOrEqual(10 / 2);
+    expect(config.workerProfiles.short.concurrency + config.workerProfiles.long.concurrency).toBeLessThanOrEqual(
+      10 / 2,
+    );
   });
 
   it.each([
@@ -61,17 +61,16 @@ describe('queue workers and the database pool', () => {
   });
 });
 
-describe('per-queue lock settings', () => {
-  it('defaults to recovery in seconds for short jobs, and a longer lock for imports', () => {
-    const { workerSettings } = load({});
-    expect(workerSettings.events).toEqual({
+describe('per-profile lock settings', () => {
+  it('defaults to recovery in seconds for short jobs, and a longer lock for long ones (imports)', () => {
+    const { workerProfiles } = load({});
+    expect(workerProfiles.short).toEqual({
       concurrency: 4,
       lockDurationMs: 10_000,
       stalledIntervalMs: 2000,
       maxStalledCount: 2,
     });
-    expect(workerSettings.notifications).toEqual(workerSettings.events);
-    expect(workerSettings.imports).toEqual({
+    expect(workerProfiles.long).toEqual({
       concurrency: 1,
       lockDurationMs: 30_000,
       stalledIntervalMs: 15_000,

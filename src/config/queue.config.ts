@@ -52,6 +52,13 @@ export interface QueueWorkerSettings {
   maxStalledCount: number;
 }
 
+/**
+ * The worker settings a queue picks by name when it is declared (`defineQueue`): `short` for
+ * quick idempotent jobs (QUEUE_*), `long` for long-running bulk work (IMPORT_*, after the first
+ * queue that needed it).
+ */
+export type WorkerProfile = 'short' | 'long';
+
 type QueueEnv = z.output<typeof queueEnvSchema>;
 
 /**
@@ -106,17 +113,16 @@ export const queueConfig = registerAs('queue', () => {
     backend: env.QUEUE_BACKEND,
     postgresSchema: env.QUEUE_PG_SCHEMA,
     workers: env.WORKERS,
-    /** Per queue (keys are QueueName values). */
-    workerSettings: {
-      events: shortJobs,
-      notifications: shortJobs,
-      imports: {
+    /** Per worker profile; each declared queue names one (`defineQueue({ workers })`). */
+    workerProfiles: {
+      short: shortJobs,
+      long: {
         concurrency: env.IMPORT_CONCURRENCY,
         lockDurationMs: env.IMPORT_LOCK_DURATION_MS,
         stalledIntervalMs: env.IMPORT_STALLED_INTERVAL_MS,
         maxStalledCount: 1,
       },
-    } satisfies Record<'events' | 'notifications' | 'imports', QueueWorkerSettings>,
+    } satisfies Record<WorkerProfile, QueueWorkerSettings>,
     shutdownGraceMs: env.QUEUE_SHUTDOWN_GRACE_MS,
     keepCompletedMs: seconds(env.QUEUE_KEEP_COMPLETED_SECONDS),
     keepFailedMs: seconds(env.QUEUE_KEEP_FAILED_SECONDS),

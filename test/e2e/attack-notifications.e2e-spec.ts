@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QueueName } from '../../src/infra/queue/queue.types.js';
+import { NOTIFICATIONS_QUEUE } from '../../src/modules/notifications/notifications.queue.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { deleteKeys } from '../support/redis-keys.js';
@@ -48,7 +48,7 @@ async function notificationCounts(): Promise<Record<string, number>> {
   const body = (await response.json()) as {
     queues: Array<{ name: string; counts: Record<string, number>; readOnlyMode: boolean }>;
   };
-  const queue = body.queues.find((q) => q.name === String(QueueName.Notifications))!;
+  const queue = body.queues.find((q) => q.name === NOTIFICATIONS_QUEUE.name)!;
   expect(queue.readOnlyMode).toBe(true);
   return queue.counts;
 }
@@ -56,7 +56,7 @@ async function notificationCounts(): Promise<Record<string, number>> {
 describe('signing oracle through the queue dashboard', () => {
   it('refuses every write with 405 and enqueues nothing', async () => {
     const before = await notificationCounts();
-    const q = `/admin/queues/api/queues/${QueueName.Notifications}`;
+    const q = `/admin/queues/api/queues/${NOTIFICATIONS_QUEUE.name}`;
     const writes: Array<[string, string, unknown]> = [
       [
         'POST',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobName, QueueDriver, QueueName } from '../../src/infra/queue/queue.types.js';
-import type { WelcomeEmailJob } from '../../src/modules/notifications/email/welcome-email.js';
+import { QueueDriver } from '../../src/infra/queue/index.js';
+import { SEND_WELCOME_EMAIL, type WelcomeEmailJob } from '../../src/modules/notifications/email/welcome-email.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
@@ -123,7 +123,7 @@ describe('welcome email', () => {
     ];
     const ids = await Promise.all(
       forged.map((data) =>
-        queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `forged-${randomUUID()}` }),
+        queue.add(SEND_WELCOME_EMAIL.queue.name, SEND_WELCOME_EMAIL.name, data, { jobId: `forged-${randomUUID()}` }),
       ),
     );
     expect(await Promise.all(ids.map((id) => completed(id)))).toEqual(['dropped', 'already-sent', 'dropped']);
@@ -136,7 +136,7 @@ describe('welcome email', () => {
     await eventually(() => expect(mailsTo(user.email)).toHaveLength(1));
     const data: WelcomeEmailJob = { eventId: user.eventId };
     // A redelivery: the same event's job again, under another job id (as after a crash or a re-dispatch).
-    const again = await queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, {
+    const again = await queue.add(SEND_WELCOME_EMAIL.queue.name, SEND_WELCOME_EMAIL.name, data, {
       jobId: `redeliver-${randomUUID()}`,
     });
     expect(await completed(again)).toBe('already-sent');
@@ -155,7 +155,9 @@ describe('welcome email', () => {
     const data: WelcomeEmailJob = { eventId };
     const ids = await Promise.all(
       [1, 2].map((n) =>
-        queue.add(QueueName.Notifications, JobName.SendWelcomeEmail, data, { jobId: `concurrent-${n}-${eventId}` }),
+        queue.add(SEND_WELCOME_EMAIL.queue.name, SEND_WELCOME_EMAIL.name, data, {
+          jobId: `concurrent-${n}-${eventId}`,
+        }),
       ),
     );
     const results = await Promise.all(ids.map((id) => completed(id)));

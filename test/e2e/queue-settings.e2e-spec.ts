@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BullmqQueueDriver, bullmqWorkerOptions } from '../../src/infra/queue/drivers/bullmq.driver.js';
-import { JobName, QueueName } from '../../src/infra/queue/queue.types.js';
+import { declaredJobsView } from '../../src/infra/queue/drivers/job-ids.js';
+import { IMPORT_PRODUCTS, IMPORTS_QUEUE } from '../../src/modules/products/product-import.job.js';
 import { RedisServer } from '../support/redis-server.js';
 
 describe('BullMQ production settings (private redis-server)', () => {
@@ -11,11 +12,14 @@ describe('BullMQ production settings (private redis-server)', () => {
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    driver = new BullmqQueueDriver({
-      backend: { kind: 'redis', url: redis.url, prefix: 't-queue-settings' },
-      keepCompletedMs: 3_600_000,
-      keepFailedMs: 7_200_000,
-    });
+    driver = new BullmqQueueDriver(
+      {
+        backend: { kind: 'redis', url: redis.url, prefix: 't-queue-settings' },
+        keepCompletedMs: 3_600_000,
+        keepFailedMs: 7_200_000,
+      },
+      declaredJobsView([IMPORT_PRODUCTS]),
+    );
   });
 
   afterAll(async () => {
@@ -28,10 +32,10 @@ describe('BullMQ production settings (private redis-server)', () => {
     const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
       await admin.config('SET', 'maxmemory-policy', 'noeviction');
-      await driver.checkEvictionPolicy();
+      await driver.checkStorage();
       expect(warn).not.toHaveBeenCalled();
       await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
-      await driver.checkEvictionPolicy();
+      await driver.checkStorage();
       expect(warn).toHaveBeenCalledWith(expect.stringContaining('maxmemory-policy is "allkeys-lru"'));
     } finally {
       warn.mockRestore();
@@ -41,7 +45,7 @@ describe('BullMQ production settings (private redis-server)', () => {
   });
 
   it('keeps finished jobs for the configured retention only', () => {
-    const queue = driver.queues.get(QueueName.Imports)!;
+    const queue = driver.queues.get(IMPORTS_QUEUE.name)!;
     expect(queue.defaultJobOptions).toMatchObject({ removeOnComplete: { age: 3600 }, removeOnFail: { age: 7200 } });
   });
 
@@ -58,11 +62,11 @@ describe('BullMQ production settings (private redis-server)', () => {
       stalledInterval: 2000,
     });
 
-    expect(await driver.add(QueueName.Imports, JobName.ImportProducts, {})).toEqual(expect.any(String));
+    expect(await driver.add(IMPORTS_QUEUE.name, IMPORT_PRODUCTS.name, {})).toEqual(expect.any(String));
     await redis.stop();
     try {
       // Rejects (instead of queueing the command until Redis returns, which would hang the caller).
-      await expect(driver.add(QueueName.Imports, JobName.ImportProducts, {})).rejects.toThrow();
+      await expect(driver.add(IMPORTS_QUEUE.name, IMPORT_PRODUCTS.name, {})).rejects.toThrow();
     } finally {
       await redis.resume();
     }

@@ -2,7 +2,10 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createRedisBackend, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboxSweeper } from '../../src/infra/outbox/outbox.sweeper.js';
-import { JobName, QueueDriver, QueueName } from '../../src/infra/queue/queue.types.js';
+import { EVENTS_QUEUE } from '../../src/infra/outbox/index.js';
+import { enqueue, QueueDriver } from '../../src/infra/queue/index.js';
+import { NOTIFICATIONS_QUEUE } from '../../src/modules/notifications/notifications.queue.js';
+import { DELIVER_WEBHOOK, REPLAY_WEBHOOK } from '../../src/modules/notifications/webhooks/webhook-delivery.job.js';
 import { WebhookFanOutSubscriber } from '../../src/modules/notifications/webhooks/webhook-fan-out.subscriber.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -23,7 +26,7 @@ const RUN = randomUUID().slice(0, 8);
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A producer of our own on the app's Redis keys: what anyone with write access to Redis has. */
-function rawQueue(prefix: string, name: QueueName): Queue {
+function rawQueue(prefix: string, name: string): Queue {
   const { hostname, port } = new URL(TEST_REDIS_URL);
   return new Queue(
     name,
@@ -66,7 +69,7 @@ describe('forged delivery jobs', () => {
       OUTBOX_RETENTION_SECONDS: '1',
       OUTBOX_SWEEP_INTERVAL_MS: '600000',
     });
-    notifications = rawQueue(PREFIX, QueueName.Notifications);
+    notifications = rawQueue(PREFIX, NOTIFICATIONS_QUEUE.name);
     // The first sweep records the queue storage's epoch (and would hand recent events over again): done now, not mid-test.
     await api.app.get(OutboxSweeper).sweep();
   });
@@ -91,7 +94,7 @@ describe('forged delivery jobs', () => {
     return { user, eventId: event!.id };
   }
 
-  async function addForged(data: unknown, name: string = JobName.DeliverWebhook): Promise<string> {
+  async function addForged(data: unknown, name: string = DELIVER_WEBHOOK.name): Promise<string> {
     const job = await notifications.add(name, data, { jobId: `forged-${randomUUID()}`, attempts: 1 });
     return job.id!;
   }
@@ -123,7 +126,7 @@ describe('forged delivery jobs', () => {
         url: a,
       }),
       await addForged({ event: { id: madeUp }, url: a, body: '{"forged":true}' }),
-      await addForged({ deadLetterId: randomUUID() }, JobName.ReplayWebhook),
+      await addForged({ deadLetterId: randomUUID() }, REPLAY_WEBHOOK.name),
       await addForged({ anything: 'else' }),
     ];
     for (const id of ids) await failedForGood(notifications, id);
@@ -275,20 +278,20 @@ describe('WEBHOOK_URLS changed between enqueue and delivery', () => {
       // What the dispatch job's fan-out would enqueue under this configuration.
       const queue = producer.app.get<QueueDriver>(QueueDriver);
       for (const job of producer.app.get(WebhookFanOutSubscriber).jobsFor(event)) {
-        await queue.add(job.queue, job.name, job.data, job.opts);
+        await enqueue(queue, job.job, job.data, job.opts);
       }
     } finally {
       await producer.close();
     }
     // The pending dispatch job would fan out again under the new list; this test is about the delivery jobs.
-    const events = rawQueue(PREFIX, QueueName.Events);
+    const events = rawQueue(PREFIX, EVENTS_QUEUE.name);
     await events.obliterate({ force: true });
     await events.close();
 
     // Deliver under ["/c", "/a"]: "/b" was replaced by "/c" and the order changed.
     api = await bootTestApp(env(['/c', '/a'], true));
     await eventually(() => expect(receiver.deliveries('/a', eventId)).toHaveLength(1));
-    const notifications = rawQueue(PREFIX, QueueName.Notifications);
+    const notifications = rawQueue(PREFIX, NOTIFICATIONS_QUEUE.name);
     try {
       const jobs = await notifications.getJobs(['completed', 'failed']);
       await eventually(async () => {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import { type JobContext, JobHandler, JobName, QueueDriver, type QueueJobHandler } from '../queue/index.js';
-import { type DispatchEventJob, type DomainEventSubscriber, EVENT_SUBSCRIBER_METADATA } from './event-subscriber.js';
+import { enqueue, type JobContext, JobHandler, QueueDriver, type QueueJobHandler } from '../queue/index.js';
+import { DISPATCH_EVENT, type DispatchEventJob } from './dispatch-event.job.js';
+import { type DomainEventSubscriber, EVENT_SUBSCRIBER_METADATA } from './event-subscriber.js';
 import { OutboxEvents } from './outbox-events.js';
 
 /**
@@ -10,7 +11,7 @@ import { OutboxEvents } from './outbox-events.js';
  * retried or redelivered dispatch adds nothing twice.
  */
 @Injectable()
-@JobHandler(JobName.DispatchEvent)
+@JobHandler(DISPATCH_EVENT)
 export class EventDispatchHandler implements QueueJobHandler<DispatchEventJob, { jobs: number }>, OnModuleInit {
   private subscribers: DomainEventSubscriber[] = [];
 
@@ -43,7 +44,7 @@ export class EventDispatchHandler implements QueueJobHandler<DispatchEventJob, {
       jobs.filter((j) => j.readsEvent === true).map((j) => j.opts.jobId),
     );
     // Any failure fails the dispatch, which is retried; jobs already added are not added again.
-    await Promise.all(jobs.map((j) => this.queue.add(j.queue, j.name, j.data, j.opts)));
+    await Promise.all(jobs.map((j) => enqueue(this.queue, j.job, j.data, j.opts)));
     return { jobs: jobs.length };
   }
 

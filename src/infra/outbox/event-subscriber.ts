@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import type { JobId, JobName, JobOptions, QueueName } from '../queue/index.js';
+import type { JobDefinition, JobId, JobOptions } from '../queue/index.js';
 import type { DomainEvent } from './domain-event.js';
 
 /*
@@ -14,10 +14,9 @@ import type { DomainEvent } from './domain-event.js';
  *   readonly events = '*';                       // or ['user.created']
  *   jobsFor(event: DomainEvent): FanOutJob[] {
  *     return this.urls.map((url) => ({
- *       queue: QueueName.Notifications,
- *       name: JobName.DeliverWebhook,
+ *       job: DELIVER_WEBHOOK,                     // a defineJob(...) of the subscriber's feature
  *       data: { eventId: event.id, receiver: receiverIdOf(url) }, // ids, never what is signed
- *       opts: { jobId: jobIdOf('webhook', event.id, url), attempts: 8, backoff: { type: 'exponential', delay: 1000, jitter: 0.5, maxDelay: 3_600_000 } },
+ *       opts: { jobId: jobIdOf('webhook', event.id, url) }, // attempts, backoff: declared defaults unless given
  *       readsEvent: true,                      // the outbox keeps the event until the job releases it
  *     }));
  *   }
@@ -29,8 +28,8 @@ export const EVENT_SUBSCRIBER_METADATA = 'app:queue:event-subscriber';
 
 /** A job a subscriber wants for one domain event. Give it a deterministic `opts.jobId`. */
 export interface FanOutJob<T = unknown> {
-  queue: QueueName;
-  name: JobName;
+  /** The declared job (its queue and default options come with it). */
+  job: JobDefinition<T>;
   data: T;
   opts: JobOptions & { jobId: JobId };
   /**
@@ -50,8 +49,3 @@ export interface DomainEventSubscriber {
 
 /** Marks a provider as a `DomainEventSubscriber`; the dispatcher finds all of them at start-up. */
 export const EventSubscriber = (): ClassDecorator => SetMetadata(EVENT_SUBSCRIBER_METADATA, true);
-
-/** The data of a `dispatch-event` job. */
-export interface DispatchEventJob {
-  event: DomainEvent;
-}

@@ -1,4 +1,5 @@
 // The public surface of infra/outbox: import from here, not from its files.
+export { DISPATCH_EVENT, type DispatchEventJob, EVENTS_QUEUE } from './dispatch-event.job.js';
 export type { DomainEvent } from './domain-event.js';
 export { type DomainEventSubscriber, EventSubscriber, type FanOutJob } from './event-subscriber.js';
 export { OutboxEvents, type StoredEvent } from './outbox-events.js';

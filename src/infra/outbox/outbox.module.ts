@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { provideJobs } from '../queue/index.js';
+import { DISPATCH_EVENT } from './dispatch-event.job.js';
 import { EventDispatchHandler } from './event-dispatch.handler.js';
 import { OutboxEventEntity } from './outbox-event.entity.js';
 import { OutboxEvents } from './outbox-events.js';
@@ -17,7 +19,7 @@ import { UnitOfWork } from './unit-of-work.js';
 @Global()
 @Module({
   imports: [DiscoveryModule, TypeOrmModule.forFeature([OutboxEventEntity])],
-  providers: [UnitOfWork, OutboxRelay, OutboxSweeper, EventDispatchHandler, OutboxEvents],
+  providers: [UnitOfWork, OutboxRelay, OutboxSweeper, provideJobs(DISPATCH_EVENT), EventDispatchHandler, OutboxEvents],
   exports: [UnitOfWork, OutboxRelay, OutboxSweeper, OutboxEvents],
 })
 export class OutboxModule {}

@@ -2,15 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { UnitOfWork } from './unit-of-work.js';
-import { JobName, type JobOptions, QueueDriver, QueueName } from '../queue/index.js';
-import type { DispatchEventJob } from './event-subscriber.js';
+import { enqueue, QueueDriver } from '../queue/index.js';
+import { DISPATCH_EVENT } from './dispatch-event.job.js';
 import type { DomainEvent } from './domain-event.js';
-
-/** A dispatch job retries for about ten minutes; after that the event's subscribers simply never ran, which the logs say. */
-export const DISPATCH_JOB_OPTIONS: Omit<JobOptions, 'jobId'> = {
-  attempts: 12,
-  backoff: { type: 'exponential', delay: 500, jitter: 0.5, maxDelay: 120_000 },
-};
 
 const ENQUEUE_CHUNK = 100;
 
@@ -111,12 +105,8 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
       const chunk = events.slice(start, start + ENQUEUE_CHUNK);
       const outcomes = await Promise.allSettled(
         chunk.map((event) =>
-          this.queue.add<DispatchEventJob>(
-            QueueName.Events,
-            JobName.DispatchEvent,
-            { event },
-            { ...DISPATCH_JOB_OPTIONS, jobId: event.id },
-          ),
+          // Attempts and backoff as declared with the job (dispatch-event.job.ts).
+          enqueue(this.queue, DISPATCH_EVENT, { event }, { jobId: event.id }),
         ),
       );
       outcomes.forEach((outcome, index) => {

@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { UnrecoverableError } from 'bullmq';
 import { MetricsService } from '../metrics/index.js';
-import { JobHandlerRegistry } from './job-handler.registry.js';
-import type { JobContext } from './queue.types.js';
+import { JobCatalog } from './job-catalog.js';
+import { type JobContext, PermanentJobError } from './queue.types.js';
 
 /**
  * Runs one attempt of a job through its handler, for every driver alike: times it, counts the
@@ -14,12 +13,12 @@ export class JobRunner {
   private readonly logger = new Logger('Queue');
 
   constructor(
-    private readonly registry: JobHandlerRegistry,
+    private readonly catalog: JobCatalog,
     private readonly metrics: MetricsService,
   ) {}
 
   async run(job: JobContext): Promise<unknown> {
-    const handler = this.registry.handlerFor(job.name);
+    const handler = this.catalog.handlerFor(job.name);
     const labels = { queue: job.queue, job: job.name };
     const stopTimer = this.metrics.jobDuration.startTimer(labels);
     try {
@@ -28,7 +27,7 @@ export class JobRunner {
       return result;
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-      const final = error instanceof UnrecoverableError || job.attempt >= job.maxAttempts;
+      const final = error instanceof PermanentJobError || job.attempt >= job.maxAttempts;
       this.metrics.jobOutcomes.inc({ ...labels, outcome: final ? 'failed' : 'retried' });
       if (final) {
         this.logger.warn(

@@ -3,18 +3,22 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblemResponses, ParseUuidPipe, ProblemException } from '../http/index.js';
 import { JobStatusDto, toJobStatusDto } from './dto/job-status.dto.js';
-import { type JobStatus, QueueDriver, QueueName, type ReportedJobData } from './queue.types.js';
+import { JobCatalog } from './job-catalog.js';
+import { type JobStatus, QueueDriver, type ReportedJobData } from './queue.types.js';
 
 @ApiTags('jobs')
 @Controller({ path: 'jobs', version: '1' })
 export class JobsController {
-  constructor(@Inject(QueueDriver) private readonly queue: QueueDriver) {}
+  constructor(
+    @Inject(QueueDriver) private readonly queue: QueueDriver,
+    private readonly catalog: JobCatalog,
+  ) {}
 
   /**
-   * A background job's state; jobs are kept for a while after they finish (imports:
-   * IMPORT_KEEP_SECONDS). Only jobs a client started are shown, and an import started with an
-   * API key only to a request presenting that key; anything else (internal dispatch and delivery
-   * jobs, someone else's import) is a 404, the same answer as an unknown id.
+   * A background job's state; jobs are kept for a while after they finish (their `keepMs`).
+   * Only jobs of a queue declared `reported: true` (jobs a client started, such as imports) are
+   * shown, and one started with an API key only to a request presenting that key; anything else
+   * (internal jobs, someone else's job) is a 404, the same answer as an unknown id.
    */
   @Get(':jobId')
   @ApiOperation({ summary: "Read a background job's state, progress and result" })
@@ -28,15 +32,15 @@ export class JobsController {
         cause: error,
       });
     });
-    if (!job || !visibleTo(job, request.apiKeyName)) {
+    if (!job || this.catalog.queue(job.queue)?.reported !== true || !visibleTo(job, request.apiKeyName)) {
       throw new ProblemException(404, 'No job with this id (it may have finished long ago and been pruned)');
     }
     return toJobStatusDto(job);
   }
 }
 
+/** A job of a reported queue: shown to the API key that started it, or to anyone when it has no owner. */
 function visibleTo(job: JobStatus, apiKeyName: string | undefined): boolean {
-  if (job.queue !== QueueName.Imports) return false;
   const owner = (job.data as Partial<ReportedJobData> | null)?.owner ?? null;
   return owner === null || owner === apiKeyName;
 }

@@ -1,32 +1,29 @@
 import { Global, Logger, Module } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
 import type { ConfigType } from '@nestjs/config';
 import { DiscoveryModule } from '@nestjs/core';
 import { databaseConfig, queueConfig, redisConfig } from '../../config/index.js';
 import { type BullmqBackend, BullmqQueueDriver } from './drivers/bullmq.driver.js';
 import { MemoryQueueDriver } from './drivers/memory.driver.js';
-import { JobHandlerRegistry } from './job-handler.registry.js';
+import type { DeclaredJobsView } from './drivers/job-ids.js';
+import { JobCatalog } from './job-catalog.js';
 import { JobRunner } from './job-runner.js';
 import { JobsController } from './jobs.controller.js';
-import { ConfiguredWorker, QUEUE_PROCESSORS } from './queue.processors.js';
 import { QueueWorkersService } from './queue-workers.service.js';
 import { QueueDriver } from './queue.types.js';
-
-// @nestjs/bullmq creates workers with this class, which adds the settings read from config.
-BullModule.workerClass = ConfiguredWorker;
 
 /** Builds the driver QUEUE_DRIVER / QUEUE_BACKEND ask for; config validation already refused unknown ones. */
 export function createQueueDriver(
   queue: ConfigType<typeof queueConfig>,
   redis: ConfigType<typeof redisConfig>,
   database: ConfigType<typeof databaseConfig>,
+  declared: DeclaredJobsView,
 ): QueueDriver {
   const logger = new Logger('Queue');
   const retention = { keepCompletedMs: queue.keepCompletedMs, keepFailedMs: queue.keepFailedMs };
   switch (queue.driver) {
     case 'memory':
       logger.log('In-process queue (memory driver): jobs do not survive a restart');
-      return new MemoryQueueDriver(retention);
+      return new MemoryQueueDriver(retention, declared);
     case 'bullmq': {
       let backend: BullmqBackend;
       if (queue.backend === 'postgres') {
@@ -38,7 +35,7 @@ export function createQueueDriver(
         backend = { kind: 'redis', url: redis.url, prefix: `${redis.keyPrefix}:bull` };
       }
       logger.log(`BullMQ queue on ${backend.kind}`);
-      return new BullmqQueueDriver({ backend, ...retention });
+      return new BullmqQueueDriver({ backend, ...retention }, declared);
     }
     default: {
       const unknown: never = queue.driver;
@@ -48,30 +45,23 @@ export function createQueueDriver(
 }
 
 /**
- * The queue: a `QueueDriver` (BullMQ on Redis or PostgreSQL, or in-memory) for producers, the
- * workers that run `@JobHandler`s (unless WORKERS=false), and GET /v1/jobs/{id}.
- * See queue.types.ts for how a feature module handles and enqueues jobs.
+ * The queue: a `QueueDriver` (BullMQ on Redis or PostgreSQL, or in-memory) for producers and
+ * workers, the catalog of the jobs features declared (`provideJobs`) with their `@JobHandler`s,
+ * the workers' start and stop (unless WORKERS=false), and GET /v1/jobs/{id}.
+ * See queue.types.ts for how a feature module declares, handles and enqueues jobs.
  */
 @Global()
 @Module({
-  imports: [
-    DiscoveryModule,
-    // Workers are registered by QueueWorkersService once config says so, not at module init.
-    // The connection here is a placeholder: ConfiguredWorker replaces it with the configured one.
-    BullModule.forRoot({ connection: { lazyConnect: true }, extraOptions: { manualRegistration: true } }),
-    // No queues here: this imports @nestjs/bullmq's explorer and registrar, which build the workers.
-    BullModule.registerQueue(),
-  ],
+  imports: [DiscoveryModule],
   controllers: [JobsController],
   providers: [
+    JobCatalog,
     {
       provide: QueueDriver,
-      inject: [queueConfig.KEY, redisConfig.KEY, databaseConfig.KEY],
+      inject: [queueConfig.KEY, redisConfig.KEY, databaseConfig.KEY, JobCatalog],
       useFactory: createQueueDriver,
     },
-    JobHandlerRegistry,
     JobRunner,
-    ...QUEUE_PROCESSORS,
     QueueWorkersService,
   ],
   exports: [QueueDriver, QueueWorkersService],

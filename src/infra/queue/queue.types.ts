@@ -1,15 +1,30 @@
 import { createHash } from 'node:crypto';
 import { SetMetadata } from '@nestjs/common';
-import { UnrecoverableError } from 'bullmq';
+import type { QueueWorkerSettings, WorkerProfile } from '../../config/index.js';
 
 /*
  * The queue's public API: everything a feature module needs, nothing about Redis or BullMQ.
+ * The queue module knows no job of any feature: each feature declares its own, next to its handler.
  *
- * 1. Handle a job: an injectable class, listed in your module's `providers`, decorated with
- *    `@JobHandler(JobName.X)`. Exactly one handler per job name, or start-up fails.
+ * 1. Declare a job (and, if none of the existing ones fits, its queue) in your feature's folder,
+ *    and list the declaration in your module's `providers` with `provideJobs(...)`:
  *
  *    ```ts
- *    @JobHandler(JobName.SendWelcomeEmail)
+ *    export const NOTIFICATIONS_QUEUE = defineQueue({ name: 'notifications', workers: 'short' });
+ *    export const SEND_WELCOME_EMAIL = defineJob<WelcomeEmailJob>({
+ *      name: 'send-welcome-email',
+ *      queue: NOTIFICATIONS_QUEUE,
+ *      options: { attempts: 5, backoff: { type: 'exponential', delay: 1000 } }, // defaults of every add
+ *    });
+ *    // notifications.module.ts: providers: [provideJobs(SEND_WELCOME_EMAIL), WelcomeEmailHandler, ...]
+ *    ```
+ *
+ * 2. Handle it: an injectable class in the same module's `providers`, decorated with
+ *    `@JobHandler(SEND_WELCOME_EMAIL)`. Start-up fails unless every declared job has exactly one
+ *    handler and every handler's job is declared.
+ *
+ *    ```ts
+ *    @JobHandler(SEND_WELCOME_EMAIL)
  *    export class WelcomeEmailHandler implements QueueJobHandler<WelcomeEmailJob> {
  *      async handle(job: JobContext<WelcomeEmailJob>): Promise<void> {
  *        // Idempotent: a job can run more than once (crash, stalled lock, redelivery).
@@ -21,53 +36,63 @@ import { UnrecoverableError } from 'bullmq';
  *    }
  *    ```
  *
- * 2. Enqueue a job directly: inject the driver.
+ * 3. Enqueue it directly: inject the driver.
  *
  *    ```ts
  *    constructor(@Inject(QueueDriver) private readonly queue: QueueDriver) {}
- *    const id = await this.queue.add(QueueName.Imports, JobName.ImportProducts, { importId, owner }, { attempts: 1 });
+ *    const id = await enqueue(this.queue, IMPORT_PRODUCTS, { importId, owner }, { jobId: importId });
  *    ```
  *
- * 3. React to domain events: see `@EventSubscriber()` in infra/outbox (event-subscriber.ts).
+ * 4. React to domain events: see `@EventSubscriber()` in infra/outbox (event-subscriber.ts).
  */
 
-/** Every queue. Workers scale per queue; a slow queue never holds up another. */
-export enum QueueName {
-  /** One `dispatch-event` job per committed domain event (fan-out to subscribers), and small bookkeeping on events. */
-  Events = 'events',
-  /** Outgoing messages: webhooks, email. */
-  Notifications = 'notifications',
-  /**
-   * Long-running bulk work reported through GET /v1/jobs/{id}: the only queue whose jobs that
-   * route shows (its job data is a `ReportedJobData`). Jobs of the other queues are internal.
-   */
-  Imports = 'imports',
-}
-
-/** Every job name. Each has exactly one `@JobHandler`, checked at start-up. */
-export enum JobName {
-  /** Owned by the outbox module: fans one domain event out to its subscribers' jobs. */
-  DispatchEvent = 'dispatch-event',
-  DeliverWebhook = 'deliver-webhook',
-  /** A dead letter sent again: the job carries the dead letter's id, the body is read from it. */
-  ReplayWebhook = 'replay-webhook',
-  SendWelcomeEmail = 'send-welcome-email',
-  ImportProducts = 'import-products',
-  /** Removes a deleted product from the view counters (popularity). */
-  ForgetProductViews = 'forget-product-views',
-}
-
-/** Which queue each job runs on; `add` rejects a job on another queue. */
-export const QUEUE_OF_JOB: Readonly<Record<JobName, QueueName>> = {
-  [JobName.DispatchEvent]: QueueName.Events,
-  [JobName.DeliverWebhook]: QueueName.Notifications,
-  [JobName.ReplayWebhook]: QueueName.Notifications,
-  [JobName.SendWelcomeEmail]: QueueName.Notifications,
-  [JobName.ImportProducts]: QueueName.Imports,
-  [JobName.ForgetProductViews]: QueueName.Events,
-};
-
 export type JobId = string;
+
+/**
+ * A queue, declared by the module whose jobs run on it. Workers scale per queue; a slow queue
+ * never holds up another, so give long or bursty work a queue of its own.
+ */
+export interface QueueDefinition {
+  /** The queue's name in the storage (BullMQ keys, metrics labels, the dashboard). */
+  readonly name: string;
+  /** Which worker settings of `queue.config.ts` its workers run with (concurrency, lock, stalls). */
+  readonly workers: WorkerProfile;
+  /**
+   * GET /v1/jobs/{id} shows this queue's jobs (to the API key in `ReportedJobData.owner`); the
+   * jobs of every other queue are internal and answer 404 there.
+   */
+  readonly reported?: boolean;
+}
+
+export const defineQueue = (queue: QueueDefinition): QueueDefinition => Object.freeze({ ...queue });
+
+/** The options a job declares once: the defaults of every `add` of it (an `add` may override them). */
+export type DeclaredJobOptions = Pick<JobOptions, 'attempts' | 'backoff' | 'keepMs'>;
+
+/** A job, declared by the feature that handles it; `T` is its data. */
+export interface JobDefinition<T = unknown> {
+  readonly name: string;
+  readonly queue: QueueDefinition;
+  readonly options: DeclaredJobOptions;
+  /** Types only: ties the data type to the declaration. */
+  readonly __data?: T;
+}
+
+export const defineJob = <T>(job: {
+  name: string;
+  queue: QueueDefinition;
+  options?: DeclaredJobOptions;
+}): JobDefinition<T> => Object.freeze({ name: job.name, queue: job.queue, options: { ...job.options } });
+
+/** The jobs one module declares, as a provider; the queue module collects every one at start-up. */
+export class DeclaredJobs {
+  constructor(readonly jobs: readonly JobDefinition[]) {}
+}
+
+/** `providers: [provideJobs(SEND_WELCOME_EMAIL, ...)]` in the module that handles these jobs. */
+export function provideJobs(...jobs: JobDefinition[]): { provide: symbol; useValue: DeclaredJobs } {
+  return { provide: Symbol(`jobs ${jobs.map((job) => job.name).join(', ')}`), useValue: new DeclaredJobs(jobs) };
+}
 
 /**
  * Retry delays. `exponential`: the n-th retry waits `delay × 2^(n-1)`; with `jitter: 0.5` a
@@ -100,7 +125,7 @@ export interface JobOptions {
 }
 
 /**
- * The data of a job on the `imports` queue, the one GET /v1/jobs/{id} shows. `owner` is the API
+ * The data of a job on a `reported` queue, the jobs GET /v1/jobs/{id} shows. `owner` is the API
  * key name that created it: only a request presenting that key sees the job (null: anyone with the id).
  */
 export interface ReportedJobData {
@@ -113,7 +138,7 @@ export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'delayed'
 export interface JobStatus {
   id: JobId;
   name: string;
-  queue: QueueName;
+  queue: string;
   state: JobState;
   /** 0-100 */
   progress: number;
@@ -128,31 +153,69 @@ export interface JobStatus {
 /** Jobs per state, for the queue_depth gauge. */
 export type QueueCounts = Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed', number>;
 
+/** One queue's workers as the queue module asks a driver to start them. */
+export interface WorkerQueue {
+  readonly name: string;
+  readonly settings: QueueWorkerSettings;
+}
+
+/** Runs one attempt of a job (the JobRunner: handler lookup, metrics, final-failure hook); throws to fail it. */
+export type RunJob = (job: JobContext) => Promise<unknown>;
+
 /**
- * The producer side of a queue. Implementations: BullMQ (Redis or PostgreSQL) and in-memory;
- * both pass the same contract suite (`queue-driver.contract.ts`).
+ * A queue backend: the producer side (`add`, `getJob`, `counts`) and the worker side (start,
+ * pause, close). Implementations: BullMQ (Redis or PostgreSQL) and in-memory; both pass the same
+ * contract suite (`queue-driver.contract.spec.ts`). Jobs are checked against the declared ones
+ * (`provideJobs`): an undeclared job, or one added to another queue than its own, is refused.
  */
 export interface QueueDriver {
   /** Enqueues a job and resolves once it is stored; with an existing `jobId` it adds nothing. */
-  add<T>(queue: QueueName, job: JobName, data: T, opts?: JobOptions): Promise<JobId>;
-  /** Looks the id up on every queue; `undefined` when unknown (or already pruned). */
+  add<T>(queue: string, job: string, data: T, opts?: JobOptions): Promise<JobId>;
+  /** Looks the id up on every declared queue; `undefined` when unknown (or already pruned). */
   getJob(id: JobId): Promise<JobStatus | undefined>;
   /** Jobs per state on one queue. */
-  counts(queue: QueueName): Promise<QueueCounts>;
+  counts(queue: string): Promise<QueueCounts>;
   /**
    * An id of the queue's storage that changes when the storage loses what it held (a Redis
    * without persistence restarted empty). The outbox sweeper compares it with the last one it
    * saw and, on a change, hands recent events over again. `undefined`: not tracked (memory).
    */
   storageEpoch(): Promise<string | undefined>;
+  /**
+   * Whether another process can run the jobs this one adds. `false` (memory): a process with
+   * WORKERS=false would hold jobs that never run.
+   */
+  readonly sharedAcrossProcesses: boolean;
+  /** Logs a warning when the storage is set up in a way that can lose jobs (BullMQ: Redis evicting keys). */
+  checkStorage(): Promise<void>;
+  /** Starts one worker per queue, running each job through `run`; called once per process. */
+  startWorkers(queues: readonly WorkerQueue[], run: RunJob): void;
+  /**
+   * Workers stop taking jobs; resolves once the active ones finished (not bounded: a caller that
+   * must end in time closes with `closeWorkers(graceMs)` instead).
+   */
+  pauseWorkers(): Promise<void>;
+  /**
+   * Stops the workers: active jobs get `graceMs` to finish. Jobs still running then are left to
+   * the storage's recovery (BullMQ: their lock expires and another worker runs them again;
+   * memory: lost with the process). Always ends, even on a storage that stopped answering.
+   */
+  closeWorkers(graceMs: number): Promise<void>;
+  /** Closes the producer side (after the workers, once nothing enqueues any more). */
+  close(): Promise<void>;
 }
 export const QueueDriver = Symbol('QueueDriver');
+
+/** Adds a declared job: its queue and name from the declaration, its data typed by it. */
+export function enqueue<T>(driver: QueueDriver, job: JobDefinition<T>, data: T, opts?: JobOptions): Promise<JobId> {
+  return driver.add(job.queue.name, job.name, data, opts);
+}
 
 /** What a handler sees of the job it runs. */
 export interface JobContext<T = unknown> {
   readonly id: JobId;
-  readonly name: JobName;
-  readonly queue: QueueName;
+  readonly name: string;
+  readonly queue: string;
   readonly data: T;
   /** 1 on the first try, 2 on the first retry, ... */
   readonly attempt: number;
@@ -162,7 +225,7 @@ export interface JobContext<T = unknown> {
   updateProgress(percent: number): Promise<void>;
 }
 
-/** A job handler: one per `JobName`, registered with `@JobHandler(name)`. */
+/** A job handler: one per declared job, registered with `@JobHandler(job)`. */
 export interface QueueJobHandler<T = unknown, R = unknown> {
   /** Throw to fail this attempt (it is retried while attempts remain). Must be idempotent. */
   handle(job: JobContext<T>): Promise<R>;
@@ -175,10 +238,10 @@ export interface QueueJobHandler<T = unknown, R = unknown> {
 
 /**
  * Thrown by a handler to fail the job at once with no further retries (e.g. a webhook
- * receiver answered 410 Gone). It is BullMQ's `UnrecoverableError`, which the memory driver
- * honours too.
+ * receiver answered 410 Gone). Each driver maps it to its own "do not retry" (BullMQ:
+ * `UnrecoverableError`).
  */
-export class PermanentJobError extends UnrecoverableError {
+export class PermanentJobError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PermanentJobError';
@@ -187,8 +250,8 @@ export class PermanentJobError extends UnrecoverableError {
 
 export const JOB_HANDLER_METADATA = 'app:queue:job-handler';
 
-/** Marks a provider as the handler of one job name. */
-export const JobHandler = (name: JobName): ClassDecorator => SetMetadata(JOB_HANDLER_METADATA, name);
+/** Marks a provider as the handler of one declared job. */
+export const JobHandler = (job: JobDefinition): ClassDecorator => SetMetadata(JOB_HANDLER_METADATA, job);
 
 const SAFE_PART = /^[A-Za-z0-9._-]{1,64}$/;
 

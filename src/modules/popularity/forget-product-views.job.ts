@@ -2,17 +2,11 @@ import { Injectable } from '@nestjs/common';
 import {
   type DomainEvent,
   type DomainEventSubscriber,
+  EVENTS_QUEUE,
   EventSubscriber,
   type FanOutJob,
 } from '../../infra/outbox/index.js';
-import {
-  type JobContext,
-  JobHandler,
-  JobName,
-  jobIdOf,
-  QueueName,
-  type QueueJobHandler,
-} from '../../infra/queue/index.js';
+import { defineJob, type JobContext, JobHandler, jobIdOf, type QueueJobHandler } from '../../infra/queue/index.js';
 import { ProductEvent } from '../products/product.events.js';
 import { PopularityService } from './popularity.service.js';
 
@@ -20,6 +14,13 @@ import { PopularityService } from './popularity.service.js';
 export interface ForgetProductViewsJob {
   productId: string;
 }
+
+/** Removes a deleted product from the view counters; a small job on the outbox's `events` queue. */
+export const FORGET_PRODUCT_VIEWS = defineJob<ForgetProductViewsJob>({
+  name: 'forget-product-views',
+  queue: EVENTS_QUEUE,
+  options: { attempts: 5, backoff: { type: 'exponential', delay: 1000, jitter: 0.5, maxDelay: 60_000 } },
+});
 
 /** `product.deleted` → one job removing the product from every view bucket (its id from the event's). */
 @Injectable()
@@ -30,14 +31,9 @@ export class ForgetProductViewsSubscriber implements DomainEventSubscriber {
   jobsFor(event: DomainEvent): FanOutJob<ForgetProductViewsJob>[] {
     return [
       {
-        queue: QueueName.Events,
-        name: JobName.ForgetProductViews,
+        job: FORGET_PRODUCT_VIEWS,
         data: { productId: event.aggregateId },
-        opts: {
-          jobId: jobIdOf('forget-views', event.id),
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 1000, jitter: 0.5, maxDelay: 60_000 },
-        },
+        opts: { jobId: jobIdOf('forget-views', event.id) },
       },
     ];
   }
@@ -45,7 +41,7 @@ export class ForgetProductViewsSubscriber implements DomainEventSubscriber {
 
 /** Idempotent: removing a product that is not there removes nothing. */
 @Injectable()
-@JobHandler(JobName.ForgetProductViews)
+@JobHandler(FORGET_PRODUCT_VIEWS)
 export class ForgetProductViewsHandler implements QueueJobHandler<ForgetProductViewsJob> {
   constructor(private readonly popularity: PopularityService) {}
 

@@ -1,7 +1,12 @@
 import { Module } from '@nestjs/common';
 import { CountersModule } from '../../infra/counters/index.js';
 import { ProductsModule } from '../products/products.module.js';
-import { ForgetProductViewsHandler, ForgetProductViewsSubscriber } from './forget-product-views.job.js';
+import { provideJobs } from '../../infra/queue/index.js';
+import {
+  FORGET_PRODUCT_VIEWS,
+  ForgetProductViewsHandler,
+  ForgetProductViewsSubscriber,
+} from './forget-product-views.job.js';
 import { PopularityController } from './popularity.controller.js';
 import { PopularityService } from './popularity.service.js';
 import { ProductViewsHook } from './product-views.hook.js';
@@ -16,6 +21,12 @@ import { ProductViewsHook } from './product-views.hook.js';
 @Module({
   imports: [CountersModule, ProductsModule],
   controllers: [PopularityController],
-  providers: [PopularityService, ProductViewsHook, ForgetProductViewsSubscriber, ForgetProductViewsHandler],
+  providers: [
+    PopularityService,
+    ProductViewsHook,
+    provideJobs(FORGET_PRODUCT_VIEWS),
+    ForgetProductViewsSubscriber,
+    ForgetProductViewsHandler,
+  ],
 })
 export class PopularityModule {}

@@ -7,16 +7,11 @@ import { queueConfig } from '../../config/index.js';
 import { isUniqueViolation } from '../../infra/database/index.js';
 import { AppValidationPipe, type FieldError, ProblemException } from '../../infra/http/index.js';
 import { UnitOfWork } from '../../infra/outbox/index.js';
-import {
-  type JobContext,
-  JobHandler,
-  JobName,
-  PermanentJobError,
-  type QueueJobHandler,
-} from '../../infra/queue/index.js';
+import { type JobContext, JobHandler, PermanentJobError, type QueueJobHandler } from '../../infra/queue/index.js';
 import { CreateProductDto } from './dto/create-product.dto.js';
 import type { ImportProductsJob, ImportProductsResult } from './dto/import-products.dto.js';
 import { SKU_UNIQUE_INDEX } from './product.entity.js';
+import { IMPORT_PRODUCTS } from './product-import.job.js';
 import { IMPORT_STAGING_LOCK } from './product-import.service.js';
 import { ProductsService } from './products.service.js';
 
@@ -46,7 +41,7 @@ interface ImportRun {
  * staged rows, and returns `{ created, failed: [{ index, errors }] }`.
  */
 @Injectable()
-@JobHandler(JobName.ImportProducts)
+@JobHandler(IMPORT_PRODUCTS)
 export class ProductImportProcessor implements QueueJobHandler<ImportProductsJob, ImportProductsResult> {
   constructor(
     @Inject(queueConfig.KEY) private readonly config: ConfigType<typeof queueConfig>,

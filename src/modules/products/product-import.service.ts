@@ -4,8 +4,8 @@ import type { ConfigType } from '@nestjs/config';
 import { queueConfig } from '../../config/index.js';
 import { ProblemException } from '../../infra/http/index.js';
 import { UnitOfWork } from '../../infra/outbox/index.js';
-import { JobName, QueueDriver, QueueName } from '../../infra/queue/index.js';
-import type { ImportProductsJob } from './dto/import-products.dto.js';
+import { enqueue, QueueDriver } from '../../infra/queue/index.js';
+import { IMPORT_PRODUCTS } from './product-import.job.js';
 
 /** pg advisory lock namespace of the per-client import count ("impt" in ASCII). */
 const IMPORT_CLIENT_LOCK = 0x696d7074;
@@ -94,13 +94,12 @@ export class ProductImportService {
       );
     });
     try {
-      // One attempt: a re-run would report the first run's products as taken skus. A crashed
-      // worker's job is still run again (stalled-job recovery).
-      await this.queue.add<ImportProductsJob>(
-        QueueName.Imports,
-        JobName.ImportProducts,
+      // One attempt, as declared (product-import.job.ts).
+      await enqueue(
+        this.queue,
+        IMPORT_PRODUCTS,
         { importId, owner: client.apiKeyName ?? null },
-        { jobId: importId, attempts: 1, keepMs: this.config.imports.keepMs },
+        { jobId: importId, keepMs: this.config.imports.keepMs },
       );
     } catch (error) {
       // Not acknowledged, so nothing is lost: drop the staged items and say so. Through the unit of

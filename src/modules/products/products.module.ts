@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CacheModule } from '../../infra/cache/index.js';
+import { provideJobs } from '../../infra/queue/index.js';
 import { CachedProductReader } from './cached-product.reader.js';
 import { ProductEntity } from './product.entity.js';
 import { ProductImportController } from './product-import.controller.js';
+import { IMPORT_PRODUCTS } from './product-import.job.js';
 import { ProductImportProcessor } from './product-import.processor.js';
 import { ProductImportService } from './product-import.service.js';
 import { productWriteThrough } from './products.cache.js';
@@ -14,7 +16,14 @@ import { ProductsService } from './products.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([ProductEntity]), CacheModule.forFeature(productWriteThrough)],
   controllers: [ProductsController, ProductImportController],
-  providers: [ProductsRepository, ProductsService, ProductImportService, ProductImportProcessor, CachedProductReader],
+  providers: [
+    ProductsRepository,
+    ProductsService,
+    ProductImportService,
+    provideJobs(IMPORT_PRODUCTS),
+    ProductImportProcessor,
+    CachedProductReader,
+  ],
   exports: [ProductsService, CachedProductReader],
 })
 export class ProductsModule {}

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
+  UnrecoverableError,
+  Worker,
   type BackendFactory,
   type BackoffOptions as BullBackoffOptions,
   createPostgresBackend,
@@ -16,19 +18,26 @@ import {
   type WorkerOptions,
 } from 'bullmq';
 import { Redis } from 'ioredis';
+import { settlesWithin } from '../../../common/index.js';
+import type { QueueWorkerSettings } from '../../../config/index.js';
 import { APP_BACKOFF_TYPE, backoffDelay, isAppBackoff } from '../backoff.js';
 import {
   type BackoffOptions,
+  type JobContext,
   type JobId,
-  type JobName,
   type JobOptions,
   type JobState,
   type JobStatus,
+  PermanentJobError,
   type QueueCounts,
   type QueueDriver,
-  QueueName,
+  type RunJob,
+  type WorkerQueue,
 } from '../queue.types.js';
-import { assertJobPlacement, newJobId } from './job-ids.js';
+import { assertJobId, type DeclaredJobsView, newJobId } from './job-ids.js';
+
+/** How long a forced close of a worker may take before we stop waiting for it. */
+const FORCED_CLOSE_MS = 3000;
 
 /** Where BullMQ keeps its data: Redis (keys under `prefix`), or PostgreSQL (tables in `schema`). */
 export type BullmqBackend =
@@ -38,14 +47,6 @@ export interface BullmqDriverOptions {
   backend: BullmqBackend;
   keepCompletedMs: number;
   keepFailedMs: number;
-}
-
-/** What a worker needs beyond its queue name and processor (per queue: see queue.config.ts). */
-export interface BullmqWorkerSettings {
-  concurrency: number;
-  lockDurationMs: number;
-  stalledIntervalMs: number;
-  maxStalledCount?: number;
 }
 
 /** ioredis options from a redis:// URL (BullMQ takes options, not URLs). */
@@ -99,7 +100,10 @@ function postgresConnection(backend: Extract<BullmqBackend, { kind: 'postgres' }
  * whose worker died is run again by the first stalled-job check after its lock expired, so
  * recovery takes at most about `lockDuration + 2 × stalledInterval` (docs/queue.md).
  */
-export function bullmqWorkerOptions(backend: BullmqBackend, settings: BullmqWorkerSettings): WorkerOptions {
+export function bullmqWorkerOptions(
+  backend: BullmqBackend,
+  settings: Omit<QueueWorkerSettings, 'maxStalledCount'> & Partial<QueueWorkerSettings>,
+): WorkerOptions {
   return {
     connection: workerConnection(backend),
     ...(backend.kind === 'redis' ? { prefix: backend.prefix } : {}),
@@ -148,23 +152,52 @@ const STATES: Record<string, JobState> = {
   delayed: 'delayed',
 };
 
-/**
- * The producer side of BullMQ: one `Queue` per `QueueName`. Workers are @nestjs/bullmq processors
- * (see `queue.processors.ts`) built from `bullmqWorkerOptions`.
- */
-export type AppQueue = Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>;
+/** What a handler sees of a BullMQ job. */
+export function jobContextOf(queue: string, job: Job): JobContext {
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    queue,
+    data: job.data as unknown,
+    // attemptsMade counts finished attempts; a stalled job re-run keeps its number.
+    attempt: job.attemptsMade + 1,
+    maxAttempts: Math.max(1, job.opts.attempts ?? 1),
+    updateProgress: (percent) => job.updateProgress(Math.max(0, Math.min(100, percent))),
+  };
+}
 
+/** BullMQ's own "do not retry": our driver-neutral `PermanentJobError` becomes one, message and stack kept. */
+function toBullmqError(error: unknown): unknown {
+  if (!(error instanceof PermanentJobError)) return error;
+  const unrecoverable = new UnrecoverableError(error.message);
+  unrecoverable.stack = error.stack;
+  return unrecoverable;
+}
+
+export type AppQueue = Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>;
+export type AppWorker = Worker<unknown, unknown, string, IQueueBackend>;
+
+/**
+ * BullMQ as a `QueueDriver`: one `Queue` (producer) per declared queue, made on first use, and
+ * one `Worker` per declared queue once `startWorkers` is called, built from `bullmqWorkerOptions`.
+ */
 export class BullmqQueueDriver implements QueueDriver {
+  readonly sharedAcrossProcesses = true;
   private readonly logger = new Logger('BullMQ');
-  /** One BullMQ queue per QueueName (the dashboard lists these). */
-  readonly queues: ReadonlyMap<QueueName, AppQueue>;
+  private readonly producers = new Map<string, AppQueue>();
+  /** The running workers by queue name (empty until `startWorkers`). */
+  readonly workers = new Map<string, AppWorker>();
 
   readonly backend: BullmqBackend;
+  private readonly queueOptions: QueueOptions;
 
   /** A small fail-fast client for the storage epoch key (Redis backend only). */
   private readonly epochClient: Redis | undefined;
 
-  constructor(private readonly options: BullmqDriverOptions) {
+  constructor(
+    private readonly options: BullmqDriverOptions,
+    private readonly declared: DeclaredJobsView,
+  ) {
     const { backend } = options;
     this.backend = backend;
     if (backend.kind === 'redis') {
@@ -177,8 +210,7 @@ export class BullmqQueueDriver implements QueueDriver {
       });
       this.epochClient.on('error', () => undefined); // outages surface as rejected calls
     }
-    const factory = bullmqBackendFactory(backend);
-    const queueOptions: QueueOptions = {
+    this.queueOptions = {
       connection: producerConnection(backend),
       ...(backend.kind === 'redis' ? { prefix: backend.prefix } : {}),
       defaultJobOptions: {
@@ -186,22 +218,17 @@ export class BullmqQueueDriver implements QueueDriver {
         removeOnFail: retention(options.keepFailedMs),
       },
     };
-    this.queues = new Map(
-      Object.values(QueueName).map((name) => {
-        const queue: AppQueue = new Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>(
-          name,
-          queueOptions,
-          factory,
-        );
-        // Without a listener an 'error' event would crash the process; outages are logged instead.
-        queue.on('error', (error: Error) => this.logger.warn(`queue ${name}: ${error.message}`));
-        return [name, queue];
-      }),
-    );
   }
 
-  async add<T>(queue: QueueName, name: JobName, data: T, opts: JobOptions = {}): Promise<JobId> {
-    assertJobPlacement(queue, name, opts.jobId);
+  /** One BullMQ queue per declared queue (the dashboard lists these). */
+  get queues(): ReadonlyMap<string, AppQueue> {
+    for (const { name } of this.declared.queues()) this.queue(name);
+    return this.producers;
+  }
+
+  async add<T>(queue: string, name: string, data: T, callerOptions: JobOptions = {}): Promise<JobId> {
+    const opts = this.declared.optionsOf(queue, name, callerOptions);
+    assertJobId(opts.jobId);
     const jobOptions: JobsOptions = {
       jobId: opts.jobId ?? newJobId(),
       attempts: Math.max(1, opts.attempts ?? 1),
@@ -239,7 +266,7 @@ export class BullmqQueueDriver implements QueueDriver {
     return undefined;
   }
 
-  async counts(queue: QueueName): Promise<QueueCounts> {
+  async counts(queue: string): Promise<QueueCounts> {
     const counts = await this.queue(queue).getJobCounts(
       'waiting',
       'prioritized',
@@ -258,7 +285,7 @@ export class BullmqQueueDriver implements QueueDriver {
   }
 
   /** BullMQ's docs: Redis must not evict keys, or jobs vanish. Warn (not fail) when it would. */
-  async checkEvictionPolicy(): Promise<void> {
+  async checkStorage(): Promise<void> {
     const { backend } = this.options;
     if (backend.kind !== 'redis') return;
     const client = new Redis({
@@ -302,14 +329,72 @@ export class BullmqQueueDriver implements QueueDriver {
     return epoch;
   }
 
+  startWorkers(queues: readonly WorkerQueue[], run: RunJob): void {
+    const factory = bullmqBackendFactory(this.backend);
+    for (const { name, settings } of queues) {
+      if (this.workers.has(name)) continue;
+      const worker: AppWorker = new Worker<unknown, unknown, string, IQueueBackend>(
+        name,
+        async (job: Job) => {
+          try {
+            return await run(jobContextOf(name, job));
+          } catch (error) {
+            throw toBullmqError(error);
+          }
+        },
+        bullmqWorkerOptions(this.backend, settings),
+        factory,
+      );
+      // Without a listener an 'error' event would crash the process; outages are logged instead.
+      worker.on('error', (error: Error) => this.logger.warn(`worker ${name}: ${error.message}`));
+      this.workers.set(name, worker);
+    }
+  }
+
+  async pauseWorkers(): Promise<void> {
+    // Waiting for active jobs also interrupts the worker's blocking fetch: with pause(true) a
+    // fetch already under way would still take the next job added.
+    await Promise.all([...this.workers.values()].map((worker) => worker.pause()));
+  }
+
+  /**
+   * Active jobs get `graceMs`; those still running then keep their lock until it expires and
+   * are run again by another worker (stalled-job recovery), so no job is lost.
+   */
+  async closeWorkers(graceMs: number): Promise<void> {
+    await Promise.all(
+      [...this.workers.values()].map(async (worker) => {
+        if (await settlesWithin(worker.close(), graceMs)) return;
+        this.logger.warn(
+          `worker ${worker.name}: jobs still active after ${graceMs} ms; leaving them to stalled-job recovery`,
+        );
+        // A forced close can itself hang on a connection that Redis dropped and re-established
+        // (seen after a Redis restart): bound it, so shutdown always ends.
+        if (!(await settlesWithin(worker.close(true), FORCED_CLOSE_MS))) {
+          this.logger.warn(`worker ${worker.name}: did not close within ${FORCED_CLOSE_MS} ms; disconnecting`);
+          await settlesWithin(worker.disconnect(), FORCED_CLOSE_MS);
+        }
+      }),
+    );
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
+    await Promise.allSettled([...this.producers.values()].map((queue) => queue.close()));
     this.epochClient?.disconnect();
   }
 
-  private queue(name: QueueName): AppQueue {
-    const queue = this.queues.get(name);
-    if (!queue) throw new Error(`unknown queue ${name}`);
+  private queue(name: string): AppQueue {
+    let queue = this.producers.get(name);
+    if (queue) return queue;
+    if (!this.declared.queues().some((declared) => declared.name === name)) throw new Error(`unknown queue ${name}`);
+    queue = new Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>(
+      name,
+      this.queueOptions,
+      bullmqBackendFactory(this.backend),
+    );
+    // Without a listener an 'error' event would crash the process; outages are logged instead.
+    queue.on('error', (error: Error) => this.logger.warn(`queue ${name}: ${error.message}`));
+    this.producers.set(name, queue);
     return queue;
   }
 }

@@ -1,24 +1,24 @@
 import { Logger } from '@nestjs/common';
-import { UnrecoverableError } from 'bullmq';
 import { settlesWithin } from '../../../common/index.js';
 import { backoffDelay } from '../backoff.js';
 import {
   type JobContext,
   type JobId,
-  type JobName,
   type JobOptions,
   type JobState,
   type JobStatus,
+  PermanentJobError,
   type QueueCounts,
   type QueueDriver,
-  QueueName,
+  type RunJob,
+  type WorkerQueue,
 } from '../queue.types.js';
-import { assertJobPlacement, newJobId } from './job-ids.js';
+import { assertJobId, type DeclaredJobsView, newJobId } from './job-ids.js';
 
 interface MemoryJob {
   id: JobId;
-  name: JobName;
-  queue: QueueName;
+  name: string;
+  queue: string;
   data: unknown;
   opts: JobOptions;
   state: JobState;
@@ -40,37 +40,43 @@ export interface MemoryQueueOptions {
 
 /**
  * An in-process queue with BullMQ's semantics where the service relies on them: custom ids
- * dedupe, `attempts` with the same backoff function, `UnrecoverableError` stops retries, progress,
+ * dedupe, `attempts` with the same backoff function, `PermanentJobError` stops retries, progress,
  * retention of finished jobs, and `close()` that lets active jobs finish within a grace period.
  * Nothing survives the process: it is for the embedded mode (no Redis) and tests.
  *
  * ```ts
- * const queue = new MemoryQueueDriver({ keepCompletedMs: 60_000, keepFailedMs: 60_000 });
- * queue.startWorkers((job) => runner.run(job), 10);
- * await queue.add(QueueName.Imports, JobName.ImportProducts, { items }, { attempts: 3 });
+ * const queue = new MemoryQueueDriver({ keepCompletedMs: 60_000, keepFailedMs: 60_000 }, catalog);
+ * queue.startWorkers([{ name: 'orders', settings }], (job) => runner.run(job));
+ * await queue.add('orders', 'send-invoice', { orderId }, { attempts: 3 });
  * ```
  */
 export class MemoryQueueDriver implements QueueDriver {
+  readonly sharedAcrossProcesses = false;
   private readonly logger = new Logger('MemoryQueue');
-  private readonly jobs = new Map<QueueName, Map<JobId, MemoryJob>>(
-    Object.values(QueueName).map((q) => [q, new Map()]),
-  );
-  private readonly ready = new Map<QueueName, MemoryJob[]>(Object.values(QueueName).map((q) => [q, []]));
+  /** Per queue name, made on first use: the queues are the declared ones, read after construction. */
+  private readonly jobs = new Map<string, Map<JobId, MemoryJob>>();
+  private readonly ready = new Map<string, MemoryJob[]>();
   private readonly active = new Set<Promise<void>>();
-  private run: ((job: JobContext) => Promise<unknown>) | undefined;
-  private concurrencyOf: (queue: QueueName) => number = () => 1;
+  private run: RunJob | undefined;
+  private readonly concurrency = new Map<string, number>();
+  private paused = false;
   private closing = false;
 
-  constructor(private readonly options: MemoryQueueOptions) {}
+  constructor(
+    private readonly options: MemoryQueueOptions,
+    private readonly declared: DeclaredJobsView,
+  ) {}
 
-  add<T>(queue: QueueName, name: JobName, data: T, opts: JobOptions = {}): Promise<JobId> {
+  add<T>(queue: string, name: string, data: T, callerOptions: JobOptions = {}): Promise<JobId> {
+    let opts: JobOptions;
     try {
-      assertJobPlacement(queue, name, opts.jobId);
+      opts = this.declared.optionsOf(queue, name, callerOptions);
+      assertJobId(opts.jobId);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     const id = opts.jobId ?? newJobId();
-    const jobs = this.jobs.get(queue)!;
+    const jobs = this.jobsOf(queue);
     if (jobs.has(id)) return Promise.resolve(id);
     // A copy, as Redis would store it: a caller mutating its object later changes nothing.
     const job: MemoryJob = {
@@ -78,7 +84,7 @@ export class MemoryQueueDriver implements QueueDriver {
       name,
       queue,
       data: structuredClone(data),
-      opts: { ...opts },
+      opts,
       state: 'waiting',
       progress: 0,
       attemptsMade: 0,
@@ -113,25 +119,37 @@ export class MemoryQueueDriver implements QueueDriver {
     return Promise.resolve(undefined);
   }
 
-  counts(queue: QueueName): Promise<QueueCounts> {
+  counts(queue: string): Promise<QueueCounts> {
     const counts: QueueCounts = { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 };
-    for (const job of this.jobs.get(queue)!.values()) counts[job.state]++;
+    for (const job of this.jobsOf(queue).values()) counts[job.state]++;
     return Promise.resolve(counts);
   }
 
-  /** Starts processing every queue with `concurrency` jobs at a time per queue (a number, or one per queue). */
-  startWorkers(run: (job: JobContext) => Promise<unknown>, concurrency: number | ((queue: QueueName) => number)): void {
+  /** Nothing to check: the jobs live in this process's memory. */
+  checkStorage(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Starts processing the given queues, each with its own concurrency (as a BullMQ worker per queue). */
+  startWorkers(queues: readonly WorkerQueue[], run: RunJob): void {
     this.run = run;
-    this.concurrencyOf = typeof concurrency === 'number' ? () => concurrency : concurrency;
+    for (const queue of queues) this.concurrency.set(queue.name, queue.settings.concurrency);
     this.closing = false;
-    for (const queue of Object.values(QueueName)) this.pump(queue);
+    this.paused = false;
+    for (const queue of queues) this.pump(queue.name);
+  }
+
+  /** Stops taking jobs and resolves once the active ones finished; retries and delayed jobs wait in the queue. */
+  async pauseWorkers(): Promise<void> {
+    this.paused = true;
+    await Promise.allSettled([...this.active]);
   }
 
   /**
    * Stops taking jobs and waits up to `graceMs` for active ones. Jobs still running then are
    * abandoned with the process (the memory driver has nowhere to return them).
    */
-  async close(graceMs: number): Promise<void> {
+  async closeWorkers(graceMs: number): Promise<void> {
     this.closing = true;
     for (const jobs of this.jobs.values()) for (const job of jobs.values()) clearTimeout(job.timer);
     if (this.active.size === 0) return;
@@ -139,9 +157,32 @@ export class MemoryQueueDriver implements QueueDriver {
       this.logger.warn(`${this.active.size} job(s) still active after ${graceMs} ms; abandoning them`);
   }
 
+  /** No connection to close: the producer side is this object. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private jobsOf(queue: string): Map<JobId, MemoryJob> {
+    let jobs = this.jobs.get(queue);
+    if (!jobs) {
+      jobs = new Map<JobId, MemoryJob>();
+      this.jobs.set(queue, jobs);
+    }
+    return jobs;
+  }
+
+  private readyOf(queue: string): MemoryJob[] {
+    let ready = this.ready.get(queue);
+    if (!ready) {
+      ready = [];
+      this.ready.set(queue, ready);
+    }
+    return ready;
+  }
+
   private enqueue(job: MemoryJob): void {
     job.state = 'waiting';
-    this.ready.get(job.queue)!.push(job);
+    this.readyOf(job.queue).push(job);
     this.pump(job.queue);
   }
 
@@ -154,12 +195,14 @@ export class MemoryQueueDriver implements QueueDriver {
     job.timer.unref();
   }
 
-  private pump(queue: QueueName): void {
-    const ready = this.ready.get(queue)!;
+  private pump(queue: string): void {
+    const ready = this.readyOf(queue);
     const run = this.run;
-    if (!run) return;
+    const concurrency = this.concurrency.get(queue);
+    // No worker for this queue (not started here, or not among the started queues).
+    if (!run || concurrency === undefined) return;
     // Concurrency is per queue, as it is per BullMQ worker.
-    while (!this.closing && ready.length > 0 && this.activeIn(queue) < this.concurrencyOf(queue)) {
+    while (!this.closing && !this.paused && ready.length > 0 && this.activeIn(queue) < concurrency) {
       const job = ready.shift()!;
       const done = this.process(job, run).finally(() => {
         this.active.delete(done);
@@ -169,13 +212,13 @@ export class MemoryQueueDriver implements QueueDriver {
     }
   }
 
-  private activeIn(queue: QueueName): number {
+  private activeIn(queue: string): number {
     let count = 0;
-    for (const job of this.jobs.get(queue)!.values()) if (job.state === 'active') count++;
+    for (const job of this.jobsOf(queue).values()) if (job.state === 'active') count++;
     return count;
   }
 
-  private async process(job: MemoryJob, run: (job: JobContext) => Promise<unknown>): Promise<void> {
+  private async process(job: MemoryJob, run: RunJob): Promise<void> {
     job.state = 'active';
     const maxAttempts = Math.max(1, job.opts.attempts ?? 1);
     const context: JobContext = {
@@ -199,7 +242,7 @@ export class MemoryQueueDriver implements QueueDriver {
       job.attemptsMade++;
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
       job.failedReason = error.message;
-      const retriesLeft = !(error instanceof UnrecoverableError) && job.attemptsMade < maxAttempts;
+      const retriesLeft = !(error instanceof PermanentJobError) && job.attemptsMade < maxAttempts;
       if (retriesLeft && !this.closing) {
         const wait = job.opts.backoff ? backoffDelay(job.opts.backoff, job.attemptsMade) : 0;
         if (wait > 0) this.delay(job, wait);
@@ -221,10 +264,10 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 
   /** Drops finished jobs past their retention (by age and by count), oldest first. */
-  private prune(queue: QueueName): void {
+  private prune(queue: string): void {
     const now = Date.now();
     const maxCount = this.options.keepFinishedCount ?? 10_000;
-    const jobs = this.jobs.get(queue)!;
+    const jobs = this.jobsOf(queue);
     let finished = 0;
     for (const job of jobs.values()) if (job.finishedAt !== undefined) finished++;
     for (const [id, job] of jobs) {

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OutboxEvents } from '../../../infra/outbox/index.js';
-import { type JobContext, JobHandler, JobName, type QueueJobHandler } from '../../../infra/queue/index.js';
+import { type JobContext, JobHandler, type QueueJobHandler } from '../../../infra/queue/index.js';
 import { UserEvent } from '../../users/user.events.js';
-import type { WelcomeEmailJob, WelcomeEmailRecipient } from './welcome-email.js';
+import { SEND_WELCOME_EMAIL, type WelcomeEmailJob, type WelcomeEmailRecipient } from './welcome-email.js';
 import { type SendOutcome, WelcomeEmailService } from './welcome-email.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,7 +13,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * event is dropped unsent. Releases its hold on the event once it is finished.
  */
 @Injectable()
-@JobHandler(JobName.SendWelcomeEmail)
+@JobHandler(SEND_WELCOME_EMAIL)
 export class WelcomeEmailHandler implements QueueJobHandler<WelcomeEmailJob, SendOutcome> {
   private readonly logger = new Logger(WelcomeEmailHandler.name);
 

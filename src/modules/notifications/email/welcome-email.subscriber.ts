@@ -7,9 +7,9 @@ import {
   EventSubscriber,
   type FanOutJob,
 } from '../../../infra/outbox/index.js';
-import { JobName, jobIdOf, QueueName } from '../../../infra/queue/index.js';
+import { jobIdOf } from '../../../infra/queue/index.js';
 import { UserEvent } from '../../users/user.events.js';
-import type { WelcomeEmailJob } from './welcome-email.js';
+import { SEND_WELCOME_EMAIL, type WelcomeEmailJob } from './welcome-email.js';
 
 /** `user.created` → one welcome email job carrying the event id, its job id derived from it. */
 @Injectable()
@@ -22,8 +22,7 @@ export class WelcomeEmailSubscriber implements DomainEventSubscriber {
   jobsFor(event: DomainEvent): FanOutJob<WelcomeEmailJob>[] {
     return [
       {
-        queue: QueueName.Notifications,
-        name: JobName.SendWelcomeEmail,
+        job: SEND_WELCOME_EMAIL,
         data: { eventId: event.id },
         // The handler reads the address and name from the outbox; it keeps the event until then.
         readsEvent: true,

@@ -1,3 +1,5 @@
+import { defineJob } from '../../../infra/queue/index.js';
+import { NOTIFICATIONS_QUEUE } from '../notifications.queue.js';
 import type { MailMessage } from './mail-transport.js';
 
 /**
@@ -10,6 +12,12 @@ export interface WelcomeEmailJob {
   /** The `user.created` event id: the email's idempotency key. */
   eventId: string;
 }
+
+/** The welcome email job; attempts and backoff from config (MAIL_*), given where it is added. */
+export const SEND_WELCOME_EMAIL = defineJob<WelcomeEmailJob>({
+  name: 'send-welcome-email',
+  queue: NOTIFICATIONS_QUEUE,
+});
 
 /** Who gets the welcome email, as the committed `user.created` event says. */
 export interface WelcomeEmailRecipient {

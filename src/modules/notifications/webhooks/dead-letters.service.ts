@@ -5,9 +5,9 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Not, type Repository } from 'typeorm';
 import { webhooksConfig } from '../../../config/index.js';
 import { ProblemException } from '../../../infra/http/index.js';
-import { JobName, jobIdOf, QueueDriver, QueueName } from '../../../infra/queue/index.js';
+import { enqueue, jobIdOf, QueueDriver } from '../../../infra/queue/index.js';
 import { DeadLetterEntity } from './dead-letter.entity.js';
-import { webhookJobOptions, type WebhookReplayJob } from './webhook-delivery.job.js';
+import { REPLAY_WEBHOOK, webhookJobOptions } from './webhook-delivery.job.js';
 import type { ResolvedDelivery } from './webhook-delivery.job.js';
 import { webhookBody } from './webhook-signer.js';
 
@@ -128,9 +128,9 @@ export class DeadLettersService {
     }
 
     try {
-      await this.queue.add<WebhookReplayJob>(
-        QueueName.Notifications,
-        JobName.ReplayWebhook,
+      await enqueue(
+        this.queue,
+        REPLAY_WEBHOOK,
         { deadLetterId: id },
         {
           // A fresh id per replay: the previous replay's job may still be kept among the failed ones.

@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { webhooksConfig } from '../../../config/index.js';
 import { OutboxEvents } from '../../../infra/outbox/index.js';
-import { type JobContext, JobHandler, JobName, type QueueJobHandler } from '../../../infra/queue/index.js';
+import { type JobContext, JobHandler, type QueueJobHandler } from '../../../infra/queue/index.js';
 import { DeadLettersService } from './dead-letters.service.js';
 import {
   configuredReceiver,
+  DELIVER_WEBHOOK,
   isLegacyDeliveryJob,
   isUuid,
   type LegacyWebhookDeliveryJob,
@@ -24,7 +25,7 @@ import { webhookBody } from './webhook-signer.js';
  * dead-letters the delivery. When the job is finished it releases its hold on the event.
  */
 @Injectable()
-@JobHandler(JobName.DeliverWebhook)
+@JobHandler(DELIVER_WEBHOOK)
 export class WebhookDeliveryHandler implements QueueJobHandler<WebhookDeliveryJob | LegacyWebhookDeliveryJob> {
   private readonly logger = new Logger(WebhookDeliveryHandler.name);
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { WebhooksConfig } from '../../../config/index.js';
-import type { JobOptions } from '../../../infra/queue/index.js';
+import { defineJob, type JobOptions } from '../../../infra/queue/index.js';
+import { NOTIFICATIONS_QUEUE } from '../notifications.queue.js';
 import type { WebhookPayload } from './webhook-signer.js';
 
 /**
@@ -48,6 +49,12 @@ export interface LegacyWebhookDeliveryJob {
   url: string;
   body?: string;
 }
+
+/** One signed delivery of an event to one receiver; attempts and backoff from config (`webhookJobOptions`). */
+export const DELIVER_WEBHOOK = defineJob<WebhookDeliveryJob>({ name: 'deliver-webhook', queue: NOTIFICATIONS_QUEUE });
+
+/** A dead letter sent again: the job carries the dead letter's id, the body is read from it. */
+export const REPLAY_WEBHOOK = defineJob<WebhookReplayJob>({ name: 'replay-webhook', queue: NOTIFICATIONS_QUEUE });
 
 export function isLegacyDeliveryJob(data: unknown): data is LegacyWebhookDeliveryJob {
   const job = data as Partial<LegacyWebhookDeliveryJob> | null;

@@ -7,8 +7,8 @@ import {
   EventSubscriber,
   type FanOutJob,
 } from '../../../infra/outbox/index.js';
-import { JobName, jobIdOf, QueueName } from '../../../infra/queue/index.js';
-import { receiverIdOf, webhookJobOptions, type WebhookDeliveryJob } from './webhook-delivery.job.js';
+import { jobIdOf } from '../../../infra/queue/index.js';
+import { DELIVER_WEBHOOK, receiverIdOf, webhookJobOptions, type WebhookDeliveryJob } from './webhook-delivery.job.js';
 
 /**
  * Every domain event becomes one delivery job per URL in `WEBHOOK_URLS`, carrying the event id
@@ -25,8 +25,7 @@ export class WebhookFanOutSubscriber implements DomainEventSubscriber {
 
   jobsFor(event: DomainEvent): FanOutJob<WebhookDeliveryJob>[] {
     return this.config.urls.map((url) => ({
-      queue: QueueName.Notifications,
-      name: JobName.DeliverWebhook,
+      job: DELIVER_WEBHOOK,
       data: { eventId: event.id, receiver: receiverIdOf(url) },
       opts: { jobId: jobIdOf('webhook', event.id, url), ...webhookJobOptions(this.config) },
       readsEvent: true,

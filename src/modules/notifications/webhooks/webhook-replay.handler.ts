@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { webhooksConfig } from '../../../config/index.js';
-import { type JobContext, JobHandler, JobName, type QueueJobHandler } from '../../../infra/queue/index.js';
+import { type JobContext, JobHandler, type QueueJobHandler } from '../../../infra/queue/index.js';
 import { DeadLettersService } from './dead-letters.service.js';
-import { isUuid, type WebhookReplayJob } from './webhook-delivery.job.js';
+import { isUuid, REPLAY_WEBHOOK, type WebhookReplayJob } from './webhook-delivery.job.js';
 import type { ResolvedDelivery } from './webhook-delivery.job.js';
 import { WebhookDeliveryService, WebhookDroppedError, WebhookGoneError } from './webhook-delivery.service.js';
 
@@ -14,7 +14,7 @@ import { WebhookDeliveryService, WebhookDroppedError, WebhookGoneError } from '.
  * is sent nowhere. After the last attempt the letter is listed again, attempts added up.
  */
 @Injectable()
-@JobHandler(JobName.ReplayWebhook)
+@JobHandler(REPLAY_WEBHOOK)
 export class WebhookReplayHandler implements QueueJobHandler<WebhookReplayJob> {
   private readonly logger = new Logger(WebhookReplayHandler.name);
 
