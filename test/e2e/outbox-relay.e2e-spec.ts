@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnitOfWork } from '../../src/infra/outbox/unit-of-work.js';
+import type { ProductResponseDto } from '../../src/modules/products/dto/product-response.dto.js';
+import { productAggregate } from '../../src/modules/products/product.events.js';
 import { OutboxSweeper, SWEEPER_LOCK } from '../../src/infra/outbox/outbox.sweeper.js';
 import { QueueDriver } from '../../src/infra/queue/queue.types.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
@@ -133,7 +135,8 @@ describe('outbox relay and sweeper (BullMQ on a private redis-server)', () => {
     let emitted = '';
     await expect(
       api.app.get(UnitOfWork).run(async (tx) => {
-        emitted = tx.emit('product.created', { type: 'product', id: randomUUID() }, { note: 'never committed' }).id;
+        const state = { id: randomUUID(), version: 1 } as ProductResponseDto; // never committed
+        emitted = tx.emit(productAggregate, 'created', state).id;
         await tx.manager.query('SELECT 1');
         throw new Error('roll back');
       }),

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Aggregate } from '../../src/infra/outbox/aggregate.js';
 import { UnitOfWork, type CommittedTransaction } from '../../src/infra/outbox/unit-of-work.js';
+import { type ProductResponseDto, toProductResponse } from '../../src/modules/products/dto/product-response.dto.js';
 import { ProductEntity } from '../../src/modules/products/product.entity.js';
+import { productAggregate } from '../../src/modules/products/product.events.js';
 import { bootTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -93,7 +96,7 @@ describe('transactional outbox', () => {
           [sku],
         );
         insertedId = row!.id;
-        tx.emit('product.created', { type: 'product', id: insertedId }, { id: insertedId });
+        tx.emit(productAggregate, 'created', { id: insertedId, version: 1 } as ProductResponseDto);
         tx.afterCommit(() => {
           ranAfterCommit = true;
         });
@@ -117,7 +120,7 @@ describe('transactional outbox', () => {
           [sku],
         );
         // aggregate_id is a uuid column: this event's insert fails after the work has succeeded.
-        tx.emit('product.created', { type: 'product', id: 'not-a-uuid' }, {});
+        tx.emit(productAggregate, 'created', { id: 'not-a-uuid', version: 1 } as ProductResponseDto);
       }),
     ).rejects.toThrow();
     expect(await db.query('SELECT 1 FROM products WHERE sku = $1', [sku])).toHaveLength(0);
@@ -135,7 +138,7 @@ describe('transactional outbox', () => {
         currency: 'EUR',
       });
       const saved = await tx.manager.save(entity);
-      tx.emit('product.created', { type: 'product', id: saved.id }, { id: saved.id });
+      tx.emit(productAggregate, 'created', toProductResponse(saved));
       tx.afterCommit(async () => {
         // Another connection sees the row: we really are after the commit.
         visibleToOthers = (await db.query('SELECT 1 FROM products WHERE id = $1', [saved.id])).length === 1;
@@ -145,5 +148,24 @@ describe('transactional outbox', () => {
     expect(visibleToOthers).toBe(true);
     expect(committed.length).toBe(before + 1);
     expect(committed.at(-1)!.events.map((e) => e.aggregateId)).toEqual([product.id]);
+  });
+
+  it('refuses to emit an aggregate no module declares (nor a copy of a declared one), rolling the write back', async () => {
+    const unitOfWork = api.app.get(UnitOfWork);
+    const undeclared: Aggregate<ProductResponseDto, 'gizmo'> = { type: 'gizmo' };
+    const copy = { ...productAggregate };
+    for (const aggregate of [undeclared, copy]) {
+      const sku = `UD-${randomUUID().slice(0, 8)}`;
+      await expect(
+        unitOfWork.run(async (tx) => {
+          const [row] = await tx.manager.query<Array<{ id: string }>>(
+            `INSERT INTO products (sku, name, price_cents, currency) VALUES ($1, 'Undeclared', 1, 'EUR') RETURNING id`,
+            [sku],
+          );
+          tx.emit(aggregate, 'created', { id: row!.id, version: 1 } as ProductResponseDto);
+        }),
+      ).rejects.toThrow(`Aggregate "${aggregate.type}" is emitted but not declared`);
+      expect(await db.query('SELECT 1 FROM products WHERE sku = $1', [sku])).toHaveLength(0);
+    }
   });
 });

@@ -11,7 +11,7 @@ import { type InProcessBounds, MemoryCacheStore } from './memory.store.js';
 import { NotModifiedFilter } from './not-modified.filter.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
-import { type WriteThroughRule, WriteThroughListener, WriteThroughRegistry } from './write-through.js';
+import { type CachedAggregate, WriteThroughListener, WriteThroughRegistry } from './write-through.js';
 
 /** How long start-up waits for Redis before serving from the database (the cache joins when Redis answers). */
 const CONNECT_WAIT_MS = 2000;
@@ -95,13 +95,13 @@ export function cacheOptionsFromConfig(
   }
 }
 
-/** Carries one feature's write-through rules into the global registry. */
+/** Carries one feature's write-through aggregates into the global registry. */
 @Module({})
 export class CacheFeatureModule {}
 
 /**
- * The cache: `forRoot`/`forRootAsync` once in the app module (global), `forFeature(rules)` in each
- * feature module that wants write-through. Feature code uses `@Cached(...)` and `CacheService`
+ * The cache: `forRoot`/`forRootAsync` once in the app module (global), `forFeature(aggregates)` in
+ * each feature module that wants write-through. Feature code uses `@Cached(...)` and `CacheService`
  * only; stores, Redis and leases stay in here.
  */
 @Module({
@@ -125,9 +125,12 @@ export class CacheFeatureModule {}
   exports: [CacheService, WriteThroughRegistry, CacheAsideInterceptor, NotModifiedFilter],
 })
 export class CacheModule extends ConfigurableCacheModule {
-  /** Declares write-through for a feature's aggregates (see `WriteThroughRule`). */
-  static forFeature(...rules: WriteThroughRule[]): DynamicModule {
-    const token = Symbol(`CacheWriteThrough(${rules.map((r) => r.aggregateType).join(',')})`);
+  /**
+   * Declares write-through for a feature's aggregates (see `CachedAggregate`): the same descriptors
+   * the feature emits and declares with `OutboxModule.forFeature`, or start-up fails.
+   */
+  static forFeature(...rules: CachedAggregate[]): DynamicModule {
+    const token = Symbol(`CacheWriteThrough(${rules.map((r) => r.type).join(',')})`);
     return {
       // A module of its own: a dynamic CacheModule would build a second store.
       module: CacheFeatureModule,

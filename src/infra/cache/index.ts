@@ -3,7 +3,7 @@ export { CacheModule, cacheOptionsFromConfig } from './cache.module.js';
 export { CacheService, type CachePolicy } from './cache.service.js';
 export { Cached } from './cached.decorator.js';
 export { canonicalQuery, pageKeyFields, type QueryKeyFields } from './cache-key.js';
-export type { WriteThroughRule } from './write-through.js';
+export type { CachedAggregate, WriteThroughLayout } from './write-through.js';
 export type { CachedOptions, CacheModuleOptions } from './cache.options.js';
 // For infra/fast-path, which answers cache hits before the Nest pipeline.
 export {

@@ -38,7 +38,7 @@ function relayWithFakes(options: { failUpdates?: boolean } = {}) {
   } as unknown as DataSource;
   const relay = new OutboxRelay(unitOfWork, queue, { manager: dataSource } as unknown as DataSource);
   relay.onModuleInit();
-  const commit = (events: DomainEvent[]) => listener!({ events });
+  const commit = (events: DomainEvent[]) => listener!({ events, changes: [] });
   return { relay, commit, enqueued, updates, attempts, options };
 }
 

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
+import { type Aggregate, type AggregateState, type EventKind, eventType } from './aggregate.js';
+import { DeclaredAggregates } from './declared-aggregates.js';
 import type { DomainEvent } from './domain-event.js';
 import { OutboxEventEntity } from './outbox-event.entity.js';
 
@@ -10,15 +12,31 @@ import { OutboxEventEntity } from './outbox-event.entity.js';
 export interface TransactionScope {
   /** Use this manager (never the global one) for every query of the write. */
   readonly manager: EntityManager;
-  /** Records a domain event; it is inserted into the outbox in this same transaction. */
-  emit<T>(type: string, aggregate: { type: string; id: string }, payload: T): DomainEvent<T>;
+  /**
+   * Records that `state` (the entity as the API returns it) is the aggregate's new state, or its
+   * last one for `deleted`: an event of type `<aggregate.type>.<kind>` with `state` as payload and
+   * `state.id` as aggregate id, inserted into the outbox in this same transaction. The aggregate
+   * must be declared with `OutboxModule.forFeature`.
+   */
+  emit<S extends AggregateState>(aggregate: Aggregate<S>, kind: EventKind, state: NoInfer<S>): DomainEvent<S>;
   /** Runs `work` after the commit, never after a rollback. Its errors are logged, not thrown. */
   afterCommit(work: () => Promise<void> | void): void;
 }
 
-/** What after-commit listeners receive: the events the transaction committed. */
+/** One emitted change, typed: what infra reacting to an aggregate's changes reads (not the event's type string). */
+export interface AggregateChange<S extends AggregateState = AggregateState> {
+  readonly aggregate: Aggregate<S>;
+  readonly kind: EventKind;
+  /** The event as stored and dispatched; its payload is the state, with its typed `version`. */
+  readonly event: DomainEvent<S>;
+}
+
+/** What after-commit listeners receive: the events the transaction committed, in order. */
 export interface CommittedTransaction {
+  /** As the outbox stores them (what the relay hands to the queue). */
   readonly events: readonly DomainEvent[];
+  /** The same events with their descriptor and kind. */
+  readonly changes: readonly AggregateChange[];
 }
 
 /**
@@ -40,7 +58,7 @@ export interface TransactionParticipant<R> {
 /** The transaction a `holding` call keeps open across the units of work run inside it. */
 interface HeldTransaction {
   begin: (manager: EntityManager) => Promise<void>;
-  open?: { runner: QueryRunner; events: DomainEvent[]; afterCommit: Array<() => Promise<void> | void> };
+  open?: { runner: QueryRunner; changes: AggregateChange[]; afterCommit: Array<() => Promise<void> | void> };
   settled: boolean;
 }
 
@@ -51,7 +69,7 @@ interface HeldTransaction {
  * ```ts
  * return this.unitOfWork.run(async (tx) => {
  *   const product = await this.products.insert(tx.manager, input);
- *   tx.emit('product.created', { type: 'product', id: product.id }, toResponse(product));
+ *   tx.emit(productAggregate, 'created', toResponse(product));
  *   return product;
  * });
  * ```
@@ -62,7 +80,10 @@ export class UnitOfWork {
   private readonly listeners: AfterCommitListener[] = [];
   private readonly held = new AsyncLocalStorage<HeldTransaction>();
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly declared: DeclaredAggregates,
+  ) {}
 
   /** Infra modules (cache write-through, outbox relay) subscribe here in `onModuleInit`. */
   onCommitted(listener: AfterCommitListener): void {
@@ -72,16 +93,16 @@ export class UnitOfWork {
   async run<T>(work: (tx: TransactionScope) => Promise<T>): Promise<T> {
     const held = this.held.getStore();
     if (held && !held.settled) return this.runHeld(held, work);
-    const events: DomainEvent[] = [];
+    const changes: AggregateChange[] = [];
     const afterCommit: Array<() => Promise<void> | void> = [];
 
     const result = await this.dataSource.transaction(async (manager) => {
-      const value = await work(this.scopeOf(manager, events, afterCommit));
-      if (events.length > 0) await this.insertEvents(manager, events);
+      const value = await work(this.scopeOf(manager, changes, afterCommit));
+      if (changes.length > 0) await this.insertEvents(manager, changes);
       return value;
     });
 
-    await this.runAfterCommit(events, afterCommit);
+    await this.runAfterCommit(changes, afterCommit);
     return result;
   }
 
@@ -125,7 +146,7 @@ export class UnitOfWork {
     }
     held.open = undefined;
     await open.runner.release();
-    await this.runAfterCommit(open.events, open.afterCommit);
+    await this.runAfterCommit(open.changes, open.afterCommit);
     return outcome;
   }
 
@@ -134,7 +155,7 @@ export class UnitOfWork {
     if (!held.open) {
       const runner = this.dataSource.createQueryRunner();
       await runner.connect();
-      held.open = { runner, events: [], afterCommit: [] };
+      held.open = { runner, changes: [], afterCommit: [] };
       try {
         await runner.startTransaction();
         await held.begin(runner.manager);
@@ -144,11 +165,11 @@ export class UnitOfWork {
       }
     }
     const open = held.open;
-    const events: DomainEvent[] = [];
+    const changes: AggregateChange[] = [];
     try {
-      const value = await work(this.scopeOf(open.runner.manager, events, open.afterCommit));
-      if (events.length > 0) await this.insertEvents(open.runner.manager, events);
-      open.events.push(...events);
+      const value = await work(this.scopeOf(open.runner.manager, changes, open.afterCommit));
+      if (changes.length > 0) await this.insertEvents(open.runner.manager, changes);
+      open.changes.push(...changes);
       return value;
     } catch (error) {
       // A failed statement aborts the whole transaction: nothing of it can be kept.
@@ -174,41 +195,46 @@ export class UnitOfWork {
 
   private scopeOf(
     manager: EntityManager,
-    events: DomainEvent[],
+    changes: AggregateChange[],
     afterCommit: Array<() => Promise<void> | void>,
   ): TransactionScope {
     return {
       manager,
-      emit: (type, aggregate, payload) => {
-        const event = {
+      emit: <S extends AggregateState>(aggregate: Aggregate<S>, kind: EventKind, state: S) => {
+        // Undeclared, it would escape the start-up checks of what reacts to it (write-through).
+        if (!this.declared.has(aggregate))
+          throw new Error(
+            `Aggregate "${aggregate.type}" is emitted but not declared: add OutboxModule.forFeature(<its descriptor>) to its module`,
+          );
+        const event: DomainEvent<S> = {
           id: randomUUID(),
-          type,
+          type: eventType(aggregate, kind),
           aggregateType: aggregate.type,
-          aggregateId: aggregate.id,
+          aggregateId: state.id,
           occurredAt: new Date().toISOString(),
-          payload,
+          payload: state,
         };
-        events.push(event);
+        changes.push({ aggregate, kind, event });
         return event;
       },
       afterCommit: (fn) => afterCommit.push(fn),
     };
   }
 
-  private async insertEvents(manager: EntityManager, events: DomainEvent[]): Promise<void> {
+  private async insertEvents(manager: EntityManager, changes: readonly AggregateChange[]): Promise<void> {
     // Chunked: Postgres takes at most 65535 bind parameters per statement, 7 per row here.
-    for (let start = 0; start < events.length; start += 5000) {
+    for (let start = 0; start < changes.length; start += 5000) {
       await manager
         .createQueryBuilder()
         .insert()
         .into(OutboxEventEntity)
         .values(
-          events.slice(start, start + 5000).map((e) => ({
+          changes.slice(start, start + 5000).map(({ event: e }) => ({
             id: e.id,
             type: e.type,
             aggregateType: e.aggregateType,
             aggregateId: e.aggregateId,
-            payload: e.payload as object,
+            payload: e.payload,
             occurredAt: new Date(e.occurredAt),
             dispatchedAt: null,
           })),
@@ -218,10 +244,13 @@ export class UnitOfWork {
     }
   }
 
-  private async runAfterCommit(events: DomainEvent[], work: Array<() => Promise<void> | void>): Promise<void> {
+  private async runAfterCommit(
+    changes: readonly AggregateChange[],
+    work: Array<() => Promise<void> | void>,
+  ): Promise<void> {
     const tasks: Array<Promise<void>> = work.map(async (fn) => fn());
-    if (events.length > 0) {
-      const committed: CommittedTransaction = { events };
+    if (changes.length > 0) {
+      const committed: CommittedTransaction = { events: changes.map((c) => c.event), changes };
       for (const listener of this.listeners) tasks.push(listener(committed));
     }
     const outcomes = await Promise.allSettled(tasks);

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { canonicalQuery, pageKeyFields, type WriteThroughRule } from '../../infra/cache/index.js';
+import { canonicalQuery, pageKeyFields } from '../../infra/cache/index.js';
 import { isUuid } from '../../infra/http/index.js';
 import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 
@@ -22,12 +22,4 @@ export const productKeyOf = (request: FastifyRequest): string | undefined => {
 export const productListKeyOf = (_request: FastifyRequest, query: ListProductsQueryDto): string | undefined => {
   const page = pageKeyFields(query);
   return page === undefined ? undefined : `products:list:${canonicalQuery({ ...page, active: query.active })}`;
-};
-
-/** After each commit: the product's new state (or a tombstone) under its key, and the lists invalidated. */
-export const productWriteThrough: WriteThroughRule = {
-  aggregateType: 'product',
-  key: productKey,
-  tags: [PRODUCTS_TAG],
-  notFound: 'Product not found',
 };

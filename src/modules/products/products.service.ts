@@ -12,7 +12,7 @@ import type { CreateProductDto } from './dto/create-product.dto.js';
 import type { ListProductsQueryDto } from './dto/list-products-query.dto.js';
 import { type ProductResponseDto, toProductResponse } from './dto/product-response.dto.js';
 import type { UpdateProductDto } from './dto/update-product.dto.js';
-import { ProductEvent } from './product.events.js';
+import { productAggregate } from './product.events.js';
 import { SKU_UNIQUE_INDEX } from './product.entity.js';
 import { ProductsRepository } from './products.repository.js';
 
@@ -53,7 +53,7 @@ export class ProductsService {
     const product = toProductResponse(
       await this.products.insert(tx.manager, { ...input, description: input.description ?? null }),
     );
-    tx.emit(ProductEvent.Created, { type: 'product', id: product.id }, product);
+    tx.emit(productAggregate, 'created', product);
     return product;
   }
 
@@ -64,7 +64,7 @@ export class ProductsService {
       return await this.unitOfWork.run(async (tx) => {
         const outcome = await this.products.update(tx.manager, id, changes, expectedVersions);
         const product = toProductResponse(entityOrFail(outcome, 'Product'));
-        tx.emit(ProductEvent.Updated, { type: 'product', id }, product);
+        tx.emit(productAggregate, 'updated', product);
         return product;
       });
     } catch (error) {
@@ -75,7 +75,7 @@ export class ProductsService {
   async remove(id: string, expectedVersions?: number[]): Promise<void> {
     await this.unitOfWork.run(async (tx) => {
       const outcome = await this.products.delete(tx.manager, id, expectedVersions);
-      tx.emit(ProductEvent.Deleted, { type: 'product', id }, toProductResponse(entityOrFail(outcome, 'Product')));
+      tx.emit(productAggregate, 'deleted', toProductResponse(entityOrFail(outcome, 'Product')));
     });
   }
 

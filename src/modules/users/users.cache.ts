@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { canonicalQuery, pageKeyFields, type WriteThroughRule } from '../../infra/cache/index.js';
+import { canonicalQuery, pageKeyFields } from '../../infra/cache/index.js';
 import { isUuid } from '../../infra/http/index.js';
 import type { PageQueryDto } from '../../infra/http/index.js';
 
@@ -22,12 +22,4 @@ export const userKeyOf = (request: FastifyRequest): string | undefined => {
 export const userListKeyOf = (_request: FastifyRequest, query: PageQueryDto): string | undefined => {
   const page = pageKeyFields(query);
   return page === undefined ? undefined : `users:list:${canonicalQuery(page)}`;
-};
-
-/** After each commit: the user's new state (or a tombstone) under its key, and the lists invalidated. */
-export const userWriteThrough: WriteThroughRule = {
-  aggregateType: 'user',
-  key: userKey,
-  tags: [USERS_TAG],
-  notFound: 'User not found',
 };

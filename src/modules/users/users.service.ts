@@ -13,7 +13,7 @@ import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { UpdateUserDto } from './dto/update-user.dto.js';
 import { toUserResponse, type UserResponseDto } from './dto/user-response.dto.js';
 import { WelcomeEmailQuota } from './welcome-email.quota.js';
-import { UserEvent } from './user.events.js';
+import { userAggregate } from './user.events.js';
 import { UsersRepository } from './users.repository.js';
 
 const EMAIL_CONFLICT = ['users_email_lower_uq', 'email', 'A user with this email already exists'] as const;
@@ -47,7 +47,7 @@ export class UsersService {
     try {
       return await this.unitOfWork.run(async (tx) => {
         const user = toUserResponse(await this.users.insert(tx.manager, input));
-        const event = tx.emit(UserEvent.Created, { type: 'user', id: user.id }, user);
+        const event = tx.emit(userAggregate, 'created', user);
         await this.welcomeEmails.record(tx, welcome, event.id, user.email);
         return user;
       });
@@ -64,7 +64,7 @@ export class UsersService {
         const user = toUserResponse(
           entityOrFail(await this.users.update(tx.manager, id, changes, expectedVersions), 'User'),
         );
-        tx.emit(UserEvent.Updated, { type: 'user', id }, user);
+        tx.emit(userAggregate, 'updated', user);
         return user;
       });
     } catch (error) {
@@ -75,7 +75,7 @@ export class UsersService {
   async remove(id: string, expectedVersions?: number[]): Promise<void> {
     await this.unitOfWork.run(async (tx) => {
       const outcome = await this.users.delete(tx.manager, id, expectedVersions);
-      tx.emit(UserEvent.Deleted, { type: 'user', id }, toUserResponse(entityOrFail(outcome, 'User')));
+      tx.emit(userAggregate, 'deleted', toUserResponse(entityOrFail(outcome, 'User')));
     });
   }
 

@@ -30,7 +30,7 @@ const WARN_EVERY_MS = 10_000;
  * ```ts
  * const welcome = await quota.decide(clientKeyOf(request));          // before the transaction
  * await unitOfWork.run(async (tx) => {
- *   const event = tx.emit('user.created', …);
+ *   const event = tx.emit(userAggregate, 'created', user);
  *   await quota.record(tx, welcome, event.id, user.email);            // a `suppressed` row when refused
  * });
  * ```
