@@ -56,19 +56,29 @@ function destination(dest: string | number): Destination {
   return stream;
 }
 
+/** The longest `flushLogs` waits for a destination (a pipe whose reader stopped reading never drains). */
+const FLUSH_WAIT_MS = 2_000;
+
 /**
- * Writes every buffered line of every destination and resolves once the writes have completed
- * (errors are ignored: a log that cannot be written must not block shutdown).
+ * Writes every buffered line of every destination and resolves once the writes have completed,
+ * or after `FLUSH_WAIT_MS` (errors are ignored: a log that cannot be written must not block
+ * shutdown; pino's synchronous flush on `exit` still comes after).
  */
 export async function flushLogs(): Promise<void> {
   await Promise.all(
     [...destinations.values()].map(
       (stream) =>
         new Promise<void>((resolve) => {
-          try {
-            stream.flush(() => resolve());
-          } catch {
+          const timer = setTimeout(resolve, FLUSH_WAIT_MS);
+          timer.unref();
+          const done = (): void => {
+            clearTimeout(timer);
             resolve();
+          };
+          try {
+            stream.flush(done);
+          } catch {
+            done();
           }
         }),
     ),
