@@ -39,4 +39,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the drain (readiness 503, Connection: close), then a clean close (see README).
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js"]
+# --no-allocation-site-pretenuring: a V8 option NODE_OPTIONS refuses, so it is on the command line
+# (and on the worker's: docker-compose.yml). Why: docs/benchmarks.md, "The first instance".
+CMD ["node", "--no-allocation-site-pretenuring", "dist/main.js"]

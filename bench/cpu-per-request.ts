@@ -21,12 +21,16 @@ import { openBenchRedis } from './lib/redis.js';
  *   --variant before=bench/dist/variants/before/main.js \
  *   --variant after=bench/dist/variants/after/main.js \
  *   --variant after-22=/path/to/node-22/bin/node:bench/dist/variants/after/main.js
+ * node bench/dist/cpu-per-request.js --products 1000 --variant on=bench/dist/service/main.js \
+ *   --variant off=bench/dist/service/main.js --env off:POPULARITY_COUNT_VIEWS=false
  * ```
  */
 interface Variant {
   name: string;
   entry: string;
   node?: string;
+  /** Extra environment for this variant's instance (`--env name:KEY=VALUE`). */
+  env: Record<string, string>;
 }
 
 const log = (message: string): void => {
@@ -38,7 +42,17 @@ function parseVariant(spec: string): Variant {
   const [name, target] = spec.split(/=(.*)/s);
   if (!name || !target) throw new Error(`--variant ${spec}: expected name=entry or name=node:entry`);
   const colon = target.lastIndexOf(':');
-  return colon > 0 ? { name, node: target.slice(0, colon), entry: target.slice(colon + 1) } : { name, entry: target };
+  return colon > 0
+    ? { name, node: target.slice(0, colon), entry: target.slice(colon + 1), env: {} }
+    : { name, entry: target, env: {} };
+}
+
+/** `name:KEY=VALUE`: sets KEY for the variant called name. */
+function applyEnv(variants: Variant[], spec: string): void {
+  const match = /^([^:]+):([A-Z0-9_]+)=(.*)$/s.exec(spec);
+  const variant = match ? variants.find((v) => v.name === match[1]) : undefined;
+  if (!match || !variant) throw new Error(`--env ${spec}: expected name:KEY=VALUE for a given --variant name`);
+  variant.env[match[2]!] = match[3]!;
 }
 
 /**
@@ -68,6 +82,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       variant: { type: 'string', multiple: true },
+      env: { type: 'string', multiple: true },
+      // Products in the catalogue, one picked at random per request (1: the same id every time).
+      products: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '5' },
       duration: { type: 'string', default: '6' },
       warmup: { type: 'string', default: '2' },
@@ -82,6 +99,7 @@ async function main(): Promise<void> {
   });
   const variants = (values.variant ?? []).map(parseVariant);
   if (variants.length < 2) throw new Error('give at least two --variant name=entry');
+  for (const spec of values.env ?? []) applyEnv(variants, spec);
   const rounds = Number(values.rounds);
   const options = { ...parseOptions([], process.env), durationSec: Number(values.duration), profile: values.profile };
   const connections = Number(values.connections);
@@ -96,20 +114,22 @@ async function main(): Promise<void> {
     const servers: Array<{ variant: Variant; server: RunningProcess }> = [];
     for (const variant of variants) {
       // The first one migrates the database; one at a time so no two race for it.
-      const server = await startService(ctx, `cpu-${variant.name}`, {}, variant);
+      const server = await startService(ctx, `cpu-${variant.name}`, variant.env, variant);
       servers.push({ variant, server });
       samples.set(variant.name, []);
       log(`${variant.name}: pid ${server.pid}, ${variant.node ?? process.execPath} ${variant.entry}`);
     }
-    const [product] = await db.runOnce<{ id: string }>(
+    const products = await db.runOnce<{ id: string }>(
       `INSERT INTO products (sku, name, description, price_cents, currency, stock, active)
-       VALUES ('CPU-1', 'CPU product', 'A product of a typical catalogue description length.', 100, 'EUR', 1, true)
-       RETURNING id`,
+       SELECT 'CPU-' || n, 'CPU product ' || n, 'A product of a typical catalogue description length.', 100, 'EUR', 1, true
+       FROM generate_series(1, $1) AS n RETURNING id`,
+      [Math.max(1, Number(values.products))],
     );
-    const path = `/v1/products/${product!.id}`;
+    const paths = products.map((p) => `/v1/products/${p.id}`);
+    const next = () => ({ path: paths[Math.floor(Math.random() * paths.length)]! });
     /** Warm-up, then the measured window; CPU is read around the window only. */
     const measure = async ({ variant, server }: { variant: Variant; server: RunningProcess }) => {
-      const load = { url: server.url, connections, overallRate, warmupSec: 0, request: { next: () => ({ path }) } };
+      const load = { url: server.url, connections, overallRate, warmupSec: 0, request: { next } };
       await runLoad({ ...load, durationSec: Number(values.warmup) });
       const before = await cpuSeconds(server.pid);
       const result = await runLoad({ ...load, durationSec: options.durationSec });

@@ -1,9 +1,9 @@
-import { Global, Module, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { Global, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Logger } from 'pino';
 import { authConfig, databaseConfig, httpConfig, mailConfig, redisConfig, webhooksConfig } from '../../config/index.js';
 import { AppLogger } from './app-logger.js';
-import { createRootLogger } from './logging.options.js';
+import { createRootLogger, flushLogs } from './logging.options.js';
 import { loggingSettingsOf } from './startup-logger.js';
 
 /** Injection token of the root pino logger (for Fastify hooks and code that logs structured fields). */
@@ -34,10 +34,11 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
   exports: [ROOT_LOGGER, AppLogger],
 })
 export class LoggingModule implements OnApplicationShutdown {
-  constructor(@Inject(ROOT_LOGGER) private readonly root: Logger) {}
-
-  /** Lines still buffered by the asynchronous destination reach it before the process exits. */
-  onApplicationShutdown(): void {
-    this.root.flush();
+  /**
+   * Lines still buffered by the asynchronous destination are written, and the writes awaited,
+   * before the process exits (anything logged after this is written synchronously on `exit`).
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await flushLogs();
   }
 }

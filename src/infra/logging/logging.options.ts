@@ -1,4 +1,4 @@
-import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
+import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { currentRequestId } from './request-context.js';
 import { passwordOf, secretScrubber } from './secret-scrubber.js';
 
@@ -21,20 +21,82 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
+/**
+ * Lines are held in memory until this many bytes are waiting, then written in one syscall (a
+ * product GET's line is ~400 bytes, so about ten lines per write under load).
+ */
+export const LOG_BUFFER_BYTES = 4096;
+/** …and whatever is waiting is written at least this often, so a quiet instance's lines do not linger. */
+export const LOG_FLUSH_INTERVAL_MS = 100;
+
+/** pino's asynchronous file destination (a sonic-boom). */
+type Destination = ReturnType<typeof pino.destination>;
+
 // One sonic-boom per destination: tests boot several apps in one process.
-const destinations = new Map<string | number, DestinationStream>();
+const destinations = new Map<string | number, Destination>();
 
 /**
- * Asynchronous writes: under load, lines written while a write is in flight go out together in
- * one syscall instead of one synchronous write per line. pino flushes them on a normal exit.
+ * Asynchronous, buffered writes: lines wait in memory (up to `LOG_BUFFER_BYTES`, at most
+ * `LOG_FLUSH_INTERVAL_MS`) and go out together in one non-blocking write. What is still buffered
+ * when the process ends is not lost: `flushLogs()` (awaited at application shutdown) writes it
+ * and waits for the write, and pino writes anything later synchronously on `exit`.
  */
-function destination(dest: string | number): DestinationStream {
+function destination(dest: string | number): Destination {
   let stream = destinations.get(dest);
   if (!stream) {
-    stream = pino.destination({ dest, mkdir: typeof dest === 'string', sync: false });
+    stream = pino.destination({
+      dest,
+      mkdir: typeof dest === 'string',
+      sync: false,
+      minLength: LOG_BUFFER_BYTES,
+      periodicFlush: LOG_FLUSH_INTERVAL_MS,
+    });
     destinations.set(dest, stream);
   }
   return stream;
+}
+
+/** The longest `flushLogs` waits for a destination (a pipe whose reader stopped reading never drains). */
+const FLUSH_WAIT_MS = 2_000;
+
+/**
+ * Writes every buffered line of every destination and resolves once the writes have completed,
+ * or after `FLUSH_WAIT_MS` (errors are ignored: a log that cannot be written must not block
+ * shutdown; pino's synchronous flush on `exit` still comes after).
+ */
+export async function flushLogs(): Promise<void> {
+  await Promise.all(
+    [...destinations.values()].map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, FLUSH_WAIT_MS);
+          timer.unref();
+          const done = (): void => {
+            clearTimeout(timer);
+            resolve();
+          };
+          try {
+            stream.flush(done);
+          } catch {
+            done();
+          }
+        }),
+    ),
+  );
+}
+
+/** Per root logger, the one request lines are written with (see `requestLineLogger`). */
+const requestLoggers = new WeakMap<Logger, Logger>();
+
+/**
+ * The logger for request lines of `root`: the same destination, level and secret scrubbing, but
+ * no header redaction and no request-context mixin. A request line is built from named fields
+ * (method, URL, user agent, address, status: request-logging.hook.ts), never from headers, so the
+ * redaction paths can never match it, and it sets `reqId` itself; skipping both saves their work
+ * on the line every request writes. Falls back to `root` for a logger made elsewhere.
+ */
+export function requestLineLogger(root: Logger): Logger {
+  return requestLoggers.get(root) ?? root;
 }
 
 /**
@@ -70,5 +132,8 @@ export function createRootLogger(settings: LoggingSettings): Logger {
       },
     });
   }
-  return pino(options, destination(settings.file ?? 1));
+  const stream = destination(settings.file ?? 1);
+  const root = pino(options, stream);
+  requestLoggers.set(root, pino({ level: settings.level, hooks: options.hooks }, stream));
+  return root;
 }

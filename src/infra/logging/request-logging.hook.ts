@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Level, Logger } from 'pino';
+import { requestLineLogger } from './logging.options.js';
 
 /** Successful requests to these paths are not logged: probes and scrapes arrive every few seconds. */
 const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -29,7 +30,8 @@ function levelOf(request: FastifyRequest, status: number): Level | undefined {
  * installRequestLogging(app.getHttpAdapter().getInstance(), app.get(ROOT_LOGGER));
  * ```
  */
-export function installRequestLogging(fastify: FastifyInstance, logger: Logger): void {
+export function installRequestLogging(fastify: FastifyInstance, root: Logger): void {
+  const logger = requestLineLogger(root);
   const line = (request: FastifyRequest, reply?: FastifyReply) => ({
     reqId: request.id,
     req: {
