@@ -17,11 +17,11 @@ import { openBenchRedis } from './lib/redis.js';
  * instances come out (the noise floor). How to build the variants: docs/benchmarks.md.
  *
  * ```sh
- * node bench/dist/cpu-per-request.js --rounds 10 --rate 1000 \
+ * node bench/dist/bench/cpu-per-request.js --rounds 10 --rate 1000 \
  *   --variant before=bench/dist/variants/before/main.js \
  *   --variant after=bench/dist/variants/after/main.js \
  *   --variant after-22=/path/to/node-22/bin/node:bench/dist/variants/after/main.js
- * node bench/dist/cpu-per-request.js --products 1000 --variant on=bench/dist/service/main.js \
+ * node bench/dist/bench/cpu-per-request.js --products 1000 --variant on=bench/dist/service/main.js \
  *   --variant off=bench/dist/service/main.js --env off:POPULARITY_COUNT_VIEWS=false
  * ```
  */

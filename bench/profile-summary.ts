@@ -14,7 +14,7 @@ interface CpuProfile {
 /**
  * Prints where a service instance spent its CPU (self time per function, and per package), from
  * a profile written by `npm run bench -- --profile`.
- * @example node bench/dist/profile-summary.js bench/results/profiles/service-cached.cpuprofile 30 5
+ * @example node bench/dist/bench/profile-summary.js bench/results/profiles/service-cached.cpuprofile 30 5
  */
 function summarise(file: string, top: number, skipSeconds: number): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
@@ -63,7 +63,7 @@ function summarise(file: string, top: number, skipSeconds: number): void {
 
 const [file, top, skip] = process.argv.slice(2);
 if (!file) {
-  process.stderr.write('usage: node bench/dist/profile-summary.js <file.cpuprofile> [top=30] [skip-seconds=0]\n');
+  process.stderr.write('usage: node bench/dist/bench/profile-summary.js <file.cpuprofile> [top=30] [skip-seconds=0]\n');
   process.exit(2);
 }
 summarise(file, Number(top ?? 30), Number(skip ?? 0));

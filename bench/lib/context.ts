@@ -7,12 +7,12 @@ import { type RunningProcess, sparePort, startProcess } from './processes.js';
 import type { BenchRedis } from './redis.js';
 import type { ScenarioResult } from './report.js';
 
-/** Where things are, relative to the repository root (the harness runs from bench/dist). */
-export const ROOT = new URL('../../../', import.meta.url).pathname;
+/** Where things are, relative to the repository root (the harness runs from bench/dist/bench: its tsc build also compiles the test support it shares). */
+export const ROOT = new URL('../../../../', import.meta.url).pathname;
 /** The service as `nest build` compiles it, into a folder of the bench's own (a parallel `nest build` empties dist/). */
 export const SERVICE_ENTRY = process.env.BENCH_SERVICE_ENTRY ?? join(ROOT, 'bench/dist/service/main.js');
-export const BASELINE_ENTRY = join(ROOT, 'bench/dist/baselines/main.js');
-export const CEILING_ENTRY = join(ROOT, 'bench/dist/ceiling/http-ceiling.server.js');
+export const BASELINE_ENTRY = join(ROOT, 'bench/dist/bench/baselines/main.js');
+export const CEILING_ENTRY = join(ROOT, 'bench/dist/bench/ceiling/http-ceiling.server.js');
 export const RESULTS_DIR = join(ROOT, 'bench/results');
 
 /**

@@ -4,7 +4,8 @@ import { Agent, request } from 'undici';
 import { type BenchContext, startBaseline, startService } from '../lib/context.js';
 import type { RunningProcess } from '../lib/processes.js';
 import type { ScenarioResult } from '../lib/report.js';
-import { CpuBurner, LatencyProxy } from '../lib/pressure.js';
+import { CpuBurner } from '../../test/support/cpu-burner.js';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { LatencyRecorder } from '../lib/stats.js';
 
 /**
@@ -42,7 +43,7 @@ async function stampede(
   ctx: BenchContext,
   start: () => Promise<RunningProcess[]>,
   ids: string[],
-  pressure?: { proxy: LatencyProxy; latencyMs: number },
+  pressure?: { proxy: TcpProxy; latencyMs: number },
 ): Promise<StampedeOutcome> {
   const open = await ctx.db.waitForOtherConnectionsToClose();
   if (open > 0) throw new Error(`${open} connections from earlier instances are still open; counts would be wrong`);
@@ -64,7 +65,7 @@ async function stampede(
     );
     if (pressure) {
       // After start-up (migrations, pool warm-up): from here every query round trip is slow, and both cores busy.
-      pressure.proxy.latencyMs = pressure.latencyMs;
+      pressure.proxy.setLatency(pressure.latencyMs);
       burner = CpuBurner.start();
     }
     for (const id of ids) {
@@ -89,7 +90,7 @@ async function stampede(
     }
   } finally {
     await burner?.stop();
-    if (pressure) pressure.proxy.latencyMs = 0;
+    pressure?.proxy.setLatency(0);
     await agent.close();
     for (const server of servers) await server.sampleRss();
     await Promise.all(servers.map((s) => s.stop()));
@@ -131,7 +132,7 @@ export async function serviceStampede(ctx: BenchContext, ids: string[]): Promise
  */
 export async function pressureStampede(ctx: BenchContext, ids: string[], latencyMs = 250): Promise<ScenarioResult> {
   const target = new URL(ctx.db.url);
-  const proxy = await LatencyProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
   try {
     const env = { DATABASE_URL: proxy.rewrite(ctx.db.url) };
     const outcome = await stampede(
