@@ -7,7 +7,7 @@ import { type RunningProcess, sparePort, startProcess } from './processes.js';
 import type { BenchRedis } from './redis.js';
 import type { ScenarioResult } from './report.js';
 
-/** Where things are, relative to the repository root (the harness runs from bench/dist/bench: its tsc build also compiles the test support it shares). */
+/** Where things are, relative to the repository root (the harness runs from bench/dist/bench). */
 export const ROOT = new URL('../../../../', import.meta.url).pathname;
 /** The service as `nest build` compiles it, into a folder of the bench's own (a parallel `nest build` empties dist/). */
 export const SERVICE_ENTRY = process.env.BENCH_SERVICE_ENTRY ?? join(ROOT, 'bench/dist/service/main.js');
