@@ -1,5 +1,6 @@
-import { createClient, type RedisClientType } from '@redis/client';
+import type { RedisClientType } from '@redis/client';
 import { redisScript, runScript, whenReady } from '../../common/index.js';
+import { closeNodeRedisClient, createNodeRedisClient, RedisGuard } from '../redis/index.js';
 import {
   type BucketRange,
   bucketExpiresAt,
@@ -17,6 +18,8 @@ export interface RedisCountersOptions {
   keyPrefix: string;
   /** Per-command timeout; a read past it fails (the route answers 503), a flush is retried. */
   commandTimeoutMs?: number;
+  /** How long the breaker (open after 3 consecutive failures) waits before one call probes Redis again. */
+  breakerHalfOpenMs?: number;
   /**
    * How long one union of a range's buckets is reused by `top` (ms): the cost of the union is then
    * paid at most once per range per this interval, across every instance. 0: never reused.
@@ -92,16 +95,17 @@ export class RedisCountersStore implements CountersStore {
   readonly client: RedisClientType;
   private readonly prefix: string;
   private readonly topReuseMs: number;
+  private readonly guard: RedisGuard;
 
   constructor(options: RedisCountersOptions) {
     this.prefix = `${options.keyPrefix}:counters`;
     this.topReuseMs = options.topReuseMs ?? 1000;
-    this.client = createClient({
-      url: options.url,
-      // Fail fast while Redis is away: a flush is retried from memory, a read answers 503.
-      disableOfflineQueue: true,
-      commandOptions: { timeout: options.commandTimeoutMs ?? 2000 },
-      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min((retries + 1) * 100, 1000) },
+    // Fail fast while Redis is away: a flush is retried from memory, a read answers 503.
+    this.client = createNodeRedisClient({ url: options.url }, { connectTimeoutMs: 2000 });
+    this.guard = new RedisGuard({
+      commandTimeoutMs: options.commandTimeoutMs ?? 2000,
+      breakerThreshold: 3,
+      breakerHalfOpenMs: options.breakerHalfOpenMs ?? 1000,
     });
     // Without a listener node-redis reports every failed reconnect as an unhandled 'error' event.
     this.client.on('error', () => undefined);
@@ -129,10 +133,13 @@ export class RedisCountersStore implements CountersStore {
       idsCall.keys.push(this.idsKey(family, member, bucket));
       idsCall.arguments.push(String(seen.length), ...seen);
     }
-    const calls: Promise<unknown>[] = [];
-    for (const group of counts.values()) for (const call of group) calls.push(runScript(this.client, ADD_COUNTS, call));
-    for (const group of ids.values()) for (const call of group) calls.push(runScript(this.client, ADD_IDS, call));
-    await Promise.all(calls);
+    await this.guard.run(() => {
+      const calls: Promise<unknown>[] = [];
+      for (const group of counts.values())
+        for (const call of group) calls.push(runScript(this.client, ADD_COUNTS, call));
+      for (const group of ids.values()) for (const call of group) calls.push(runScript(this.client, ADD_IDS, call));
+      return Promise.all(calls);
+    });
   }
 
   async top(family: CounterFamily, range: BucketRange, limit: number): Promise<MemberCount[]> {
@@ -140,10 +147,9 @@ export class RedisCountersStore implements CountersStore {
       `${this.prefix}:{${family.name}}:top:${range.from}-${range.to}`,
       ...bucketsOf(range).map((bucket) => this.countsKey(family, bucket)),
     ];
-    const reply = (await runScript(this.client, TOP, {
-      keys,
-      arguments: [String(this.topReuseMs), String(limit)],
-    })) as string[];
+    const reply = (await this.guard.run(() =>
+      runScript(this.client, TOP, { keys, arguments: [String(this.topReuseMs), String(limit)] }),
+    )) as string[];
     const top: MemberCount[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) top.push({ member: reply[i]!, count: Number(reply[i + 1]) });
     return top;
@@ -155,7 +161,7 @@ export class RedisCountersStore implements CountersStore {
     const pipeline = this.client.multi();
     for (const bucket of buckets) pipeline.zScore(this.countsKey(family, bucket), member);
     for (const range of ranges) pipeline.pfCount(bucketsOf(range).map((b) => this.idsKey(family, member, b)));
-    const replies = await pipeline.execAsPipeline();
+    const replies = await this.guard.run(() => pipeline.execAsPipeline());
     const scores = new Map(buckets.map((bucket, i) => [bucket, Number(replies[i] ?? 0)]));
     return ranges.map((range, i) => ({
       count: bucketsOf(range).reduce((sum, bucket) => sum + (scores.get(bucket) ?? 0), 0),
@@ -167,12 +173,12 @@ export class RedisCountersStore implements CountersStore {
     const pipeline = this.client.multi();
     for (const bucket of bucketsOf(range)) pipeline.zRem(this.countsKey(family, bucket), member);
     pipeline.del(bucketsOf(range).map((bucket) => this.idsKey(family, member, bucket)));
-    await pipeline.execAsPipeline();
+    await this.guard.run(() => pipeline.execAsPipeline());
   }
 
   async close(): Promise<void> {
-    if (this.client.isReady) await this.client.close().catch(() => this.client.destroy());
-    else if (this.client.isOpen) this.client.destroy();
+    this.guard.close();
+    await closeNodeRedisClient(this.client);
   }
 
   private countsKey(family: CounterFamily, bucket: number): string {
