@@ -39,7 +39,7 @@ describe('preparePgliteDataDir', () => {
   });
 
   it(
-    'fills an empty directory (one made by hand, or a mount point)',
+    'fills an empty directory made beforehand',
     async () => {
       const dataDir = join(root, 'empty');
       await mkdir(dataDir);
