@@ -15,11 +15,13 @@ import {
   Queue,
   type QueueOptions,
   type RedisOptions,
+  type Telemetry,
   type WorkerOptions,
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import { settlesWithin } from '../../../common/index.js';
 import type { QueueWorkerSettings } from '../../../config/index.js';
+import { queueTelemetry } from '../../tracing/index.js';
 import { APP_BACKOFF_TYPE, backoffDelay, isAppBackoff } from '../backoff.js';
 import {
   type BackoffOptions,
@@ -112,6 +114,7 @@ export function bullmqWorkerOptions(
     stalledInterval: settings.stalledIntervalMs,
     ...(settings.maxStalledCount !== undefined ? { maxStalledCount: settings.maxStalledCount } : {}),
     settings: { backoffStrategy: appBackoffStrategy },
+    ...telemetryOption(),
   };
 }
 
@@ -217,6 +220,7 @@ export class BullmqQueueDriver implements QueueDriver {
         removeOnComplete: retention(options.keepCompletedMs),
         removeOnFail: retention(options.keepFailedMs),
       },
+      ...telemetryOption(),
     };
   }
 
@@ -397,4 +401,13 @@ export class BullmqQueueDriver implements QueueDriver {
     this.producers.set(name, queue);
     return queue;
   }
+}
+
+/**
+ * BullMQ's own telemetry (bullmq-otel) when tracing is on: producer spans for `add`, consumer spans
+ * for each job, the trace context carried in the job so the consumer continues the producer's trace.
+ */
+function telemetryOption(): { telemetry?: Telemetry } {
+  const telemetry = queueTelemetry() as Telemetry | undefined;
+  return telemetry === undefined ? {} : { telemetry };
 }

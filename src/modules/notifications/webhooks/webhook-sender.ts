@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { annotateSpan, currentTraceCarrier, withSpan } from '../../../infra/tracing/index.js';
 import type { SignedWebhook } from './webhook-signer.js';
 
 /**
@@ -21,12 +22,26 @@ export interface SendOptions {
  * `request` does not follow them, and a 3xx counts as a failure), so a receiver cannot bounce a
  * signed event to another host; the whole exchange, body included, is bounded by `timeoutMs`.
  */
-export async function sendWebhook(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
+export function sendWebhook(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
+  // One client span per attempt (tracing on); its context goes to the receiver as `traceparent`.
+  return withSpan('webhook attempt', { kind: 'client', attributes: { 'http.request.method': 'POST' } }, async () => {
+    const outcome = await attempt(url, signed, options);
+    annotateSpan({
+      'webhook.outcome': outcome.kind,
+      ...(outcome.status ? { 'http.response.status_code': outcome.status } : {}),
+    });
+    return outcome;
+  });
+}
+
+async function attempt(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
   const signal = AbortSignal.timeout(options.timeoutMs);
+  // Outside the signed content (the signature covers id, timestamp and body only).
+  const trace = currentTraceCarrier();
   try {
     const response = await request(url, {
       method: 'POST',
-      headers: { ...signed.headers, 'user-agent': options.userAgent },
+      headers: { ...signed.headers, 'user-agent': options.userAgent, ...trace },
       body: signed.body,
       signal,
       headersTimeout: options.timeoutMs,
