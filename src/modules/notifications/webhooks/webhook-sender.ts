@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { annotateSpan, currentTraceCarrier, withSpan } from '../../../infra/tracing/index.js';
+import { annotateSpan, withSpan } from '../../../infra/tracing/index.js';
 import type { SignedWebhook } from './webhook-signer.js';
 
 /**
@@ -23,7 +23,7 @@ export interface SendOptions {
  * signed event to another host; the whole exchange, body included, is bounded by `timeoutMs`.
  */
 export function sendWebhook(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
-  // One client span per attempt (tracing on); its context goes to the receiver as `traceparent`.
+  // One span per attempt (tracing on), with its outcome; the HTTP client span under it is undici's.
   return withSpan('webhook attempt', { kind: 'client', attributes: { 'http.request.method': 'POST' } }, async () => {
     const outcome = await attempt(url, signed, options);
     annotateSpan({
@@ -36,12 +36,12 @@ export function sendWebhook(url: string, signed: SignedWebhook, options: SendOpt
 
 async function attempt(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
   const signal = AbortSignal.timeout(options.timeoutMs);
-  // Outside the signed content (the signature covers id, timestamp and body only).
-  const trace = currentTraceCarrier();
   try {
     const response = await request(url, {
       method: 'POST',
-      headers: { ...signed.headers, 'user-agent': options.userAgent, ...trace },
+      // With tracing on, undici's instrumentation adds `traceparent` (its client span, under the
+      // attempt's): outside the signed content, which covers id, timestamp and body only.
+      headers: { ...signed.headers, 'user-agent': options.userAgent },
       body: signed.body,
       signal,
       headersTimeout: options.timeoutMs,
