@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BenchOptions } from './options.js';
 import type { BenchDatabase } from './postgres.js';
 import { type RunningProcess, sparePort, startProcess } from './processes.js';
@@ -33,8 +34,9 @@ export function productionNodeFlags(): string[] {
  * is set, else nothing); none for a build from before it existed.
  */
 export function telemetryPreload(entry: string): string[] {
-  const preload = join(dirname(entry), 'telemetry.js');
-  return existsSync(preload) ? ['--import', preload] : [];
+  const preload = resolve(dirname(entry), 'telemetry.js');
+  // A URL: `--import` reads a bare relative path (`bench/dist/…`) as a package name.
+  return existsSync(preload) ? ['--import', pathToFileURL(preload).href] : [];
 }
 
 /** Everything scenarios share during one run. */
