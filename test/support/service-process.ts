@@ -5,6 +5,8 @@ import { sparePort } from './redis-server.js';
 import { UNTHROTTLED } from './unthrottled.js';
 
 const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
+/** The preload every start script and the image run (OpenTelemetry when an OTLP endpoint is set). */
+const TELEMETRY = new URL('../../dist/telemetry.js', import.meta.url).pathname;
 
 /** The built service (`dist/main.js`, from `npm run build`) running as a child process. */
 export interface ServiceProcess {
@@ -17,10 +19,14 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `dist/main.js` with exactly `env` (plus PATH); does not wait for readiness. */
-export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Runs `dist/main.js` as the start scripts do (`--import dist/telemetry.js`), with exactly `env`
+ * (plus PATH), and `preloads` imported first; does not wait for readiness.
+ */
+export async function spawnService(env: Record<string, string>, preloads: string[] = []): Promise<ServiceProcess> {
   const port = env.PORT ?? String(await sparePort());
-  const child = spawn(process.execPath, [MAIN], {
+  const imports = [...preloads, TELEMETRY].flatMap((file) => ['--import', file]);
+  const child = spawn(process.execPath, [...imports, MAIN], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: port, ...UNTHROTTLED, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,8 +50,12 @@ export async function spawnService(env: Record<string, string>): Promise<Service
 }
 
 /** Spawns the service and waits until `/health/ready` answers 200 (or fails with its output). */
-export async function startService(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
-  const service = await spawnService(env);
+export async function startService(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  preloads: string[] = [],
+): Promise<ServiceProcess> {
+  const service = await spawnService(env, preloads);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);

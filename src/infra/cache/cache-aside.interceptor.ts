@@ -9,6 +9,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
 import { etagOf, ifNoneMatchHits, ProblemException } from '../http/index.js';
+import { annotateSpan } from '../tracing/index.js';
 import { hasQueryParameters, QueryValidator } from './cache-key.js';
 import type { CacheRecord } from './cache-record.js';
 import type { CachedOptions } from './cache.options.js';
@@ -82,6 +83,8 @@ export class CacheAsideInterceptor implements NestInterceptor {
 
   private answer(resolved: Resolved, request: FastifyRequest, reply: FastifyReply, route: CachedRoute): string {
     const { record } = resolved;
+    // hit, miss, collapsed, stale or bypass, on the request's span (tracing on).
+    annotateSpan({ 'cache.outcome': resolved.outcome });
     void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, resolved));
     if (record.status === 404) throw new ProblemException(404, record.body);
     if (notModified(route, record, request, reply)) throw new NotModifiedException();

@@ -21,6 +21,7 @@ import {
 } from '../cache/index.js';
 import { isApiPath } from '../http/index.js';
 import { clientKeyOf, RateLimitGuard, rateLimitPolicy, type TierLimit } from '../throttle/index.js';
+import { annotateSpan, withoutSpans } from '../tracing/index.js';
 
 /** Handler decorators whose effect (status, headers, rendering) Nest applies on every answer, hits included. */
 const RESPONSE_SHAPING_METADATA = [
@@ -110,14 +111,19 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
   private async answer(request: FastifyRequest, reply: FastifyReply, route: FastRoute): Promise<boolean> {
     this.apiKeys.identify(request);
     const limited = route.tiers.length > 0;
-    const deciding = limited ? this.rateLimit.decide(clientKeyOf(request), route.tiers) : undefined;
+    // The hottest request: its Redis commands (rate limit, cache read) get no span each (tracing
+    // on); the outcomes go on the request's span as attributes instead.
+    const deciding = limited ? withoutSpans(() => this.rateLimit.decide(clientKeyOf(request), route.tiers)) : undefined;
     // The guard awaits the same decision if the request goes on (and answers its failure: 503).
     if (deciding !== undefined) request.rateLimitDecision = deciding;
     const decided = deciding?.catch(() => undefined);
     // Undefined: parameters the pipes refuse; the full path answers them, without the cache.
     const key = await this.cacheInterceptor.keyOf(route.cached, request);
     if (key === undefined) return false;
-    const [decision, lookup] = await Promise.all([decided, this.cache.lookup(key, route.cached.policy)]);
+    const [decision, lookup] = await Promise.all([
+      decided,
+      withoutSpans(() => this.cache.lookup(key, route.cached.policy)),
+    ]);
     const record = lookup.fresh;
     const servable = record !== undefined && record.status === 200 && !lookup.refreshDue;
     if (!servable || (limited && decision?.allowed !== true)) {
@@ -126,6 +132,7 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
     }
     if (decision !== undefined) this.rateLimit.admit(decision, reply, route.rateLimitPolicy);
     this.cache.count(route.cached.policy.name, 'hit');
+    annotateSpan({ 'cache.outcome': 'hit' });
     void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, { record, outcome: 'hit', stored: false }));
     if (notModified(route.cached, record, request, reply)) void reply.code(304).send();
     else void reply.header('content-type', JSON_CONTENT_TYPE).send(record.body);

@@ -11,6 +11,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isApiPath, ProblemException, WRITE_METHODS } from '../http/index.js';
 import { MetricsService } from '../metrics/index.js';
+import { annotateSpan } from '../tracing/index.js';
 import { clientKeyOf } from './client-key.js';
 import { RateLimiterUnavailableError } from './failover-rate-limit.store.js';
 import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit.headers.js';
@@ -130,6 +131,8 @@ export class RateLimitGuard extends ThrottlerGuard {
    * the tiers only: a caller with a fixed set of tiers passes it worked out once.
    */
   admit(result: ConsumeResult, reply: FastifyReply, policy = rateLimitPolicy(result.tiers)): boolean {
+    // On the request's span (tracing on): the decision, without a span of its own.
+    annotateSpan({ 'ratelimit.allowed': result.allowed });
     void reply.header('RateLimit-Policy', policy);
     void reply.header('RateLimit', rateLimitState(result.tiers));
     return result.allowed;
