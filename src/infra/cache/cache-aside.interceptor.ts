@@ -13,7 +13,8 @@ import { hasQueryParameters, QueryValidator } from './cache-key.js';
 import type { CacheRecord } from './cache-record.js';
 import type { CachedOptions } from './cache.options.js';
 import { CACHED_OPTIONS } from './cache.tokens.js';
-import { type CachePolicy, CacheService, type Loaded, type Lookup, type Resolved } from './cache.service.js';
+import { CacheService } from './cache.service.js';
+import type { CachePolicy, Loaded, Lookup, Resolved } from './cache.types.js';
 import { NotModifiedException } from './not-modified.filter.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';

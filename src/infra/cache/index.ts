@@ -1,6 +1,7 @@
 // The cache's public surface: import from here and nothing else under infra/cache.
 export { CacheModule, cacheOptionsFromConfig } from './cache.module.js';
-export { CacheService, type CachePolicy } from './cache.service.js';
+export { CacheService } from './cache.service.js';
+export type { CachePolicy } from './cache.types.js';
 export { Cached } from './cached.decorator.js';
 export { canonicalQuery, pageKeyFields, type QueryKeyFields } from './cache-key.js';
 export type { CachedAggregate, WriteThroughLayout } from './write-through.js';
