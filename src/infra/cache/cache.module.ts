@@ -9,6 +9,7 @@ import { CacheStore } from './cache.store.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
 import { type InProcessBounds, MemoryCacheStore } from './memory.store.js';
 import { NotModifiedFilter } from './not-modified.filter.js';
+import { RedisInvalidationChannel } from './redis-invalidation.channel.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
 import { type CachedAggregate, WriteThroughListener, WriteThroughRegistry } from './write-through.js';
@@ -30,7 +31,7 @@ export async function createCacheStore(options: CacheModuleOptions): Promise<Cac
       redis.connect();
       await redis.ready(CONNECT_WAIT_MS);
       if (!options.l1TtlMs) return redis;
-      const tiered = new TieredCacheStore(redis, options.l1TtlMs, options.bounds);
+      const tiered = new TieredCacheStore(redis, new RedisInvalidationChannel(redis), options.l1TtlMs, options.bounds);
       await tiered.connect(CONNECT_WAIT_MS);
       return tiered;
     }
