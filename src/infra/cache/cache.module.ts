@@ -6,6 +6,8 @@ import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-de
 import type { CacheBehaviour, CacheModuleOptions } from './cache.options.js';
 import { CacheService } from './cache.service.js';
 import { CacheStore } from './cache.store.js';
+import { CachedReadPort } from './cached-read.port.js';
+import { CachedRoutes } from './cached-route.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
 import { type InProcessBounds, MemoryCacheStore } from './memory.store.js';
 import { NotModifiedFilter } from './not-modified.filter.js';
@@ -120,10 +122,13 @@ export class CacheFeatureModule {}
     CacheService,
     WriteThroughRegistry,
     WriteThroughListener,
+    CachedRoutes,
     CacheAsideInterceptor,
+    CachedReadPort,
     NotModifiedFilter,
   ],
-  exports: [CacheService, WriteThroughRegistry, CacheAsideInterceptor, NotModifiedFilter],
+  // CachedRoutes: `@Cached` routes' interceptors, made in the feature modules, share its hand-overs.
+  exports: [CacheService, WriteThroughRegistry, CachedRoutes, CacheAsideInterceptor, CachedReadPort, NotModifiedFilter],
 })
 export class CacheModule extends ConfigurableCacheModule {
   /**

@@ -5,8 +5,8 @@ import { CacheMetrics } from './cache.metrics.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
 import type { CacheBehaviour } from './cache.options.js';
 import { CacheStore, type StoreStatus } from './cache.store.js';
-import type { CachePolicy, CacheResult, Loaded, Lookup, Resolved } from './cache.types.js';
-import { EntryPolicy, NO_TAGS } from './entry-policy.js';
+import type { CachePolicy, Loaded, Lookup, Resolved } from './cache.types.js';
+import { EntryPolicy, lookupEntry, NO_TAGS } from './entry-policy.js';
 import { LoadCoordinator } from './load-coordinator.js';
 
 /**
@@ -86,14 +86,14 @@ export class CacheService implements OnApplicationShutdown {
    * Stale-if-error: when `load` fails because the database is unavailable (a 503), an expired 200
    * entry still within `staleIfErrorMs` of its TTL (and not replaced by a newer version or a tag
    * change) is answered instead, with outcome `stale`. `lookup`: a read of `key` already made
-   * (see `lookup`), so it is not read again.
+   * (the fast path's, handed over), so it is not read again.
    */
   async resolve(key: string, policy: CachePolicy, load: () => Promise<Loaded>, lookup?: Lookup): Promise<Resolved> {
     if (this.loads === null) {
       const record = this.entries.recordOf(await load(), NO_TAGS, [], 0, policy);
       return { record, outcome: 'bypass', stored: false };
     }
-    const found = lookup ?? (await this.lookup(key, policy));
+    const found = lookup ?? (await lookupEntry(this.store!, this.entries, key, policy));
     if (found.read === undefined) {
       // A failing read is a miss, but still goes through the lease: one failed command (a busy
       // machine) must not send every instance to the database. With Redis down the lease attempt
@@ -122,25 +122,6 @@ export class CacheService implements OnApplicationShutdown {
         `serving ${key} stale: its reload failed with ${error instanceof Error ? error.message : String(error)}`,
       );
       return { record: stale, outcome: 'stale', stored: false };
-    }
-  }
-
-  /**
-   * The first half of `resolve`: one store read of `key`, judged (fresh? due for refresh-ahead?)
-   * but not counted. A caller that answers a fresh entry itself counts the hit; any other lookup
-   * can be handed to `resolve`, which then does not read again.
-   */
-  async lookup(key: string, policy: CachePolicy): Promise<Lookup> {
-    if (this.store === null) throw new Error('lookup needs a cache store (the cache is off)');
-    const tags = policy.tags ?? NO_TAGS;
-    try {
-      const read = await this.store.read(key, tags);
-      const record = read.record;
-      if (record === undefined || !this.entries.isFresh(record, tags, read.generations))
-        return { read, refreshDue: false };
-      return { read, fresh: record, refreshDue: this.entries.shouldRefresh(record) };
-    } catch (error) {
-      return { error, refreshDue: false };
     }
   }
 
@@ -194,11 +175,6 @@ export class CacheService implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.loads?.settled();
     await this.store?.close();
-  }
-
-  /** Counts one lookup in `cache_requests_total{cache,result}`. */
-  count(name: string | undefined, result: CacheResult): void {
-    this.metrics.count(name, result);
   }
 
   private async write(key: string, loaded: Loaded, options: { ttlMs?: number; name?: string }): Promise<boolean> {

@@ -30,8 +30,9 @@ export interface Resolved {
   stored: boolean;
 }
 
-/** One judged store read (see `CacheService.lookup`). */
+/** One judged store read of `key` (see `lookupEntry`). */
 export interface Lookup {
+  key: string;
   /** Undefined when the store failed (`error`). */
   read?: StoreRead;
   error?: unknown;

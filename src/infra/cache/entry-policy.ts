@@ -1,6 +1,7 @@
 import type { CacheRecord } from './cache-record.js';
 import type { CacheBehaviour } from './cache.options.js';
-import type { CachePolicy, Loaded } from './cache.types.js';
+import type { CacheStore } from './cache.store.js';
+import type { CachePolicy, Loaded, Lookup } from './cache.types.js';
 
 export const NO_TAGS: readonly string[] = [];
 /** Refresh-ahead assumes a load takes at least this long, so hot write-through entries refresh too. */
@@ -95,5 +96,28 @@ export class EntryPolicy {
 
   private jittered(ttlMs: number): number {
     return Math.max(1, Math.round(ttlMs * (1 + this.jitter * (2 * Math.random() - 1))));
+  }
+}
+
+/**
+ * One store read of `key`, judged (fresh? due for refresh-ahead?) but not counted: whoever answers
+ * a fresh entry counts the hit, and any other lookup can be handed to `CacheService.resolve`,
+ * which then does not read again. A failing store is a lookup with `error`, never a throw.
+ */
+export async function lookupEntry(
+  store: CacheStore,
+  entries: EntryPolicy,
+  key: string,
+  policy: CachePolicy,
+): Promise<Lookup> {
+  const tags = policy.tags ?? NO_TAGS;
+  try {
+    const read = await store.read(key, tags);
+    const record = read.record;
+    if (record === undefined || !entries.isFresh(record, tags, read.generations))
+      return { key, read, refreshDue: false };
+    return { key, read, fresh: record, refreshDue: entries.shouldRefresh(record) };
+  } catch (error) {
+    return { key, error, refreshDue: false };
   }
 }

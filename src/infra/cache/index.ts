@@ -6,11 +6,6 @@ export { Cached } from './cached.decorator.js';
 export { canonicalQuery, pageKeyFields, type QueryKeyFields } from './cache-key.js';
 export type { CachedAggregate, WriteThroughLayout } from './write-through.js';
 export type { CachedOptions, CacheModuleOptions } from './cache.options.js';
-// For infra/fast-path, which answers cache hits before the Nest pipeline.
-export {
-  CacheAsideInterceptor,
-  type CachedRoute,
-  cacheStatusOf,
-  JSON_CONTENT_TYPE,
-  notModified,
-} from './cache-aside.interceptor.js';
+// The seam infra/fast-path answers cache hits through, before the Nest pipeline.
+export { CachedReadPort } from './cached-read.port.js';
+export type { CachedRoute } from './cached-route.js';
