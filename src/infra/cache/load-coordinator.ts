@@ -1,3 +1,6 @@
+// Over 250 lines on purpose: single flight, the lease, the wait for its holder and refresh-ahead
+// share one flight map and one logical clock (who may share a flight), and each step's ordering
+// argument refers to the others; split apart, each file would need the others' private state.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CacheRecord } from './cache-record.js';
