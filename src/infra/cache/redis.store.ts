@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type { RedisClientType } from '@redis/client';
-import { type RedisScript, redisScript, runScript, whenReady } from '../../common/index.js';
+import { type RedisScript, runScript, whenReady } from '../../common/index.js';
 import { CACHE_DEFAULTS } from '../../config/index.js';
 import { closeNodeRedisClient, createNodeRedisClient, RedisGuard } from '../redis/index.js';
 import { type CacheRecord, decodeRecord, encodeRecord, fenceRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
+import { BUMP, FENCE, GENERATIONS, RELEASE_IF_OWNER, RENEW_IF_OWNER, WRITE_IF_NEWER } from './redis.scripts.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -23,68 +24,6 @@ export interface RedisStoreOptions {
   /** How long the breaker stays open before letting one probe through. */
   breakerHalfOpenMs: number;
 }
-
-// Stores only if nothing newer is there. A fill (lease token given) stores only while it still
-// holds the lease it loaded under, and releases it; a write-through (commit) takes the lease from
-// any reader loading now, whose value may predate the commit.
-// KEYS: entry, lease. ARGV: version, value, ttl ms, lease token ('' for none), '1' for a commit write.
-const WRITE_IF_NEWER = redisScript(`
-if ARGV[4] ~= '' then
-  if redis.call('GET', KEYS[2]) ~= ARGV[4] then return 0 end
-  redis.call('DEL', KEYS[2])
-elseif ARGV[5] == '1' then
-  redis.call('DEL', KEYS[2])
-end
-local current = redis.call('GET', KEYS[1])
-if current then
-  local version = tonumber(string.match(current, '^(%d+)|'))
-  if version and version > tonumber(ARGV[1]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`);
-
-// The repair of a write-through that could not be confirmed: takes the lease away and leaves a
-// fence (a valueless entry of that version) unless that version or a newer one is there.
-// KEYS: entry, lease. ARGV: version, fence, ttl ms.
-const FENCE = redisScript(`
-redis.call('DEL', KEYS[2])
-local current = redis.call('GET', KEYS[1])
-if current then
-  local version = tonumber(string.match(current, '^(%d+)|'))
-  if version and version >= tonumber(ARGV[1]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`);
-
-// KEYS: lease. ARGV: token.
-const RELEASE_IF_OWNER = redisScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`);
-
-// KEYS: lease. ARGV: token, ttl ms.
-const RENEW_IF_OWNER = redisScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`);
-
-// Generations start at the clock (ms) so one lost with its key can never return to an old value.
-// KEYS: generation keys. ARGV: now.
-const GENERATIONS = redisScript(`
-local out = {}
-for i, key in ipairs(KEYS) do
-  local value = redis.call('GET', key)
-  if not value then value = ARGV[1]; redis.call('SET', key, value) end
-  out[i] = value
-end
-return out`);
-
-const BUMP = redisScript(`
-local now = tonumber(ARGV[1])
-for _, key in ipairs(KEYS) do
-  local next = tonumber(redis.call('GET', key) or '0') + 1
-  if next < now then next = now end
-  redis.call('SET', key, string.format('%.0f', next))
-end
-return 1`);
 
 /** How often missed write-throughs are retried while any is left. */
 const REPLAY_RETRY_MS = 1000;
