@@ -6,6 +6,7 @@ import { closeNodeRedisClient, createNodeRedisClient, RedisGuard } from '../redi
 import { type CacheRecord, decodeRecord, encodeRecord, fenceRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 import { BUMP, FENCE, GENERATIONS, RELEASE_IF_OWNER, RENEW_IF_OWNER, WRITE_IF_NEWER } from './redis.scripts.js';
+import { WriteThroughRepairs } from './write-through-repairs.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -25,17 +26,6 @@ export interface RedisStoreOptions {
   breakerHalfOpenMs: number;
 }
 
-/** How often missed write-throughs are retried while any is left. */
-const REPLAY_RETRY_MS = 1000;
-/** Repairs sent together (node-redis pipelines concurrent commands). */
-const REPAIR_BATCH = 100;
-
-/** A write-through this instance could not confirm: the version it wrote (none for a delete) and the entry's life. */
-interface Repair {
-  version?: number;
-  ttlMs: number;
-}
-
 /**
  * The Redis store on the node-redis v5 client (`@redis/client`). Fail-fast by design: a
  * short per-command timeout, no offline queue (a command sent while disconnected fails at once),
@@ -45,30 +35,32 @@ interface Repair {
  * refuse them (it only counts reads and fills, so it still opens and closes on those).
  * A write-through that fails is remembered: this instance treats that key as a miss, and fences it
  * in Redis as soon as Redis answers again (retried every second): a valueless entry of the version
- * it wrote, which the version guard keeps any older value from replacing (see `replayRepairs`).
+ * it wrote, which the version guard keeps any older value from replacing (see `WriteThroughRepairs.replay`).
  */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis' as const;
   readonly client: RedisClientType;
   private readonly logger = new Logger('Cache');
   private readonly guard: RedisGuard;
-  /** Keys whose write-through failed: a miss here until the key is fenced in Redis (see replayRepairs). */
-  private readonly repairs = new Map<string, Repair>();
-  private readonly repairTags = new Set<string>();
+  /** Write-throughs that failed: their keys are misses here until fenced in Redis. */
+  private readonly repairs: WriteThroughRepairs;
   private readonly entryPrefix: string;
   private readonly leasePrefix: string;
   private readonly tagPrefix: string;
   private outageLogged = false;
   private breakerOpenLogged = false;
   private readonly writeTimeoutMs: number;
-  private replayTimer: NodeJS.Timeout | undefined;
-  private replaying = false;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.writeTimeoutMs = Math.max(options.writeTimeoutMs ?? CACHE_DEFAULTS.writeTimeoutMs, options.commandTimeoutMs);
     this.entryPrefix = `${options.keyPrefix}:cache:`;
     this.leasePrefix = `${options.keyPrefix}:cache-lease:`;
     this.tagPrefix = `${options.keyPrefix}:cache-tag:`;
+    this.repairs = new WriteThroughRepairs({
+      fence: (key, version, ttlMs) => this.fence(key, version, ttlMs),
+      delete: (key) => this.delete(key, 'commit'),
+      bump: (tags) => this.bump(tags, 'commit'),
+    });
     this.client = createNodeRedisClient(
       { url: options.url },
       { connectTimeoutMs: Math.max(options.commandTimeoutMs, 1000), commandsQueueMaxLength: 10_000 },
@@ -77,7 +69,7 @@ export class RedisCacheStore implements CacheStore {
     this.client.on('ready', () => {
       if (this.outageLogged) this.logger.log('Redis cache connection is back');
       this.outageLogged = false;
-      void this.replayRepairs();
+      void this.repairs.replay();
     });
     this.guard = new RedisGuard({
       commandTimeoutMs: options.commandTimeoutMs,
@@ -92,7 +84,7 @@ export class RedisCacheStore implements CacheStore {
     });
     this.guard.onReset(() => {
       this.breakerOpenLogged = false;
-      void this.replayRepairs();
+      void this.repairs.replay();
     });
   }
 
@@ -107,8 +99,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async read(key: string, tags: readonly string[]): Promise<StoreRead> {
-    if (this.repairs.size > 0 && this.repairs.has(key))
-      return { record: undefined, generations: tags.map(() => undefined) };
+    if (this.repairs.hasKey(key)) return { record: undefined, generations: tags.map(() => undefined) };
     if (tags.length === 0) {
       const raw = await this.run(() => this.client.get(this.entryPrefix + key));
       return { record: raw === null ? undefined : decodeRecord(raw), generations: [] };
@@ -118,7 +109,7 @@ export class RedisCacheStore implements CacheStore {
     );
     return {
       record: raw === null || raw === undefined ? undefined : decodeRecord(raw),
-      generations: generations.map((g, i) => (g === null || this.repairTags.has(tags[i]!) ? undefined : Number(g))),
+      generations: generations.map((g, i) => (g === null || this.repairs.hasTag(tags[i]!) ? undefined : Number(g))),
     };
   }
 
@@ -148,11 +139,11 @@ export class RedisCacheStore implements CacheStore {
         options.mode,
       );
       // Landed (or refused because a newer version is there): Redis holds this version or a newer one.
-      if (commit) this.repairs.delete(key);
+      if (commit) this.repairs.keyConfirmed(key);
       return stored === 1;
     } catch (error) {
       // Only a committed write matters: a reader's failed fill is just not cached.
-      if (commit) this.remember(key, { version: record.version, ttlMs });
+      if (commit) this.repairs.rememberKey(key, { version: record.version, ttlMs });
       throw error;
     }
   }
@@ -160,9 +151,9 @@ export class RedisCacheStore implements CacheStore {
   async delete(key: string, mode?: WriteMode): Promise<void> {
     try {
       await this.run(() => this.client.del([this.entryPrefix + key, this.leasePrefix + key]), mode);
-      this.repairs.delete(key);
+      this.repairs.keyConfirmed(key);
     } catch (error) {
-      if (mode === 'commit') this.remember(key, { ttlMs: 0 });
+      if (mode === 'commit') this.repairs.rememberKey(key, { ttlMs: 0 });
       throw error;
     }
   }
@@ -176,9 +167,9 @@ export class RedisCacheStore implements CacheStore {
         [String(Date.now())],
         mode,
       );
-      for (const tag of tags) this.repairTags.delete(tag);
+      this.repairs.tagsConfirmed(tags);
     } catch (error) {
-      for (const tag of tags) this.repairTags.add(tag);
+      this.repairs.rememberTags(tags);
       throw error;
     }
   }
@@ -220,8 +211,7 @@ export class RedisCacheStore implements CacheStore {
 
   async close(): Promise<void> {
     this.guard.close();
-    clearTimeout(this.replayTimer);
-    this.replayTimer = undefined;
+    this.repairs.close();
     await closeNodeRedisClient(this.client);
   }
 
@@ -235,85 +225,14 @@ export class RedisCacheStore implements CacheStore {
     return this.run(() => runScript(this.client, script, { keys, arguments: args }), mode);
   }
 
-  private remember(key: string, repair: Repair): void {
-    const known = this.repairs.get(key);
-    if (known !== undefined) {
-      // Two missed write-throughs of one key: the fence takes the newer version (a delete has none).
-      this.repairs.set(key, {
-        version: Math.max(known.version ?? 0, repair.version ?? 0) || undefined,
-        ttlMs: Math.max(known.ttlMs, repair.ttlMs),
-      });
-      return;
-    }
-    // Bounded: past this many, the oldest is forgotten and only its TTL limits how long it can be stale.
-    if (this.repairs.size >= 10_000) {
-      const oldest = this.repairs.keys().next();
-      if (!oldest.done) this.repairs.delete(oldest.value);
-    }
-    this.repairs.set(key, repair);
-    this.scheduleReplay();
-  }
-
-  /**
-   * Retries the missed writes every second until none is left. The breaker's reset and the
-   * client's reconnect also trigger it, but an instance whose reads never failed (so whose breaker
-   * never opened) must still replay, or another instance's older replay could win.
-   */
-  private scheduleReplay(): void {
-    if (this.replayTimer !== undefined) return;
-    this.replayTimer = setTimeout(() => {
-      this.replayTimer = undefined;
-      void this.replayRepairs();
-    }, REPLAY_RETRY_MS);
-    this.replayTimer.unref();
-  }
-
-  /**
-   * Fences every key whose write-through was missed. Never a write-back of the remembered value:
-   * another instance may have committed (and written) a newer version meanwhile, or a Redis that
-   * restarted empty may have lost it, so that value may be old. Never a plain delete either: while
-   * this instance could not reach Redis, another one may have stored a value it loaded before the
-   * missed write's commit (and its reader may still be about to), and a delete would leave the
-   * version guard nothing to refuse that with. The fence (the missed version, no value) makes the
-   * key a miss, takes the lease from any reader loading it, and refuses every older write, so
-   * the next read anywhere loads the current row and stores it.
-   */
-  private async replayRepairs(): Promise<void> {
-    if (this.repairs.size === 0 && this.repairTags.size === 0) return;
-    if (this.replaying) return;
-    this.replaying = true;
-    const pending = `${this.repairs.size} cache entries and ${this.repairTags.size} tags whose write-through failed during the outage`;
-    try {
-      if (this.repairTags.size > 0) await this.bump([...this.repairTags], 'commit');
-      const keys = [...this.repairs.keys()];
-      for (let i = 0; i < keys.length; i += REPAIR_BATCH)
-        await Promise.all(keys.slice(i, i + REPAIR_BATCH).map((key) => this.repair(key)));
-      this.logger.log(`Fenced ${pending}`);
-    } catch (error) {
-      // Still failing (counted in the store's failures): what is left is retried in a second.
-      this.logger.debug(`clearing ${pending} failed: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      this.replaying = false;
-      if (this.repairs.size > 0 || this.repairTags.size > 0) this.scheduleReplay();
-    }
-  }
-
-  private async repair(key: string): Promise<void> {
-    const repair = this.repairs.get(key);
-    if (repair === undefined) return;
-    if (repair.version === undefined) return this.delete(key, 'commit');
+  /** The repair of a missed write-through (see `WriteThroughRepairs.replay`). */
+  private async fence(key: string, version: number, ttlMs: number): Promise<void> {
     await this.script(
       FENCE,
       [this.entryPrefix + key, this.leasePrefix + key],
-      [
-        String(repair.version),
-        encodeRecord(fenceRecord(repair.version)),
-        String(Math.max(1, Math.round(repair.ttlMs))),
-      ],
+      [String(version), encodeRecord(fenceRecord(version)), String(Math.max(1, Math.round(ttlMs)))],
       'commit',
     );
-    // A newer write-through of this key may have been missed while this ran: keep that one.
-    if (this.repairs.get(key) === repair) this.repairs.delete(key);
   }
 
   private onClientError(error: unknown): void {
