@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiKeyGuard } from '../auth/index.js';
+import { ApiKeyGuard, ApiKeys } from '../auth/index.js';
 import { type CachedRoute, CachedReadPort } from '../cache/index.js';
 import { type ConsumeResult, type ReadRateLimit, RateLimitGuard, ReadRateLimitPort } from '../throttle/index.js';
 import { GUARDS_KEY, INTERCEPTORS_KEY, RESPONSE_SHAPING_KEYS } from './enhancer-keys.js';
@@ -49,7 +49,7 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly reflector: Reflector,
     private readonly cache: CachedReadPort,
-    private readonly apiKeys: ApiKeyGuard,
+    private readonly apiKeys: ApiKeys,
     private readonly rateLimit: ReadRateLimitPort,
   ) {}
 
