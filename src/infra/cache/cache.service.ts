@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from '../database/index.js';
 import { MetricsService } from '../metrics/index.js';
 import { CacheMetrics } from './cache.metrics.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
-import type { CacheBehaviour } from './cache.options.js';
+import { type CacheBehaviour, cacheNameOf } from './cache.options.js';
 import { CacheStore, type StoreStatus } from './cache.store.js';
 import type { CachePolicy, Loaded, Lookup, Resolved } from './cache.types.js';
 import { EntryPolicy, lookupEntry, NO_TAGS } from './entry-policy.js';
@@ -40,7 +40,7 @@ export class CacheService implements OnApplicationShutdown {
   ) {
     this.entries = new EntryPolicy(behaviour);
     this.metrics = new CacheMetrics(metrics);
-    this.cacheName = behaviour.cacheName ?? 'app';
+    this.cacheName = cacheNameOf(behaviour);
     // A lease outlives its holder by at most this: the longest a waiter waits for a dead holder.
     const leaseTtlMs = behaviour.leaseTtlMs ?? (behaviour.lockWaitMs > 0 ? behaviour.lockWaitMs : 5000);
     this.loads =

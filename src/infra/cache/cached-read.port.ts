@@ -4,7 +4,7 @@ import { MetricsService } from '../metrics/index.js';
 import { CacheAsideInterceptor, cacheStatusOf, JSON_CONTENT_TYPE, notModified } from './cache-aside.interceptor.js';
 import type { CacheRecord } from './cache-record.js';
 import { CacheMetrics } from './cache.metrics.js';
-import type { CacheBehaviour } from './cache.options.js';
+import { type CacheBehaviour, cacheNameOf } from './cache.options.js';
 import { CacheStore } from './cache.store.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
 import type { Lookup } from './cache.types.js';
@@ -33,7 +33,7 @@ export class CachedReadPort {
   ) {
     this.entries = new EntryPolicy(behaviour);
     this.metrics = new CacheMetrics(metrics);
-    this.cacheName = behaviour.cacheName ?? 'app';
+    this.cacheName = cacheNameOf(behaviour);
   }
 
   /** False with the cache off: nothing can be answered from it. */
