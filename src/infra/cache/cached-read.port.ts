@@ -46,10 +46,13 @@ export class CachedReadPort {
     return this.routes.of(handler, controller);
   }
 
-  /** One judged read of the request's entry; undefined when its parameters are refused (the full path answers). */
-  async read(route: CachedRoute, request: FastifyRequest): Promise<Lookup | undefined> {
-    const key = await this.routes.keyOf(route, request);
-    if (key === undefined) return undefined;
+  /** The request's cache key; undefined when its parameters are refused (the full path answers them). */
+  keyOf(route: CachedRoute, request: FastifyRequest): Promise<string | undefined> {
+    return this.routes.keyOf(route, request);
+  }
+
+  /** One judged read of the entry under `key` (never throws: a failing store is a lookup with `error`). */
+  read(route: CachedRoute, key: string): Promise<Lookup> {
     return lookupEntry(this.store!, this.entries, key, route.policy);
   }
 

@@ -92,8 +92,9 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
     try {
       const decided = deciding?.catch(() => undefined);
       // Undefined: parameters the pipes refuse; the full path answers them, without the cache.
-      const [decision, lookup] = await Promise.all([decided, this.cache.read(route.cached, request)]);
-      if (lookup === undefined) return this.goOn(request, deciding);
+      const key = await this.cache.keyOf(route.cached, request);
+      if (key === undefined) return this.goOn(request, deciding);
+      const [decision, lookup] = await Promise.all([decided, this.cache.read(route.cached, key)]);
       const record = this.cache.servable(lookup);
       if (record === undefined || (limited && decision?.allowed !== true)) {
         this.cache.handOver(request, lookup);
