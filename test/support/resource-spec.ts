@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 
 /** What a spec's `setup` may call: the app under test's `request`. */
@@ -50,4 +50,15 @@ export async function loadResourceSpecs(): Promise<ResourceSpec[]> {
     files.map((file) => import(new URL(file, directory).href) as Promise<{ spec: ResourceSpec }>),
   );
   return modules.map((module) => module.spec);
+}
+
+/**
+ * Creates one row of `spec` (after its own setup) for another resource to refer to, and returns its
+ * id. Its `n` is random and large, clear of the small ones the suite uses on the same database.
+ */
+export async function createReferenced(request: Requester, spec: ResourceSpec): Promise<string> {
+  const values = (await spec.setup?.(request)) ?? {};
+  const response = await request(spec.path, { method: 'POST', json: spec.valid(randomInt(100_000, 999_999), values) });
+  if (response.status !== 201) throw new Error(`creating a referenced ${spec.aggregate}: ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
 }
