@@ -17,10 +17,10 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `dist/main.js` with exactly `env` (plus PATH); does not wait for readiness. */
-export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+/** Runs `dist/main.js` (or `main`, another build's) with exactly `env` (plus PATH); does not wait for readiness. */
+export async function spawnService(env: Record<string, string>, main = MAIN): Promise<ServiceProcess> {
   const port = env.PORT ?? String(await sparePort());
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [main], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: port, ...UNTHROTTLED, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,8 +44,12 @@ export async function spawnService(env: Record<string, string>): Promise<Service
 }
 
 /** Spawns the service and waits until `/health/ready` answers 200 (or fails with its output). */
-export async function startService(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
-  const service = await spawnService(env);
+export async function startService(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  main = MAIN,
+): Promise<ServiceProcess> {
+  const service = await spawnService(env, main);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);
