@@ -322,6 +322,12 @@ export function serviceFile({ names: n, fields }) {
   const Entity = n.Singular;
   const v = n.singularCamel;
   const repo = n.pluralCamel;
+  const title = n.Singular.replace(/([a-z])([A-Z])/g, '$1 $2');
+  // Without a unique field or a reference no constraint is the client's to break: no mapping.
+  const guarded = (body) =>
+    constraints.length
+      ? `    try {\n      ${body}\n    } catch (error) {\n      rethrowWriteError(error, '${n.words}', CONSTRAINTS);\n    }`
+      : `    ${body.replace(/\n {2}/g, '\n')}`;
   return `import { Injectable } from '@nestjs/common';
 import type { Page } from '../../infra/database/index.js';
 import {
@@ -329,9 +335,7 @@ import {
   entityOrFail,
   notFound,
   type PageQueryDto,
-  preconditionFailed,
-  rethrowWriteError,
-  type WriteConstraints,
+  preconditionFailed,${constraints.length ? '\n  rethrowWriteError,\n  type WriteConstraints,' : ''}
 } from '../../infra/http/index.js';
 import { UnitOfWork } from '../../infra/outbox/index.js';
 import type { Create${Entity}Dto } from './dto/create-${n.singular}.dto.js';
@@ -340,9 +344,13 @@ import type { Update${Entity}Dto } from './dto/update-${n.singular}.dto.js';
 import { ${v}Aggregate } from './${n.singular}.events.js';
 import { ${n.Plural}Repository } from './${n.plural}.repository.js';
 
-/** The constraints whose violations are the client's mistake, named by the field they concern. */
+${
+  constraints.length
+    ? `/** The constraints whose violations are the client's mistake, named by the field they concern. */
 const CONSTRAINTS: WriteConstraints = { ${constraints.join(', ')} };
-
+`
+    : ''
+}
 @Injectable()
 export class ${n.Plural}Service {
   constructor(
@@ -362,30 +370,22 @@ export class ${n.Plural}Service {
   }
 
   async create(input: Create${Entity}Dto): Promise<${Entity}ResponseDto> {
-    try {
-      return await this.unitOfWork.run(async (tx) => {
+${guarded(`return await this.unitOfWork.run(async (tx) => {
         const ${v} = to${Entity}Response(await this.${repo}.insert(tx.manager, input));
         tx.emit(${v}Aggregate, 'created', ${v});
         return ${v};
-      });
-    } catch (error) {
-      rethrowWriteError(error, '${n.words}', CONSTRAINTS);
-    }
+      });`)}
   }
 
   /** \`expectedVersions\` comes from If-Match: the update applies only to one of those versions. */
   async update(id: string, changes: Update${Entity}Dto, expectedVersions?: number[]): Promise<${Entity}ResponseDto> {
     if (Object.keys(changes).length === 0) return this.unchanged(id, expectedVersions);
-    try {
-      return await this.unitOfWork.run(async (tx) => {
+${guarded(`return await this.unitOfWork.run(async (tx) => {
         const outcome = await this.${repo}.update(tx.manager, id, changes, expectedVersions);
-        const ${v} = to${Entity}Response(entityOrFail(outcome, '${n.Singular.replace(/([a-z])([A-Z])/g, '$1 $2')}'));
+        const ${v} = to${Entity}Response(entityOrFail(outcome, '${title}'));
         tx.emit(${v}Aggregate, 'updated', ${v});
         return ${v};
-      });
-    } catch (error) {
-      rethrowWriteError(error, '${n.words}', CONSTRAINTS);
-    }
+      });`)}
   }
 
   async remove(id: string, expectedVersions?: number[]): Promise<void> {
