@@ -59,7 +59,7 @@ async function start(env: Record<string, string>, database = db, preloads: strin
       ...env,
     },
     30_000,
-    preloads,
+    { preloads },
   );
   services.push(service);
   return service;

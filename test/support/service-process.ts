@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sparePort } from './redis-server.js';
@@ -6,7 +7,6 @@ import { UNTHROTTLED } from './unthrottled.js';
 
 const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
 /** The preload every start script and the image run (OpenTelemetry when an OTLP endpoint is set). */
-const TELEMETRY = new URL('../../dist/telemetry.js', import.meta.url).pathname;
 
 /** The built service (`dist/main.js`, from `npm run build`) running as a child process. */
 export interface ServiceProcess {
@@ -19,14 +19,23 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /** Another build's entry (a generated copy's `dist/main.js`); its own `telemetry.js` is preloaded. */
+  main?: string;
+  /** Imported before the telemetry preload. */
+  preloads?: string[];
+}
+
 /**
- * Runs `dist/main.js` as the start scripts do (`--import dist/telemetry.js`), with exactly `env`
- * (plus PATH), and `preloads` imported first; does not wait for readiness.
+ * Runs `dist/main.js` (or `options.main`) as the start scripts do (`--import <its dist>/telemetry.js`),
+ * with exactly `env` (plus PATH); does not wait for readiness.
  */
-export async function spawnService(env: Record<string, string>, preloads: string[] = []): Promise<ServiceProcess> {
+export async function spawnService(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServiceProcess> {
   const port = env.PORT ?? String(await sparePort());
-  const imports = [...preloads, TELEMETRY].flatMap((file) => ['--import', file]);
-  const child = spawn(process.execPath, [...imports, MAIN], {
+  const main = options.main ?? MAIN;
+  const telemetry = join(dirname(main), 'telemetry.js');
+  const imports = [...(options.preloads ?? []), telemetry].flatMap((file) => ['--import', file]);
+  const child = spawn(process.execPath, [...imports, main], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: port, ...UNTHROTTLED, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,9 +62,9 @@ export async function spawnService(env: Record<string, string>, preloads: string
 export async function startService(
   env: Record<string, string>,
   timeoutMs = 30_000,
-  preloads: string[] = [],
+  options: SpawnOptions = {},
 ): Promise<ServiceProcess> {
-  const service = await spawnService(env, preloads);
+  const service = await spawnService(env, options);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);
