@@ -6,6 +6,7 @@ import {
   httpConfig,
   InvalidEnvironmentError,
   parseRedisUrl,
+  queueConfig,
   redisConfig,
   webhooksConfig,
 } from './index.js';
@@ -105,6 +106,8 @@ describe('environment validation', () => {
       password: 's@cret',
       tls: true,
     });
+    // A cluster alone runs the queue on BullMQ, as REDIS_URL does.
+    expect(queueConfig().driver).toBe('bullmq');
   });
 
   it('treats an empty variable as unset and parses lists and hop counts', () => {
