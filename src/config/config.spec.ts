@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   assertValidEnvironment,
   cacheConfig,
+  countersConfig,
   databaseConfig,
   httpConfig,
   InvalidEnvironmentError,
@@ -50,7 +51,7 @@ describe('environment validation', () => {
     [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,http://127.0.0.1:7001' }, ['REDIS_CLUSTER_NODES']],
     [{ REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000/2' }, ['REDIS_CLUSTER_NODES']],
     [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }, ['REDIS_CLUSTER_NODES']],
-    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000', CACHE_STORE: 'redis', COUNTERS_STORE: 'memory' }, ['CACHE_STORE']],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000', CACHE_STORE: 'redis' }, ['CACHE_STORE']],
     [{ CACHE_STORE: 'memcached' }, ['CACHE_STORE']],
     [{ CACHE_STORE: 'redis' }, ['CACHE_STORE']],
     [{ TRUST_PROXY: 'everyone' }, ['TRUST_PROXY']],
@@ -106,8 +107,9 @@ describe('environment validation', () => {
       password: 's@cret',
       tls: true,
     });
-    // A cluster alone runs the queue on BullMQ, as REDIS_URL does.
+    // A cluster alone runs the queue on BullMQ and the counters in Redis, as REDIS_URL does.
     expect(queueConfig().driver).toBe('bullmq');
+    expect(countersConfig().store).toBe('redis');
   });
 
   it('treats an empty variable as unset and parses lists and hop counts', () => {

@@ -21,19 +21,13 @@ export const countersEnvSchema = z.object({
 
 export const countersConfig = registerAs('counters', () => {
   const env = parseEnv(
-    countersEnvSchema
-      .refine((e) => e.COUNTERS_STORE !== 'redis' || e.REDIS_URL || e.REDIS_CLUSTER_NODES, {
-        path: ['COUNTERS_STORE'],
-        error: 'redis needs REDIS_URL to be set',
-      })
-      // Its scripts and pipelines still cross slots (issue 19): refused rather than failing at run time.
-      .refine((e) => !(e.COUNTERS_STORE === 'redis' && e.REDIS_CLUSTER_NODES), {
-        path: ['COUNTERS_STORE'],
-        error: 'redis does not run on Redis Cluster yet (REDIS_CLUSTER_NODES): use memory',
-      }),
+    countersEnvSchema.refine((e) => e.COUNTERS_STORE !== 'redis' || e.REDIS_URL || e.REDIS_CLUSTER_NODES, {
+      path: ['COUNTERS_STORE'],
+      error: 'redis needs REDIS_URL or REDIS_CLUSTER_NODES to be set',
+    }),
   );
   return {
-    store: env.COUNTERS_STORE ?? (env.REDIS_URL ? 'redis' : 'memory'),
+    store: env.COUNTERS_STORE ?? (env.REDIS_URL || env.REDIS_CLUSTER_NODES ? 'redis' : 'memory'),
     flushIntervalMs: env.COUNTERS_FLUSH_INTERVAL_MS,
     maxMembersPerFlush: env.COUNTERS_MAX_MEMBERS_PER_FLUSH,
     maxIdsPerFlush: env.COUNTERS_MAX_IDS_PER_FLUSH,
