@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClientType } from '@redis/client';
+import type { RedisClientType, RedisClusterType } from '@redis/client';
 
 /** A Lua script and its SHA-1, worked out once: EVALSHA needs no SCRIPT LOAD first. */
 export interface RedisScript {
@@ -20,15 +20,16 @@ export function redisScript(source: string): RedisScript {
  * ```
  */
 export async function runScript(
-  client: RedisClientType,
+  // A cluster client sends it to the node of the first key's slot (every key must share that slot).
+  client: RedisClientType | RedisClusterType,
   script: RedisScript,
   call: { keys: string[]; arguments: string[] },
 ): Promise<unknown> {
   try {
-    return await client.evalSha(script.sha, call);
+    return await (client as RedisClientType).evalSha(script.sha, call);
   } catch (error) {
     if (!String(error).includes('NOSCRIPT')) throw error;
-    return client.eval(script.source, call);
+    return (client as RedisClientType).eval(script.source, call);
   }
 }
 

@@ -2,9 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   assertValidEnvironment,
   cacheConfig,
+  countersConfig,
   databaseConfig,
   httpConfig,
   InvalidEnvironmentError,
+  parseRedisUrl,
+  queueConfig,
+  redisConfig,
   webhooksConfig,
 } from './index.js';
 
@@ -43,6 +47,11 @@ describe('environment validation', () => {
     [{ PORT: '0' }, ['PORT']],
     [{ PORT: '70000' }, ['PORT']],
     [{ REDIS_URL: 'http://x' }, ['REDIS_URL']],
+    [{ REDIS_CLUSTER_NODES: 'host-without-port' }, ['REDIS_CLUSTER_NODES']],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,http://127.0.0.1:7001' }, ['REDIS_CLUSTER_NODES']],
+    [{ REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000/2' }, ['REDIS_CLUSTER_NODES']],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' }, ['REDIS_CLUSTER_NODES']],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000', CACHE_STORE: 'redis' }, ['CACHE_STORE']],
     [{ CACHE_STORE: 'memcached' }, ['CACHE_STORE']],
     [{ CACHE_STORE: 'redis' }, ['CACHE_STORE']],
     [{ TRUST_PROXY: 'everyone' }, ['TRUST_PROXY']],
@@ -81,6 +90,26 @@ describe('environment validation', () => {
     expect(databaseConfig()).toEqual({ driver: 'pglite', dataDir: './.data' });
     expect(cacheConfig()).toMatchObject({ store: 'memory', ttlMs: 60_000, negativeTtlMs: 5000 });
     expect(webhooksConfig().urls).toEqual([]);
+  });
+
+  it('reads REDIS_CLUSTER_NODES as seed URLs, host:port or redis[s]:// with credentials', () => {
+    expect(
+      problemsWith({ REDIS_URL: '', REDIS_CLUSTER_NODES: '127.0.0.1:7000, rediss://app:s%40cret@[::1]:7001' }),
+    ).toEqual([]);
+    expect(redisConfig()).toMatchObject({
+      url: undefined,
+      clusterNodes: ['redis://127.0.0.1:7000', 'rediss://app:s%40cret@[::1]:7001'],
+    });
+    expect(parseRedisUrl(redisConfig().clusterNodes![1]!)).toEqual({
+      host: '::1',
+      port: 7001,
+      username: 'app',
+      password: 's@cret',
+      tls: true,
+    });
+    // A cluster alone runs the queue on BullMQ and the counters in Redis, as REDIS_URL does.
+    expect(queueConfig().driver).toBe('bullmq');
+    expect(countersConfig().store).toBe('redis');
   });
 
   it('treats an empty variable as unset and parses lists and hop counts', () => {

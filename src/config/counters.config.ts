@@ -4,6 +4,7 @@ import { bool, int, parseEnv } from './env.js';
 
 export const countersEnvSchema = z.object({
   REDIS_URL: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
   /** Where counted views go: Redis (shared by every instance) or this process. */
   COUNTERS_STORE: z.enum(['memory', 'redis'], { error: 'expected memory or redis' }).optional(),
   /** How often the in-process buffer is flushed (one pipeline per flush). */
@@ -20,13 +21,13 @@ export const countersEnvSchema = z.object({
 
 export const countersConfig = registerAs('counters', () => {
   const env = parseEnv(
-    countersEnvSchema.refine((e) => e.COUNTERS_STORE !== 'redis' || e.REDIS_URL, {
+    countersEnvSchema.refine((e) => e.COUNTERS_STORE !== 'redis' || e.REDIS_URL || e.REDIS_CLUSTER_NODES, {
       path: ['COUNTERS_STORE'],
-      error: 'redis needs REDIS_URL to be set',
+      error: 'redis needs REDIS_URL or REDIS_CLUSTER_NODES to be set',
     }),
   );
   return {
-    store: env.COUNTERS_STORE ?? (env.REDIS_URL ? 'redis' : 'memory'),
+    store: env.COUNTERS_STORE ?? (env.REDIS_URL || env.REDIS_CLUSTER_NODES ? 'redis' : 'memory'),
     flushIntervalMs: env.COUNTERS_FLUSH_INTERVAL_MS,
     maxMembersPerFlush: env.COUNTERS_MAX_MEMBERS_PER_FLUSH,
     maxIdsPerFlush: env.COUNTERS_MAX_IDS_PER_FLUSH,

@@ -5,6 +5,7 @@ import { bool, int, parseEnv } from './env.js';
 
 export const queueEnvSchema = z.object({
   REDIS_URL: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
   DATABASE_URL: z.string().optional(),
   /** Read here too (database.config.ts owns it) for the worker/pool rule below. */
   DATABASE_POOL_SIZE: int(1, 200, 10),
@@ -80,10 +81,19 @@ export const queueConfig = registerAs('queue', () => {
         path: ['QUEUE_BACKEND'],
         error: 'postgres needs DATABASE_URL to be set (BullMQ cannot run on embedded PGlite)',
       })
-      .refine((e) => !(e.QUEUE_DRIVER === 'bullmq' && e.QUEUE_BACKEND === 'redis' && e.REDIS_URL === undefined), {
-        path: ['QUEUE_DRIVER'],
-        error: 'bullmq on redis needs REDIS_URL to be set (or QUEUE_BACKEND=postgres)',
-      })
+      .refine(
+        (e) =>
+          !(
+            e.QUEUE_DRIVER === 'bullmq' &&
+            e.QUEUE_BACKEND === 'redis' &&
+            e.REDIS_URL === undefined &&
+            e.REDIS_CLUSTER_NODES === undefined
+          ),
+        {
+          path: ['QUEUE_DRIVER'],
+          error: 'bullmq on redis needs REDIS_URL or REDIS_CLUSTER_NODES to be set (or QUEUE_BACKEND=postgres)',
+        },
+      )
       .refine(workerConnectionsFitThePool, {
         path: ['QUEUE_CONCURRENCY'],
         error:
@@ -100,7 +110,9 @@ export const queueConfig = registerAs('queue', () => {
         },
       ),
   );
-  const driver = env.QUEUE_DRIVER ?? (env.REDIS_URL || env.QUEUE_BACKEND === 'postgres' ? 'bullmq' : 'memory');
+  const driver =
+    env.QUEUE_DRIVER ??
+    (env.REDIS_URL || env.REDIS_CLUSTER_NODES || env.QUEUE_BACKEND === 'postgres' ? 'bullmq' : 'memory');
   const shortJobs: QueueWorkerSettings = {
     concurrency: env.QUEUE_CONCURRENCY,
     lockDurationMs: env.QUEUE_LOCK_DURATION_MS,

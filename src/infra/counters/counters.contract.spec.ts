@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from '@redis/client';
+import { createClient, createCluster } from '@redis/client';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { RedisCluster } from '../../../test/support/redis-cluster.js';
 import { TEST_REDIS_URL } from '../../../test/support/services.js';
 import {
   bucketExpiresAt,
@@ -17,7 +18,16 @@ interface Variant {
   name: string;
   /** A fresh store under its own key prefix; `now` is the memory store's clock. */
   create(prefix: string, now: () => number): Promise<CountersStore>;
+  /** A Redis store's `PEXPIRETIME` of `key`, read on the server (or cluster) it writes to. */
+  expireTime?(key: string): Promise<unknown>;
 }
+
+// A real 3-master cluster for the cluster variant, started on first use (test/support/redis-cluster.ts).
+let cluster: Promise<RedisCluster> | undefined;
+const clusterSeeds = async (): Promise<string[]> => {
+  cluster ??= RedisCluster.start({ replicas: 0 });
+  return [`redis://127.0.0.1:${(await cluster).nodes[0]!.port}`];
+};
 
 const variants: Variant[] = [
   { name: 'memory', create: (_prefix, now) => Promise.resolve(new MemoryCountersStore({ maxIds: 1_000_000, now })) },
@@ -29,6 +39,27 @@ const variants: Variant[] = [
       expect(await store.connect(5000)).toBe(true);
       return store;
     },
+    expireTime: async (key) => {
+      if (!redis.isOpen) await redis.connect();
+      return redis.sendCommand(['PEXPIRETIME', key]);
+    },
+  },
+  {
+    name: 'redis cluster',
+    create: async (prefix) => {
+      const store = new RedisCountersStore({ clusterNodes: await clusterSeeds(), keyPrefix: prefix, topReuseMs: 0 });
+      expect(await store.connect(5000)).toBe(true);
+      return store;
+    },
+    expireTime: async (key) => {
+      const admin = createCluster({ rootNodes: (await clusterSeeds()).map((url) => ({ url })) });
+      await admin.connect();
+      try {
+        return await admin.sendCommand(key, true, ['PEXPIRETIME', key]);
+      } finally {
+        await admin.close();
+      }
+    },
   },
 ];
 
@@ -39,6 +70,7 @@ const redis = createClient({ url: TEST_REDIS_URL });
 const prefixes: string[] = [];
 
 afterAll(async () => {
+  await (await cluster)?.stop();
   if (prefixes.length === 0) return;
   if (!redis.isOpen) await redis.connect();
   for (const prefix of prefixes) {
@@ -160,13 +192,17 @@ describe.each(variants)('CountersStore contract on the $name store', (variant) =
     const expiresAt = bucketExpiresAt(family, now);
     // Just past the longest window: the bucket stays readable for as long as a window can reach it.
     expect(expiresAt).toBe((now + 169) * HOUR + EXPIRY_GRACE_MS);
-    if (store instanceof RedisCountersStore) {
-      if (!redis.isOpen) await redis.connect();
-      // Every key the flush wrote (the bucket's counts and the member's HyperLogLog), whatever its layout.
-      const keys: string[] = [];
-      for await (const batch of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) keys.push(...batch);
-      expect(keys).toHaveLength(2);
-      for (const key of keys) expect(await redis.sendCommand(['PEXPIRETIME', key])).toBe(expiresAt);
+    if (variant.expireTime) {
+      const tag = `${prefix}:counters:{${family.name}}`;
+      expect(await variant.expireTime(`${tag}:${now}`)).toBe(expiresAt);
+      // The member's HyperLogLog is in one of the 16 shards (docs/popularity.md); no other shard has it.
+      const shards = await Promise.all(
+        Array.from({ length: 16 }, (_, shard) =>
+          variant.expireTime!(`${prefix}:counters:{${family.name}:ids:${shard}}:p:${now}`),
+        ),
+      );
+      expect(shards.filter((at) => at === expiresAt)).toHaveLength(1);
+      expect(shards.filter((at) => at !== expiresAt)).toEqual(Array(15).fill(-2));
     } else {
       clock = expiresAt - 1;
       expect(await store.totals(family, 'p', [{ from: now, to: now }])).toEqual([{ count: 4, distinct: 1 }]);

@@ -12,7 +12,7 @@ import { RedisCountersStore } from './redis-counters.store.js';
 const CONNECT_WAIT_MS = 2000;
 
 /**
- * Builds the store the config names (`COUNTERS_STORE`, default redis when `REDIS_URL` is set).
+ * Builds the store the config names (`COUNTERS_STORE`, default redis when `REDIS_URL` or `REDIS_CLUSTER_NODES` is set).
  * An unknown store stops start-up: there is no silent fallback.
  */
 export async function createCountersStore(
@@ -23,8 +23,8 @@ export async function createCountersStore(
     case 'memory':
       return new MemoryCountersStore({ maxIds: counters.memoryMaxIds });
     case 'redis': {
-      // The config namespace refuses `redis` without REDIS_URL.
-      const store = new RedisCountersStore({ url: connections.target!.url, keyPrefix: connections.keyPrefix });
+      // The config namespace refuses `redis` without REDIS_URL or REDIS_CLUSTER_NODES.
+      const store = new RedisCountersStore({ ...connections.target!, keyPrefix: connections.keyPrefix });
       connections.hold('counters', store.client);
       if (!(await store.connect(CONNECT_WAIT_MS))) {
         new Logger('Counters').warn('Redis did not answer at start-up; counts are kept in memory until it does');

@@ -1,6 +1,13 @@
-import type { RedisClientType } from '@redis/client';
-import { redisScript, runScript, whenReady } from '../../common/index.js';
-import { closeNodeRedisClient, createNodeRedisClient, RedisGuard } from '../redis/index.js';
+import { redisScript, runScript } from '../../common/index.js';
+import {
+  closeNodeRedisClient,
+  connectNodeRedisClient,
+  createNodeRedisClient,
+  type NodeRedisClient,
+  nodeRedisReadyWithin,
+  RedisGuard,
+  type RedisTarget,
+} from '../redis/index.js';
 import {
   type BucketRange,
   bucketExpiresAt,
@@ -12,8 +19,8 @@ import {
   type MemberTotals,
 } from './counters.store.js';
 
-export interface RedisCountersOptions {
-  url: string;
+/** One server (`url`) or a cluster (`clusterNodes`), and: */
+export type RedisCountersOptions = RedisTarget & {
   /** `REDIS_KEY_PREFIX`: keys are `<prefix>:counters:{…}:…` (docs/popularity.md has the layout). */
   keyPrefix: string;
   /** Per-command timeout; a read past it fails (the route answers 503), a flush is retried. */
@@ -25,7 +32,7 @@ export interface RedisCountersOptions {
    * paid at most once per range per this interval, across every instance. 0: never reused.
    */
   topReuseMs?: number;
-}
+};
 
 // The union of a range's buckets, kept for ARGV[1] ms so that many readers share one ZUNIONSTORE,
 // then its top ARGV[2] members. KEYS[1]: the union; KEYS[2..]: the buckets (one slot: one hash tag).
@@ -80,7 +87,7 @@ interface ScriptCall {
 /**
  * Counters in Redis: each bucket's counts are a sorted set (`ZINCRBY`), each member's distinct ids
  * per bucket a HyperLogLog (`PFADD`; standard error 0.81 %, at most 12 KiB per key). A flush is
- * one pipeline; every key expires once no window can reach its bucket.
+ * one pipeline (on a cluster, one per node); every key expires once no window can reach its bucket.
  *
  * Key layout, Redis Cluster ready (every multi-key command stays in one slot):
  * - `<prefix>:counters:{<family>}:<bucket>`: the counts; one hash tag per family, so `top` unions
@@ -92,7 +99,7 @@ interface ScriptCall {
  */
 export class RedisCountersStore implements CountersStore {
   readonly kind = 'redis';
-  readonly client: RedisClientType;
+  readonly client: NodeRedisClient;
   private readonly prefix: string;
   private readonly topReuseMs: number;
   private readonly guard: RedisGuard;
@@ -101,7 +108,7 @@ export class RedisCountersStore implements CountersStore {
     this.prefix = `${options.keyPrefix}:counters`;
     this.topReuseMs = options.topReuseMs ?? 1000;
     // Fail fast while Redis is away: a flush is retried from memory, a read answers 503.
-    this.client = createNodeRedisClient({ url: options.url }, { connectTimeoutMs: 2000 });
+    this.client = createNodeRedisClient(options, { connectTimeoutMs: 2000 });
     this.guard = new RedisGuard({
       commandTimeoutMs: options.commandTimeoutMs ?? 2000,
       breakerThreshold: 3,
@@ -113,8 +120,8 @@ export class RedisCountersStore implements CountersStore {
 
   /** Starts connecting (retrying in the background) and waits up to `timeoutMs`; never throws. */
   async connect(timeoutMs = 2000): Promise<boolean> {
-    this.client.connect().catch(() => undefined);
-    return whenReady(this.client, timeoutMs);
+    connectNodeRedisClient(this.client);
+    return nodeRedisReadyWithin(this.client, timeoutMs);
   }
 
   async add(family: CounterFamily, increments: readonly CounterIncrement[]): Promise<void> {
@@ -158,10 +165,11 @@ export class RedisCountersStore implements CountersStore {
   async totals(family: CounterFamily, member: string, ranges: readonly BucketRange[]): Promise<MemberTotals[]> {
     // Windows overlap (they all end now): each bucket's score is read once.
     const buckets = [...new Set(ranges.flatMap(bucketsOf))];
-    const pipeline = this.client.multi();
-    for (const bucket of buckets) pipeline.zScore(this.countsKey(family, bucket), member);
-    for (const range of ranges) pipeline.pfCount(bucketsOf(range).map((b) => this.idsKey(family, member, b)));
-    const replies = await this.guard.run(() => pipeline.execAsPipeline());
+    const commands = [
+      ...buckets.map((bucket) => ['ZSCORE', this.countsKey(family, bucket), member]),
+      ...ranges.map((range) => ['PFCOUNT', ...bucketsOf(range).map((b) => this.idsKey(family, member, b))]),
+    ];
+    const replies = await this.guard.run(() => this.pipeline(commands));
     const scores = new Map(buckets.map((bucket, i) => [bucket, Number(replies[i] ?? 0)]));
     return ranges.map((range, i) => ({
       count: bucketsOf(range).reduce((sum, bucket) => sum + (scores.get(bucket) ?? 0), 0),
@@ -170,10 +178,27 @@ export class RedisCountersStore implements CountersStore {
   }
 
   async remove(family: CounterFamily, member: string, range: BucketRange): Promise<void> {
-    const pipeline = this.client.multi();
-    for (const bucket of bucketsOf(range)) pipeline.zRem(this.countsKey(family, bucket), member);
-    pipeline.del(bucketsOf(range).map((bucket) => this.idsKey(family, member, bucket)));
-    await this.guard.run(() => pipeline.execAsPipeline());
+    await this.guard.run(() =>
+      this.pipeline([
+        ...bucketsOf(range).map((bucket) => ['ZREM', this.countsKey(family, bucket), member]),
+        ['DEL', ...bucketsOf(range).map((bucket) => this.idsKey(family, member, bucket))],
+      ]),
+    );
+  }
+
+  /**
+   * Sends `commands` (each `[NAME, key, …]`, every key of one command in one slot) together: one
+   * pipeline to one server; on a cluster each goes to its key's node (node-redis pipelines the
+   * commands bound for one node), as a flush touches many slots.
+   */
+  private pipeline(commands: string[][]): Promise<unknown[]> {
+    if ('isReady' in this.client) {
+      const pipeline = this.client.multi();
+      for (const args of commands) pipeline.addCommand(args);
+      return pipeline.execAsPipeline();
+    }
+    const cluster = this.client;
+    return Promise.all(commands.map((args) => cluster.sendCommand(args[1], false, args)));
   }
 
   async close(): Promise<void> {

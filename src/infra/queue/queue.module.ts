@@ -31,10 +31,12 @@ export function createQueueDriver(
           throw new Error('QUEUE_BACKEND=postgres needs DATABASE_URL (BullMQ cannot run on PGlite)');
         backend = { kind: 'postgres', url: database.url, schema: queue.postgresSchema };
       } else {
-        if (!redis.url) throw new Error('QUEUE_DRIVER=bullmq needs REDIS_URL');
-        backend = { kind: 'redis', url: redis.url, prefix: `${redis.keyPrefix}:bull` };
+        const prefix = `${redis.keyPrefix}:bull`;
+        if (redis.clusterNodes) backend = { kind: 'redis', clusterNodes: redis.clusterNodes, prefix };
+        else if (redis.url) backend = { kind: 'redis', url: redis.url, prefix };
+        else throw new Error('QUEUE_DRIVER=bullmq needs REDIS_URL or REDIS_CLUSTER_NODES');
       }
-      logger.log(`BullMQ queue on ${backend.kind}`);
+      logger.log(`BullMQ queue on ${backend.kind}${'clusterNodes' in backend ? ' (cluster)' : ''}`);
       return new BullmqQueueDriver({ backend, ...retention }, declared);
     }
     default: {

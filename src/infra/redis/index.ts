@@ -1,6 +1,14 @@
 // The public surface of infra/redis: import from here, not from its files.
-export { ioredisConnection, type IoredisMode, type IoredisOptions } from './ioredis.js';
-export { closeNodeRedisClient, createNodeRedisClient, type NodeRedisClientOptions } from './node-redis.js';
+export { ioredisCluster, ioredisConnection, type IoredisMode, type IoredisOptions } from './ioredis.js';
+export {
+  closeNodeRedisClient,
+  connectNodeRedisClient,
+  createNodeRedisClient,
+  isNodeRedisReady,
+  type NodeRedisClient,
+  type NodeRedisClientOptions,
+  nodeRedisReadyWithin,
+} from './node-redis.js';
 export { RedisConnections } from './redis-connections.js';
 export {
   type BreakerState,
@@ -9,5 +17,5 @@ export {
   RedisGuard,
   type RedisGuardOptions,
 } from './redis-guard.js';
-export type { RedisTarget } from './redis-target.js';
+export { isClusterTarget, type RedisTarget } from './redis-target.js';
 export { RedisModule } from './redis.module.js';

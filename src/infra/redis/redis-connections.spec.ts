@@ -1,9 +1,15 @@
 import type { RedisClientType } from '@redis/client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/eventually.js';
+import { RedisCluster } from '../../../test/support/redis-cluster.js';
 import { RedisServer } from '../../../test/support/redis-server.js';
 import { TEST_REDIS_URL } from '../../../test/support/services.js';
-import { closeNodeRedisClient, createNodeRedisClient } from './node-redis.js';
+import {
+  closeNodeRedisClient,
+  connectNodeRedisClient,
+  createNodeRedisClient,
+  nodeRedisReadyWithin,
+} from './node-redis.js';
 import { RedisConnections } from './redis-connections.js';
 
 const clients: RedisClientType[] = [];
@@ -27,7 +33,7 @@ afterAll(async () => {
 
 describe('RedisConnections.ping', () => {
   it('resolves while every held client answers', async () => {
-    const connections = new RedisConnections({ url: TEST_REDIS_URL, keyPrefix: 'app' });
+    const connections = new RedisConnections({ url: TEST_REDIS_URL, clusterNodes: undefined, keyPrefix: 'app' });
     connections.hold('cache', connectedClient(TEST_REDIS_URL));
     connections.hold('throttle', connectedClient(TEST_REDIS_URL));
     await eventually(() => connections.ping(500));
@@ -36,7 +42,7 @@ describe('RedisConnections.ping', () => {
   it('names the connection whose Redis is down, and resolves again once it reconnected', async () => {
     const server = await RedisServer.start();
     servers.push(server);
-    const connections = new RedisConnections({ url: TEST_REDIS_URL, keyPrefix: 'app' });
+    const connections = new RedisConnections({ url: TEST_REDIS_URL, clusterNodes: undefined, keyPrefix: 'app' });
     connections.hold('cache', connectedClient(TEST_REDIS_URL));
     connections.hold('counters', connectedClient(server.url));
     await eventually(() => connections.ping(500));
@@ -50,7 +56,7 @@ describe('RedisConnections.ping', () => {
   });
 
   it('rejects when no client is held or every held one is closed', async () => {
-    const connections = new RedisConnections({ url: TEST_REDIS_URL, keyPrefix: 'app' });
+    const connections = new RedisConnections({ url: TEST_REDIS_URL, clusterNodes: undefined, keyPrefix: 'app' });
     await expect(connections.ping(500)).rejects.toThrow('no Redis connection is open');
     const client = connectedClient(TEST_REDIS_URL);
     connections.hold('cache', client);
@@ -60,9 +66,30 @@ describe('RedisConnections.ping', () => {
   });
 
   it('rejects when its signal aborts (the readiness timeout)', async () => {
-    const connections = new RedisConnections({ url: TEST_REDIS_URL, keyPrefix: 'app' });
+    const connections = new RedisConnections({ url: TEST_REDIS_URL, clusterNodes: undefined, keyPrefix: 'app' });
     connections.hold('cache', connectedClient(TEST_REDIS_URL));
     await eventually(() => connections.ping(500));
     await expect(connections.ping(500, AbortSignal.abort())).rejects.toThrow('Redis did not answer on the cache');
+  });
+
+  it('on a cluster, PINGs every master, and names the connection once one of them is gone', async () => {
+    const cluster = await RedisCluster.start({ replicas: 0 });
+    try {
+      const client = createNodeRedisClient(
+        { clusterNodes: [`redis://127.0.0.1:${cluster.nodes[0]!.port}`] },
+        { connectTimeoutMs: 1000 },
+      );
+      client.on('error', () => undefined);
+      connectNodeRedisClient(client);
+      expect(await nodeRedisReadyWithin(client, 5000)).toBe(true);
+      const connections = new RedisConnections({ url: undefined, clusterNodes: [], keyPrefix: 'app' });
+      connections.hold('throttle', client);
+      await connections.ping(500);
+      await cluster.kill(cluster.nodes[2]!.port);
+      await expect(connections.ping(500)).rejects.toThrow('Redis did not answer on the throttle connection');
+      await closeNodeRedisClient(client);
+    } finally {
+      await cluster.stop();
+    }
   });
 });

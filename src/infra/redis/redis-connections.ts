@@ -1,12 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { RedisClientType } from '@redis/client';
+import type { RedisClientType, RedisClusterType } from '@redis/client';
 import { redisConfig } from '../../config/index.js';
 import { CommandDeadlines } from './command-deadlines.js';
 import type { RedisTarget } from './redis-target.js';
 
+type HeldClient = RedisClientType | RedisClusterType;
+
 /**
- * The app's Redis: where it is (`target`, undefined without REDIS_URL) and the node-redis clients
+ * The app's Redis: where it is (`target`: REDIS_URL or REDIS_CLUSTER_NODES, undefined without
+ * either) and the node-redis clients
  * the stores hold, which readiness pings (`ping`) instead of opening a connection of its own, so
  * ready means the connections that serve requests answer. Each store still owns (connects and
  * closes) its client; it registers it here with `hold`.
@@ -15,16 +18,21 @@ import type { RedisTarget } from './redis-target.js';
 export class RedisConnections {
   readonly target: RedisTarget | undefined;
   readonly keyPrefix: string;
-  private readonly held = new Map<string, RedisClientType>();
+  private readonly held = new Map<string, HeldClient>();
   private readonly deadlines = new CommandDeadlines(100);
 
   constructor(@Inject(redisConfig.KEY) config: ConfigType<typeof redisConfig>) {
-    this.target = config.url === undefined ? undefined : { url: config.url };
+    this.target =
+      config.clusterNodes !== undefined
+        ? { clusterNodes: config.clusterNodes }
+        : config.url !== undefined
+          ? { url: config.url }
+          : undefined;
     this.keyPrefix = config.keyPrefix;
   }
 
   /** Registers `client` (by the name of its user, e.g. `cache`) for `ping`. */
-  hold(name: string, client: RedisClientType): void {
+  hold(name: string, client: HeldClient): void {
     this.held.set(name, client);
   }
 
@@ -41,9 +49,19 @@ export class RedisConnections {
     });
     aborted.catch(() => undefined);
     const results = await Promise.allSettled(
-      open.map(([, client]) => Promise.race([this.deadlines.within(client.ping(), timeoutMs), aborted])),
+      open.map(([, client]) => Promise.race([this.deadlines.within(pingOf(client), timeoutMs), aborted])),
     );
     const down = open.filter((_, i) => results[i]!.status === 'rejected').map(([name]) => name);
     if (down.length > 0) throw new Error(`Redis did not answer on the ${down.join(', ')} connection`);
   }
+}
+
+/** One server: PING. A cluster: PING on every master (a client whose slots all answer). */
+async function pingOf(client: HeldClient): Promise<void> {
+  if ('isReady' in client) {
+    await client.ping();
+    return;
+  }
+  if (client.masters.length === 0) throw new Error('the cluster reports no master');
+  await Promise.all(client.masters.map(async (master) => (await client.nodeClient(master)).ping()));
 }

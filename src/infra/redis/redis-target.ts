@@ -1,7 +1,9 @@
 /**
- * Where a client connects: one server, by its `redis://` URL. Both factories take this rather than
- * a bare URL so a Redis Cluster target (a list of nodes) can join as a second variant.
+ * Where a client connects: one server by its `redis://` URL, or a Redis Cluster by its seed
+ * nodes (each a `redis://host:port` URL; the first one's credentials and TLS apply to every node).
  */
-export interface RedisTarget {
-  url: string;
+export type RedisTarget = { url: string } | { clusterNodes: readonly string[] };
+
+export function isClusterTarget(target: RedisTarget): target is { clusterNodes: readonly string[] } {
+  return 'clusterNodes' in target;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RedisCluster } from '../../../test/support/redis-cluster.js';
 import { TEST_REDIS_URL } from '../../../test/support/services.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import type { RateLimitStore, TierLimit } from './rate-limit.store.js';
@@ -10,6 +11,8 @@ import { RedisRateLimitStore } from './redis-rate-limit.store.js';
 // One contract, run against each implementation: the in-memory store must behave as the Redis one.
 const prefix = `t-rl-contract-${randomUUID().slice(0, 8)}`;
 const redisStores: RedisRateLimitStore[] = [];
+// A real 3-master cluster, started on first use: a request's tiers share its client's hash tag.
+let cluster: Promise<RedisCluster> | undefined;
 
 const implementations: Array<[string, () => Promise<RateLimitStore>]> = [
   ['memory', () => Promise.resolve(new MemoryRateLimitStore())],
@@ -17,6 +20,19 @@ const implementations: Array<[string, () => Promise<RateLimitStore>]> = [
     'redis',
     async () => {
       const store = new RedisRateLimitStore({ url: TEST_REDIS_URL, keyPrefix: prefix });
+      expect(await store.connect()).toBe(true);
+      redisStores.push(store);
+      return store;
+    },
+  ],
+  [
+    'redis cluster',
+    async () => {
+      cluster ??= RedisCluster.start();
+      const store = new RedisRateLimitStore({
+        clusterNodes: [`redis://${(await cluster).seeds.split(',')[0]}`],
+        keyPrefix: prefix,
+      });
       expect(await store.connect()).toBe(true);
       redisStores.push(store);
       return store;
@@ -30,6 +46,7 @@ afterAll(async () => {
   if (keys.length > 0) await admin.del(...keys);
   await admin.quit();
   await Promise.all(redisStores.map((store) => store.close()));
+  await (await cluster)?.stop();
 });
 
 const tier = (limit: number, windowMs: number, name = 'default'): TierLimit => ({

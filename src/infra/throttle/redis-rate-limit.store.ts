@@ -1,16 +1,23 @@
-import type { RedisClientType } from '@redis/client';
 import { type ConsumeResult, RateLimitStore, type TierLimit, type TierState } from './rate-limit.store.js';
-import { runScript, whenReady } from '../../common/index.js';
-import { closeNodeRedisClient, createNodeRedisClient } from '../redis/index.js';
+import { runScript } from '../../common/index.js';
+import {
+  closeNodeRedisClient,
+  connectNodeRedisClient,
+  createNodeRedisClient,
+  isNodeRedisReady,
+  type NodeRedisClient,
+  nodeRedisReadyWithin,
+  type RedisTarget,
+} from '../redis/index.js';
 import { SLIDING_WINDOW } from './sliding-window.script.js';
 
-export interface RedisRateLimitStoreOptions {
-  url: string;
+/** One server (`url`) or a cluster (`clusterNodes`), and: */
+export type RedisRateLimitStoreOptions = RedisTarget & {
   /** `REDIS_KEY_PREFIX`: keys are `<prefix>:throttle:{<client>}:<bucket>`. */
   keyPrefix: string;
   /** How long to wait for the first connection at start-up before serving in the fail mode. */
   connectTimeoutMs?: number;
-}
+};
 
 /**
  * The distributed store: one Lua script (loaded once, called with EVALSHA, re-sent with EVAL only
@@ -23,7 +30,7 @@ export interface RedisRateLimitStoreOptions {
  * and the breaker are `FailoverRateLimitStore`'s (a `RedisGuard`).
  */
 export class RedisRateLimitStore extends RateLimitStore {
-  readonly client: RedisClientType;
+  readonly client: NodeRedisClient;
   private readonly keyPrefix: string;
   private readonly connectTimeoutMs: number;
   private readonly argumentsByTiers = new WeakMap<readonly TierLimit[], string[]>();
@@ -35,19 +42,19 @@ export class RedisRateLimitStore extends RateLimitStore {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
     // node-redis (`@redis/client`, as the cache uses): its EVALSHA costs about half
     // the CPU of ioredis's, which is most of what rate limiting costs per request.
-    this.client = createNodeRedisClient({ url: options.url }, { connectTimeoutMs: this.connectTimeoutMs });
+    this.client = createNodeRedisClient(options, { connectTimeoutMs: this.connectTimeoutMs });
     // Without a listener node-redis reports every failed reconnect as an unhandled 'error' event.
     this.client.on('error', () => undefined);
   }
 
   /** True while commands can be sent. */
   get ready(): boolean {
-    return this.client.isReady;
+    return isNodeRedisReady(this.client);
   }
 
   /** For logs: `ready`, `reconnecting` or `closed`. */
   get state(): string {
-    if (this.client.isReady) return 'ready';
+    if (isNodeRedisReady(this.client)) return 'ready';
     return this.client.isOpen ? 'reconnecting' : 'closed';
   }
 
@@ -56,10 +63,11 @@ export class RedisRateLimitStore extends RateLimitStore {
    * resolves false (never throws) when Redis is not there yet.
    */
   async connect(): Promise<boolean> {
-    this.client.connect().catch(() => undefined);
-    if (!(await whenReady(this.client, this.connectTimeoutMs))) return false;
+    connectNodeRedisClient(this.client);
+    if (!(await nodeRedisReadyWithin(this.client, this.connectTimeoutMs))) return false;
     // Only a head start: should it fail, the first EVALSHA answers NOSCRIPT and EVAL loads it.
-    await this.client.scriptLoad(SLIDING_WINDOW.source).catch(() => undefined);
+    // (A cluster has one script cache per node: EVAL loads it on each on first use.)
+    if ('isReady' in this.client) await this.client.scriptLoad(SLIDING_WINDOW.source).catch(() => undefined);
     return true;
   }
 

@@ -9,7 +9,8 @@ import { RateLimitStore } from './rate-limit.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
 
 /**
- * Builds the store from config: Redis with the configured fail mode when `REDIS_URL` is set,
+ * Builds the store from config: Redis with the configured fail mode when `REDIS_URL` (or
+ * `REDIS_CLUSTER_NODES`) is set,
  * else the in-memory store. Owns the Redis connection: connects at start-up (waiting briefly, so
  * the first requests are already shared across instances) and closes it at shutdown.
  */
@@ -29,7 +30,7 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
       this.store = local;
       return;
     }
-    this.redis = new RedisRateLimitStore({ url: connections.target.url, keyPrefix: connections.keyPrefix });
+    this.redis = new RedisRateLimitStore({ ...connections.target, keyPrefix: connections.keyPrefix });
     connections.hold('throttle', this.redis.client);
     this.store = new FailoverRateLimitStore(this.redis, local, {
       failMode: config.failMode,

@@ -17,10 +17,10 @@ import {
   type Telemetry,
   type WorkerOptions,
 } from 'bullmq';
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import { settlesWithin } from '../../../common/index.js';
 import type { QueueWorkerSettings } from '../../../config/index.js';
-import { ioredisConnection } from '../../redis/index.js';
+import { ioredisCluster, ioredisConnection, isClusterTarget, type RedisTarget } from '../../redis/index.js';
 import { queueTelemetry } from '../../tracing/index.js';
 import { APP_BACKOFF_TYPE, backoffDelay, isAppBackoff } from '../backoff.js';
 import {
@@ -41,9 +41,29 @@ import { assertJobId, type DeclaredJobsView, newJobId } from './job-ids.js';
 /** How long a forced close of a worker may take before we stop waiting for it. */
 const FORCED_CLOSE_MS = 3000;
 
-/** Where BullMQ keeps its data: Redis (keys under `prefix`), or PostgreSQL (tables in `schema`). */
+/**
+ * Where BullMQ keeps its data: Redis, one server (`url`) or a cluster (`clusterNodes`), keys under
+ * `prefix`; or PostgreSQL (tables in `schema`).
+ */
 export type BullmqBackend =
-  { kind: 'redis'; url: string; prefix: string } | { kind: 'postgres'; url: string; schema: string };
+  ({ kind: 'redis'; prefix: string } & RedisTarget) | { kind: 'postgres'; url: string; schema: string };
+
+type RedisBackend = Extract<BullmqBackend, { kind: 'redis' }>;
+
+/**
+ * The BullMQ prefix of one queue. On a cluster every key of a queue must share a slot (BullMQ's
+ * scripts touch several), so the prefix is one hash tag per queue, `{<prefix>:<queue>}`: each
+ * queue lives on one slot and the queues spread over the cluster. One server keeps `<prefix>`.
+ */
+export function queuePrefix(backend: RedisBackend, queue: string): string {
+  return isClusterTarget(backend) ? `{${backend.prefix}:${queue}}` : backend.prefix;
+}
+
+/** A side client (storage epoch, eviction check): fail-fast, not connected yet. */
+function sideClient(backend: RedisBackend): Redis | Cluster {
+  if (isClusterTarget(backend)) return ioredisCluster(backend, 'fail-fast');
+  return new Redis({ ...ioredisConnection(backend, 'fail-fast'), lazyConnect: true });
+}
 
 export interface BullmqDriverOptions {
   backend: BullmqBackend;
@@ -64,13 +84,17 @@ export function bullmqBackendFactory(backend: BullmqBackend): BackendFactory {
 /** Connection options for producers: they fail fast while Redis is down instead of queueing commands. */
 function producerConnection(backend: BullmqBackend): ConnectionOptions {
   if (backend.kind === 'postgres') return postgresConnection(backend);
-  return ioredisConnection({ url: backend.url }, 'fail-fast');
+  // A cluster is one client shared by every queue (the driver closes it).
+  if (isClusterTarget(backend)) return ioredisCluster(backend, 'fail-fast');
+  return ioredisConnection(backend, 'fail-fast');
 }
 
 /** Connection options for workers: they wait out outages (`maxRetriesPerRequest: null`, as BullMQ requires). */
 export function workerConnection(backend: BullmqBackend): ConnectionOptions {
   if (backend.kind === 'postgres') return postgresConnection(backend);
-  return ioredisConnection({ url: backend.url }, 'wait');
+  // A cluster: a client per worker, which its owner closes after the worker.
+  if (isClusterTarget(backend)) return ioredisCluster(backend, 'wait');
+  return ioredisConnection(backend, 'wait');
 }
 
 function postgresConnection(backend: Extract<BullmqBackend, { kind: 'postgres' }>): ConnectionOptions {
@@ -86,10 +110,11 @@ function postgresConnection(backend: Extract<BullmqBackend, { kind: 'postgres' }
 export function bullmqWorkerOptions(
   backend: BullmqBackend,
   settings: Omit<QueueWorkerSettings, 'maxStalledCount'> & Partial<QueueWorkerSettings>,
+  queue = '',
 ): WorkerOptions {
   return {
     connection: workerConnection(backend),
-    ...(backend.kind === 'redis' ? { prefix: backend.prefix } : {}),
+    ...(backend.kind === 'redis' ? { prefix: queuePrefix(backend, queue) } : {}),
     concurrency: settings.concurrency,
     lockDuration: settings.lockDurationMs,
     stalledInterval: settings.stalledIntervalMs,
@@ -176,7 +201,9 @@ export class BullmqQueueDriver implements QueueDriver {
   private readonly queueOptions: QueueOptions;
 
   /** A small fail-fast client for the storage epoch key (Redis backend only). */
-  private readonly epochClient: Redis | undefined;
+  private readonly epochClient: Redis | Cluster | undefined;
+  /** Cluster clients this driver created and BullMQ will not close (it never closes a given client). */
+  private readonly ownClients: Cluster[] = [];
 
   constructor(
     private readonly options: BullmqDriverOptions,
@@ -185,12 +212,13 @@ export class BullmqQueueDriver implements QueueDriver {
     const { backend } = options;
     this.backend = backend;
     if (backend.kind === 'redis') {
-      this.epochClient = new Redis({ ...ioredisConnection({ url: backend.url }, 'fail-fast'), lazyConnect: true });
+      this.epochClient = sideClient(backend);
       this.epochClient.on('error', () => undefined); // outages surface as rejected calls
     }
+    const connection = producerConnection(backend);
+    if (backend.kind === 'redis' && isClusterTarget(backend)) this.ownClients.push(connection as Cluster);
     this.queueOptions = {
-      connection: producerConnection(backend),
-      ...(backend.kind === 'redis' ? { prefix: backend.prefix } : {}),
+      connection,
       defaultJobOptions: {
         removeOnComplete: retention(options.keepCompletedMs),
         removeOnFail: retention(options.keepFailedMs),
@@ -267,13 +295,17 @@ export class BullmqQueueDriver implements QueueDriver {
   async checkStorage(): Promise<void> {
     const { backend } = this.options;
     if (backend.kind !== 'redis') return;
-    const client = new Redis({ ...ioredisConnection({ url: backend.url }, 'fail-fast'), lazyConnect: true });
+    const client = sideClient(backend);
     client.on('error', () => undefined);
     try {
       await client.connect();
-      const info = await client.info('memory');
-      const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
-      if (policy && policy !== 'noeviction') {
+      // A cluster: every master keeps queues, so each must not evict.
+      const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client];
+      const policies = await Promise.all(
+        nodes.map(async (node) => /maxmemory_policy:(\S+)/.exec(await node.info('memory'))?.[1]),
+      );
+      const policy = policies.find((candidate) => candidate !== undefined && candidate !== 'noeviction');
+      if (policy) {
         this.logger.warn(
           `Redis maxmemory-policy is "${policy}"; BullMQ needs "noeviction" or queued jobs can be evicted`,
         );
@@ -316,7 +348,7 @@ export class BullmqQueueDriver implements QueueDriver {
             throw toBullmqError(error);
           }
         },
-        bullmqWorkerOptions(this.backend, settings),
+        this.workerOptions(name, settings),
         factory,
       );
       // Without a listener an 'error' event would crash the process; outages are logged instead.
@@ -355,6 +387,14 @@ export class BullmqQueueDriver implements QueueDriver {
   async close(): Promise<void> {
     await Promise.allSettled([...this.producers.values()].map((queue) => queue.close()));
     this.epochClient?.disconnect();
+    for (const client of this.ownClients.splice(0)) client.disconnect();
+  }
+
+  private workerOptions(name: string, settings: QueueWorkerSettings): WorkerOptions {
+    const options = bullmqWorkerOptions(this.backend, settings, name);
+    if (this.backend.kind === 'redis' && isClusterTarget(this.backend))
+      this.ownClients.push(options.connection as Cluster);
+    return options;
   }
 
   private queue(name: string): AppQueue {
@@ -363,7 +403,9 @@ export class BullmqQueueDriver implements QueueDriver {
     if (!this.declared.queues().some((declared) => declared.name === name)) throw new Error(`unknown queue ${name}`);
     queue = new Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>(
       name,
-      this.queueOptions,
+      this.backend.kind === 'redis'
+        ? { ...this.queueOptions, prefix: queuePrefix(this.backend, name) }
+        : this.queueOptions,
       bullmqBackendFactory(this.backend),
     );
     // Without a listener an 'error' event would crash the process; outages are logged instead.
