@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, HttpAdapterHost, Reflector } from '@nestjs/core';
+import { ApplicationConfig, HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyGuard, ApiKeys } from '../auth/index.js';
 import { type CachedRoute, CachedReadPort } from '../cache/index.js';
@@ -47,7 +47,7 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly discovery: DiscoveryService,
+    private readonly applicationConfig: ApplicationConfig,
     private readonly reflector: Reflector,
     private readonly cache: CachedReadPort,
     private readonly apiKeys: ApiKeys,
@@ -141,18 +141,17 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
   }
 
   /**
-   * True when every global guard is a known one and there is no global interceptor. Global
-   * enhancers are the guard and interceptor providers registered under a token of their own
-   * (`APP_GUARD`, `APP_INTERCEPTOR`); a route's `@UseGuards(X)` makes a provider keyed by `X`,
-   * which the route's metadata covers.
+   * True when every global guard is a known one and there is no global interceptor. Nest's
+   * `ApplicationConfig` lists them all: `APP_GUARD`/`APP_INTERCEPTOR` providers, request-scoped
+   * ones (kept apart, and not among the providers `DiscoveryService` lists), and `useGlobal*()`.
    */
   private globalEnhancersKnown(known: ReadonlySet<unknown>): boolean {
-    this.globalsKnown ??= this.discovery.getProviders().every((wrapper) => {
-      if (wrapper.subtype !== 'guard' && wrapper.subtype !== 'interceptor') return true;
-      if (typeof wrapper.token === 'function') return true;
-      const instance: unknown = wrapper.instance;
-      return wrapper.subtype === 'guard' && known.has((instance as object | undefined)?.constructor);
-    });
+    const config = this.applicationConfig;
+    this.globalsKnown ??=
+      config.getGlobalGuards().every((guard) => known.has(guard.constructor)) &&
+      config.getGlobalRequestGuards().length === 0 &&
+      config.getGlobalInterceptors().length === 0 &&
+      config.getGlobalRequestInterceptors().length === 0;
     return this.globalsKnown;
   }
 }

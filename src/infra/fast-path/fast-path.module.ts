@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth/index.js';
 import { ThrottleModule } from '../throttle/index.js';
 import { CachedReadFastPath } from './cached-read.fast-path.js';
@@ -10,7 +10,7 @@ import { CachedReadFastPath } from './cached-read.fast-path.js';
  * `ReadRateLimitPort`. Where it is imported does not matter: its guard only learns, never refuses.
  */
 @Module({
-  imports: [AuthModule, ThrottleModule, DiscoveryModule],
+  imports: [AuthModule, ThrottleModule],
   providers: [CachedReadFastPath, { provide: APP_GUARD, useExisting: CachedReadFastPath }],
 })
 export class FastPathModule {}
