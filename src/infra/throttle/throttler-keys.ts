@@ -3,7 +3,8 @@ import { SkipThrottle, Throttle } from '@nestjs/throttler';
 /*
  * The metadata key prefixes `@Throttle()` and `@SkipThrottle()` write (the tier's name follows
  * each), found by applying them to a probe method: @nestjs/throttler does not export its constants.
- * Marker values tell the keys apart; a package that changed its keys fails here, at import.
+ * Marker values tell the keys apart. A rename in the package is followed; a change in how the keys
+ * are built (not `prefix + tier`) fails here, at import, instead of ignoring every route's limits.
  */
 
 const PROBE_TIER = 'probe';
