@@ -92,7 +92,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   fastify.addHook('onRoute', (route) => routeMethods.register(route.method, route.url));
   const shutdown = app.get(ShutdownState);
   fastify.addHook('onRequest', (request, reply, done) => {
-    // On Fastify's reply (cheaper than the raw response's setHeader, measured ~4 µs per request):
+    // On Fastify's reply (cheaper per request than the raw response's setHeader):
     // an answer a Nest middleware writes on the raw response itself would go without them.
     void reply.headers(SECURITY_HEADERS);
     void reply.header('x-request-id', request.id);

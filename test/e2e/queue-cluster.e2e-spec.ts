@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BullmqQueueDriver, queuePrefix } from '../../src/infra/queue/drivers/bullmq.driver.js';
+import { queuePrefix } from '../../src/infra/queue/drivers/bullmq.backend.js';
+import { BullmqQueueDriver } from '../../src/infra/queue/drivers/bullmq.driver.js';
 import { declaredJobsView } from '../../src/infra/queue/drivers/job-ids.js';
 import { defineJob, defineQueue, type JobContext } from '../../src/infra/queue/queue.types.js';
 import { eventually } from '../support/eventually.js';

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BullmqQueueDriver, bullmqWorkerOptions } from '../../src/infra/queue/drivers/bullmq.driver.js';
+import { BullmqQueueDriver } from '../../src/infra/queue/drivers/bullmq.driver.js';
+import { bullmqWorkerOptions } from '../../src/infra/queue/drivers/bullmq.workers.js';
 import { declaredJobsView } from '../../src/infra/queue/drivers/job-ids.js';
 import { IMPORT_PRODUCTS, IMPORTS_QUEUE } from '../../src/modules/products/product-import.job.js';
 import { RedisServer } from '../support/redis-server.js';

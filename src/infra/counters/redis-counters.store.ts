@@ -70,8 +70,8 @@ end`);
 
 /**
  * A member's HyperLogLogs live in one of this many hash-tag shards: a flush is then a handful of
- * script calls whatever the number of members (one call per member cost about 6 µs of service
- * CPU each), and the shards still spread over a cluster's nodes.
+ * script calls whatever the number of members (not one per member, each paying a round trip and
+ * the script's set-up in service CPU), and the shards still spread over a cluster's nodes.
  */
 const ID_SHARDS = 16;
 

@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: `run`, `holding`, the rollback and the after-commit fan-out share one
+// held-transaction state (AsyncLocalStorage) and its ordering rules; the exported types are what `run` hands out.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';

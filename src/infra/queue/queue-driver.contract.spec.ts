@@ -1,7 +1,7 @@
 /* The ONE contract every queue driver passes: memory, BullMQ on Redis, BullMQ on PostgreSQL.
  * It boots the real QueueModule (config, job catalog, the driver and its workers, JobRunner) in a
  * Nest testing module, with jobs declared here (infra knows no feature's jobs) and a test handler
- * for each. */
+ * for each. Over 250 lines on purpose: one suite, so no driver passes only part of it. */
 import { randomBytes } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';

@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: the queue's whole public API (declare, handle, enqueue, the driver
+// interface) with its usage guide, read top to bottom by whoever adds a job; most of it is doc comments.
 import { createHash } from 'node:crypto';
 import { SetMetadata } from '@nestjs/common';
 import type { QueueWorkerSettings, WorkerProfile } from '../../config/index.js';

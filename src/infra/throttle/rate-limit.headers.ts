@@ -1,6 +1,6 @@
 import type { TierState } from './rate-limit.store.js';
 
-/**
+/*
  * The IETF fields (draft-ietf-httpapi-ratelimit-headers), one list member per tier that applied:
  *
  * ```

@@ -11,9 +11,10 @@ import { isApiPath } from '../http/api-path.js';
 import { ReadRateLimitPort } from './read-rate-limit.port.js';
 import { RateLimitGuard } from './throttle.guard.js';
 import { tiersFrom } from './throttle.module.js';
+import { THROTTLER_LIMIT, THROTTLER_SKIP, THROTTLER_TRACKER, THROTTLER_TTL } from './throttler-keys.js';
 
 describe('RateLimitGuard pieces', () => {
-  it('reads the metadata keys @Throttle and @SkipThrottle write (they are not exported by the package)', () => {
+  it('finds the metadata keys @Throttle and @SkipThrottle write (they are not exported by the package)', () => {
     class Routes {
       @Throttle({ default: { limit: 5, ttl: 1_000 } })
       strict(): void {}
@@ -23,10 +24,11 @@ describe('RateLimitGuard pieces', () => {
     }
     const handler = (name: 'strict' | 'relaxed'): object =>
       Object.getOwnPropertyDescriptor(Routes.prototype, name)!.value as object;
-    expect(Reflect.getMetadata('THROTTLER:LIMITdefault', handler('strict'))).toBe(5);
-    expect(Reflect.getMetadata('THROTTLER:TTLdefault', handler('strict'))).toBe(1_000);
-    expect(Reflect.getMetadataKeys(handler('strict'))).toContain('THROTTLER:TRACKERdefault');
-    expect(Reflect.getMetadata('THROTTLER:SKIPburst', handler('relaxed'))).toBe(true);
+    expect(Reflect.getMetadata(`${THROTTLER_LIMIT}default`, handler('strict'))).toBe(5);
+    expect(Reflect.getMetadata(`${THROTTLER_TTL}default`, handler('strict'))).toBe(1_000);
+    expect(Reflect.getMetadataKeys(handler('strict'))).toContain(`${THROTTLER_TRACKER}default`);
+    expect(Reflect.getMetadata(`${THROTTLER_SKIP}burst`, handler('relaxed'))).toBe(true);
+    expect(Reflect.getMetadataKeys(handler('relaxed'))).not.toContain(`${THROTTLER_LIMIT}burst`);
   });
 
   it('limits /v1 routes only', () => {

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { APP_GUARD } from '@nestjs/core';
 import { type ThrottlerOptions, ThrottlerModule } from '@nestjs/throttler';
 import { throttleConfig } from '../../config/index.js';
 import { RateLimitStore } from './rate-limit.store.js';
@@ -26,8 +25,9 @@ export function tiersFrom(config: ConfigType<typeof throttleConfig>): ThrottlerO
 
 /**
  * Rate limiting for every `/v1` route, per client (API key name, else IP), shared across
- * instances through Redis. Import it after `AuthModule`: global guards run in registration order
- * and this one reads the API key name the auth guard sets. See docs/throttling.md.
+ * instances through Redis. See docs/throttling.md. Its guard counts by the API key name that
+ * `ApiKeyGuard` sets, so it must run after that one: `AuthModule` installs both as global guards,
+ * in that order, whatever the order of the app's imports.
  */
 @Module({
   imports: [
@@ -41,7 +41,7 @@ export function tiersFrom(config: ConfigType<typeof throttleConfig>): ThrottlerO
       }),
     }),
   ],
-  providers: [RateLimitGuard, ReadRateLimitPort, { provide: APP_GUARD, useExisting: RateLimitGuard }],
+  providers: [RateLimitGuard, ReadRateLimitPort],
   exports: [RateLimitGuard, ReadRateLimitPort],
 })
 export class ThrottleModule {}

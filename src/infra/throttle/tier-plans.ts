@@ -4,13 +4,7 @@ import type { ThrottlerGetTrackerFunction, ThrottlerModuleOptions, ThrottlerOpti
 import type { FastifyRequest } from 'fastify';
 import { WRITE_METHODS } from '../http/index.js';
 import type { TierLimit } from './rate-limit.store.js';
-
-// The metadata keys `@Throttle()` and `@SkipThrottle()` write (not exported by @nestjs/throttler;
-// throttle.guard.spec.ts checks they still match what the decorators write).
-const THROTTLER_LIMIT = 'THROTTLER:LIMIT';
-const THROTTLER_TTL = 'THROTTLER:TTL';
-const THROTTLER_TRACKER = 'THROTTLER:TRACKER';
-const THROTTLER_SKIP = 'THROTTLER:SKIP';
+import { THROTTLER_LIMIT, THROTTLER_SKIP, THROTTLER_TRACKER, THROTTLER_TTL } from './throttler-keys.js';
 
 export type Resolvable<T> = T | ((context: ExecutionContext) => T | Promise<T>);
 

@@ -1,4 +1,4 @@
-/**
+/*
  * The seam between the service and OpenTelemetry. Everything here works, and costs a property
  * read, whether tracing is on or off: with tracing off nothing installs an implementation, and
  * no `@opentelemetry/*` module is ever loaded (sdk.ts, which imports them, is loaded only by

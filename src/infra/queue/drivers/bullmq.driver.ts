@@ -1,69 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { type IQueueBackend, type Job, Queue, type QueueOptions } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
+import type { JobId, JobOptions, JobStatus, QueueCounts, QueueDriver, RunJob, WorkerQueue } from '../queue.types.js';
 import {
-  UnrecoverableError,
-  Worker,
-  type BackendFactory,
-  type BackoffOptions as BullBackoffOptions,
-  createPostgresBackend,
-  createRedisBackend,
-  type ConnectionOptions,
-  type IQueueBackend,
-  type Job,
-  type MinimalJob,
-  type JobsOptions,
-  Queue,
-  type QueueOptions,
-  type Telemetry,
-  type WorkerOptions,
-} from 'bullmq';
-import { type Cluster, Redis } from 'ioredis';
-import { settlesWithin } from '../../../common/index.js';
-import type { QueueWorkerSettings } from '../../../config/index.js';
-import { ioredisCluster, ioredisConnection, isClusterTarget, type RedisTarget } from '../../redis/index.js';
-import { queueTelemetry } from '../../tracing/index.js';
-import { APP_BACKOFF_TYPE, backoffDelay, isAppBackoff } from '../backoff.js';
-import {
-  type BackoffOptions,
-  type JobContext,
-  type JobId,
-  type JobOptions,
-  type JobState,
-  type JobStatus,
-  PermanentJobError,
-  type QueueCounts,
-  type QueueDriver,
-  type RunJob,
-  type WorkerQueue,
-} from '../queue.types.js';
-import { assertJobId, type DeclaredJobsView, newJobId } from './job-ids.js';
+  type BullmqBackend,
+  bullmqBackendFactory,
+  isClusterBackend,
+  prefixOption,
+  producerConnection,
+  sideClient,
+  telemetryOption,
+} from './bullmq.backend.js';
+import { bullmqJobOptions, jobStatusOf, retention } from './bullmq.jobs.js';
+import { type AppWorker, BullmqWorkers } from './bullmq.workers.js';
+import { assertJobId, type DeclaredJobsView } from './job-ids.js';
 
-/** How long a forced close of a worker may take before we stop waiting for it. */
-const FORCED_CLOSE_MS = 3000;
-
-/**
- * Where BullMQ keeps its data: Redis, one server (`url`) or a cluster (`clusterNodes`), keys under
- * `prefix`; or PostgreSQL (tables in `schema`).
- */
-export type BullmqBackend =
-  ({ kind: 'redis'; prefix: string } & RedisTarget) | { kind: 'postgres'; url: string; schema: string };
-
-type RedisBackend = Extract<BullmqBackend, { kind: 'redis' }>;
-
-/**
- * The BullMQ prefix of one queue. On a cluster every key of a queue must share a slot (BullMQ's
- * scripts touch several), so the prefix is one hash tag per queue, `{<prefix>:<queue>}`: each
- * queue lives on one slot and the queues spread over the cluster. One server keeps `<prefix>`.
- */
-export function queuePrefix(backend: RedisBackend, queue: string): string {
-  return isClusterTarget(backend) ? `{${backend.prefix}:${queue}}` : backend.prefix;
-}
-
-/** A side client (storage epoch, eviction check): fail-fast, not connected yet. */
-function sideClient(backend: RedisBackend): Redis | Cluster {
-  if (isClusterTarget(backend)) return ioredisCluster(backend, 'fail-fast');
-  return new Redis({ ...ioredisConnection(backend, 'fail-fast'), lazyConnect: true });
-}
+export type { BullmqBackend } from './bullmq.backend.js';
 
 export interface BullmqDriverOptions {
   backend: BullmqBackend;
@@ -71,139 +24,25 @@ export interface BullmqDriverOptions {
   keepFailedMs: number;
 }
 
-/**
- * BullMQ over Redis or PostgreSQL (BullMQ 6's Postgres backend). The backend factory is passed to
- * each Queue and Worker rather than set process-wide, so apps on different backends can share a
- * process (as the tests do).
- */
-export function bullmqBackendFactory(backend: BullmqBackend): BackendFactory {
-  // The Postgres factory takes pg connection options, a different type from Redis's.
-  return backend.kind === 'postgres' ? (createPostgresBackend as unknown as BackendFactory) : createRedisBackend;
-}
-
-/** Connection options for producers: they fail fast while Redis is down instead of queueing commands. */
-function producerConnection(backend: BullmqBackend): ConnectionOptions {
-  if (backend.kind === 'postgres') return postgresConnection(backend);
-  // A cluster is one client shared by every queue (the driver closes it).
-  if (isClusterTarget(backend)) return ioredisCluster(backend, 'fail-fast');
-  return ioredisConnection(backend, 'fail-fast');
-}
-
-/** Connection options for workers: they wait out outages (`maxRetriesPerRequest: null`, as BullMQ requires). */
-export function workerConnection(backend: BullmqBackend): ConnectionOptions {
-  if (backend.kind === 'postgres') return postgresConnection(backend);
-  // A cluster: a client per worker, which its owner closes after the worker.
-  if (isClusterTarget(backend)) return ioredisCluster(backend, 'wait');
-  return ioredisConnection(backend, 'wait');
-}
-
-function postgresConnection(backend: Extract<BullmqBackend, { kind: 'postgres' }>): ConnectionOptions {
-  // BullMQ's Postgres backend reads a pg pool config; `migrate` creates its tables on first use.
-  return { connectionString: backend.url, schema: backend.schema, migrate: true, max: 5 };
-}
-
-/**
- * One queue's worker options. BullMQ renews a running job's lock every `lockDuration / 2`; a job
- * whose worker died is run again by the first stalled-job check after its lock expired, so
- * recovery takes at most about `lockDuration + 2 × stalledInterval` (docs/queue.md).
- */
-export function bullmqWorkerOptions(
-  backend: BullmqBackend,
-  settings: Omit<QueueWorkerSettings, 'maxStalledCount'> & Partial<QueueWorkerSettings>,
-  queue = '',
-): WorkerOptions {
-  return {
-    connection: workerConnection(backend),
-    ...(backend.kind === 'redis' ? { prefix: queuePrefix(backend, queue) } : {}),
-    concurrency: settings.concurrency,
-    lockDuration: settings.lockDurationMs,
-    stalledInterval: settings.stalledIntervalMs,
-    ...(settings.maxStalledCount !== undefined ? { maxStalledCount: settings.maxStalledCount } : {}),
-    settings: { backoffStrategy: appBackoffStrategy },
-    ...telemetryOption(),
-  };
-}
-
-/** BullMQ calls this for our backoff type: the same function the memory driver uses. */
-export function appBackoffStrategy(attemptsMade: number, _type?: string, _error?: Error, job?: MinimalJob): number {
-  const stored: unknown = job?.opts.backoff;
-  if (!isAppBackoff(stored)) return 0;
-  return backoffDelay(
-    { type: stored.strategy, delay: stored.delay, jitter: stored.jitter, maxDelay: stored.maxDelay },
-    attemptsMade,
-  );
-}
-
-function toBullBackoff(backoff: BackoffOptions): BullBackoffOptions {
-  // Extra fields ride along in job.opts.backoff, where appBackoffStrategy reads them.
-  return {
-    type: APP_BACKOFF_TYPE,
-    strategy: backoff.type,
-    delay: backoff.delay,
-    jitter: backoff.jitter,
-    maxDelay: backoff.maxDelay,
-  } as BullBackoffOptions;
-}
-
-/** BullMQ's removeOnComplete/removeOnFail: by age, and at most 100 000 finished jobs per queue. */
-const retention = (keepMs: number): { age: number; count: number } => ({
-  age: Math.ceil(keepMs / 1000),
-  count: 100_000,
-});
-
-const STATES: Record<string, JobState> = {
-  waiting: 'waiting',
-  prioritized: 'waiting',
-  'waiting-children': 'waiting',
-  active: 'active',
-  completed: 'completed',
-  failed: 'failed',
-  delayed: 'delayed',
-};
-
-/** What a handler sees of a BullMQ job. */
-export function jobContextOf(queue: string, job: Job): JobContext {
-  return {
-    id: job.id ?? '',
-    name: job.name,
-    queue,
-    data: job.data as unknown,
-    // attemptsMade counts finished attempts; a stalled job re-run keeps its number.
-    attempt: job.attemptsMade + 1,
-    maxAttempts: Math.max(1, job.opts.attempts ?? 1),
-    updateProgress: (percent) => job.updateProgress(Math.max(0, Math.min(100, percent))),
-  };
-}
-
-/** BullMQ's own "do not retry": our driver-neutral `PermanentJobError` becomes one, message and stack kept. */
-function toBullmqError(error: unknown): unknown {
-  if (!(error instanceof PermanentJobError)) return error;
-  const unrecoverable = new UnrecoverableError(error.message);
-  unrecoverable.stack = error.stack;
-  return unrecoverable;
-}
-
 export type AppQueue = Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>;
-export type AppWorker = Worker<unknown, unknown, string, IQueueBackend>;
 
 /**
  * BullMQ as a `QueueDriver`: one `Queue` (producer) per declared queue, made on first use, and
- * one `Worker` per declared queue once `startWorkers` is called, built from `bullmqWorkerOptions`.
+ * one `Worker` per declared queue once `startWorkers` is called (`BullmqWorkers`).
  */
 export class BullmqQueueDriver implements QueueDriver {
   readonly sharedAcrossProcesses = true;
   private readonly logger = new Logger('BullMQ');
   private readonly producers = new Map<string, AppQueue>();
-  /** The running workers by queue name (empty until `startWorkers`). */
-  readonly workers = new Map<string, AppWorker>();
+  private readonly workerSide: BullmqWorkers;
 
   readonly backend: BullmqBackend;
   private readonly queueOptions: QueueOptions;
 
   /** A small fail-fast client for the storage epoch key (Redis backend only). */
   private readonly epochClient: Redis | Cluster | undefined;
-  /** Cluster clients this driver created and BullMQ will not close (it never closes a given client). */
-  private readonly ownClients: Cluster[] = [];
+  /** The producers' cluster client, which BullMQ never closes (it does not own a given client). */
+  private readonly clusterClient: Cluster | undefined;
 
   constructor(
     private readonly options: BullmqDriverOptions,
@@ -211,12 +50,13 @@ export class BullmqQueueDriver implements QueueDriver {
   ) {
     const { backend } = options;
     this.backend = backend;
+    this.workerSide = new BullmqWorkers(backend);
     if (backend.kind === 'redis') {
       this.epochClient = sideClient(backend);
       this.epochClient.on('error', () => undefined); // outages surface as rejected calls
     }
     const connection = producerConnection(backend);
-    if (backend.kind === 'redis' && isClusterTarget(backend)) this.ownClients.push(connection as Cluster);
+    if (isClusterBackend(backend)) this.clusterClient = connection as Cluster;
     this.queueOptions = {
       connection,
       defaultJobOptions: {
@@ -233,18 +73,15 @@ export class BullmqQueueDriver implements QueueDriver {
     return this.producers;
   }
 
+  /** The running workers by queue name (empty until `startWorkers`). */
+  get workers(): ReadonlyMap<string, AppWorker> {
+    return this.workerSide.byQueue;
+  }
+
   async add<T>(queue: string, name: string, data: T, callerOptions: JobOptions = {}): Promise<JobId> {
     const opts = this.declared.optionsOf(queue, name, callerOptions);
     assertJobId(opts.jobId);
-    const jobOptions: JobsOptions = {
-      jobId: opts.jobId ?? newJobId(),
-      attempts: Math.max(1, opts.attempts ?? 1),
-      ...(opts.backoff ? { backoff: toBullBackoff(opts.backoff) } : {}),
-      ...(opts.delay !== undefined ? { delay: opts.delay } : {}),
-      ...(opts.keepMs !== undefined
-        ? { removeOnComplete: retention(opts.keepMs), removeOnFail: retention(opts.keepMs) }
-        : {}),
-    };
+    const jobOptions = bullmqJobOptions(opts);
     const job = await this.queue(queue).add(name, data, jobOptions);
     return job.id ?? jobOptions.jobId!;
   }
@@ -256,19 +93,7 @@ export class BullmqQueueDriver implements QueueDriver {
       if (rawState === 'unknown') continue;
       const job = (await queue.getJob(id)) as Job | undefined;
       if (!job) continue;
-      const state = STATES[rawState] ?? 'waiting';
-      const progress = typeof job.progress === 'number' ? job.progress : 0;
-      return {
-        id,
-        name: job.name,
-        queue: name,
-        state,
-        progress,
-        attempts: job.attemptsMade,
-        ...(state === 'completed' ? { result: (job.returnvalue as unknown) ?? null } : {}),
-        ...(job.failedReason ? { failedReason: job.failedReason } : {}),
-        data: job.data as unknown,
-      };
+      return jobStatusOf(id, name, rawState, job);
     }
     return undefined;
   }
@@ -299,8 +124,8 @@ export class BullmqQueueDriver implements QueueDriver {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      // A cluster: every master keeps queues, so each must not evict.
-      const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client];
+      // A cluster: every master keeps queues, so none may evict.
+      const nodes = 'nodes' in client ? client.nodes('master') : [client];
       const policies = await Promise.all(
         nodes.map(async (node) => /maxmemory_policy:(\S+)/.exec(await node.info('memory'))?.[1]),
       );
@@ -336,65 +161,21 @@ export class BullmqQueueDriver implements QueueDriver {
   }
 
   startWorkers(queues: readonly WorkerQueue[], run: RunJob): void {
-    const factory = bullmqBackendFactory(this.backend);
-    for (const { name, settings } of queues) {
-      if (this.workers.has(name)) continue;
-      const worker: AppWorker = new Worker<unknown, unknown, string, IQueueBackend>(
-        name,
-        async (job: Job) => {
-          try {
-            return await run(jobContextOf(name, job));
-          } catch (error) {
-            throw toBullmqError(error);
-          }
-        },
-        this.workerOptions(name, settings),
-        factory,
-      );
-      // Without a listener an 'error' event would crash the process; outages are logged instead.
-      worker.on('error', (error: Error) => this.logger.warn(`worker ${name}: ${error.message}`));
-      this.workers.set(name, worker);
-    }
+    this.workerSide.start(queues, run);
   }
 
-  async pauseWorkers(): Promise<void> {
-    // Waiting for active jobs also interrupts the worker's blocking fetch: with pause(true) a
-    // fetch already under way would still take the next job added.
-    await Promise.all([...this.workers.values()].map((worker) => worker.pause()));
+  pauseWorkers(): Promise<void> {
+    return this.workerSide.pause();
   }
 
-  /**
-   * Active jobs get `graceMs`; those still running then keep their lock until it expires and
-   * are run again by another worker (stalled-job recovery), so no job is lost.
-   */
-  async closeWorkers(graceMs: number): Promise<void> {
-    await Promise.all(
-      [...this.workers.values()].map(async (worker) => {
-        if (await settlesWithin(worker.close(), graceMs)) return;
-        this.logger.warn(
-          `worker ${worker.name}: jobs still active after ${graceMs} ms; leaving them to stalled-job recovery`,
-        );
-        // A forced close can itself hang on a connection that Redis dropped and re-established
-        // (seen after a Redis restart): bound it, so shutdown always ends.
-        if (!(await settlesWithin(worker.close(true), FORCED_CLOSE_MS))) {
-          this.logger.warn(`worker ${worker.name}: did not close within ${FORCED_CLOSE_MS} ms; disconnecting`);
-          await settlesWithin(worker.disconnect(), FORCED_CLOSE_MS);
-        }
-      }),
-    );
+  closeWorkers(graceMs: number): Promise<void> {
+    return this.workerSide.close(graceMs);
   }
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.producers.values()].map((queue) => queue.close()));
     this.epochClient?.disconnect();
-    for (const client of this.ownClients.splice(0)) client.disconnect();
-  }
-
-  private workerOptions(name: string, settings: QueueWorkerSettings): WorkerOptions {
-    const options = bullmqWorkerOptions(this.backend, settings, name);
-    if (this.backend.kind === 'redis' && isClusterTarget(this.backend))
-      this.ownClients.push(options.connection as Cluster);
-    return options;
+    this.clusterClient?.disconnect();
   }
 
   private queue(name: string): AppQueue {
@@ -403,9 +184,7 @@ export class BullmqQueueDriver implements QueueDriver {
     if (!this.declared.queues().some((declared) => declared.name === name)) throw new Error(`unknown queue ${name}`);
     queue = new Queue<unknown, unknown, string, unknown, unknown, string, IQueueBackend>(
       name,
-      this.backend.kind === 'redis'
-        ? { ...this.queueOptions, prefix: queuePrefix(this.backend, name) }
-        : this.queueOptions,
+      { ...this.queueOptions, ...prefixOption(this.backend, name) },
       bullmqBackendFactory(this.backend),
     );
     // Without a listener an 'error' event would crash the process; outages are logged instead.
@@ -413,13 +192,4 @@ export class BullmqQueueDriver implements QueueDriver {
     this.producers.set(name, queue);
     return queue;
   }
-}
-
-/**
- * BullMQ's own telemetry (bullmq-otel) when tracing is on: producer spans for `add`, consumer spans
- * for each job, the trace context carried in the job so the consumer continues the producer's trace.
- */
-function telemetryOption(): { telemetry?: Telemetry } {
-  const telemetry = queueTelemetry() as Telemetry | undefined;
-  return telemetry === undefined ? {} : { telemetry };
 }

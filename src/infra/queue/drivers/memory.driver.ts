@@ -1,3 +1,6 @@
+// Over 250 lines on purpose: one class whose producer side (add, retention) and worker side (pump,
+// retries, pause, close) share the same job maps and paused/closing flags; apart, each would reach
+// into the other's state.
 import { Logger } from '@nestjs/common';
 import { settlesWithin } from '../../../common/index.js';
 import { backoffDelay } from '../backoff.js';
