@@ -6,6 +6,9 @@ import { withTimeout } from '../../common/index.js';
 
 export type ThrottleFailMode = 'local' | 'closed';
 
+/** The shared store failover puts first: Redis, through quota leases (quota-lease.ts) or not. */
+export type SharedRateLimitStore = Pick<RedisRateLimitStore, 'ready' | 'state' | 'consume' | 'peek'>;
+
 /** Thrown in `closed` mode while Redis is down: the guard answers 503. */
 export class RateLimiterUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -37,7 +40,7 @@ export class FailoverRateLimitStore extends RateLimitStore {
   private degraded = false;
 
   constructor(
-    private readonly redis: RedisRateLimitStore,
+    private readonly redis: SharedRateLimitStore,
     private readonly local: MemoryRateLimitStore,
     private readonly options: FailoverOptions,
   ) {

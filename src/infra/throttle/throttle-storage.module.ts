@@ -4,6 +4,7 @@ import { redisConfig, throttleConfig } from '../../config/index.js';
 import { MetricsService } from '../metrics/index.js';
 import { FailoverRateLimitStore } from './failover-rate-limit.store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
+import { QuotaLeaseRateLimitStore } from './quota-lease.js';
 import { RateLimitStore } from './rate-limit.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
 
@@ -17,6 +18,7 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
   private readonly logger = new Logger('Throttle');
   readonly store: RateLimitStore;
   private readonly redis: RedisRateLimitStore | undefined;
+  private readonly leases: QuotaLeaseRateLimitStore | undefined;
 
   constructor(
     @Inject(throttleConfig.KEY) config: ConfigType<typeof throttleConfig>,
@@ -29,7 +31,8 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
       return;
     }
     this.redis = new RedisRateLimitStore({ url: redis.url, keyPrefix: redis.keyPrefix });
-    this.store = new FailoverRateLimitStore(this.redis, local, {
+    this.leases = new QuotaLeaseRateLimitStore(this.redis);
+    this.store = new FailoverRateLimitStore(this.leases, local, {
       failMode: config.failMode,
       timeoutMs: config.redisTimeoutMs,
       onFallback: (mode) => metrics.throttleFallbacks.inc({ mode }),
@@ -43,6 +46,7 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.leases?.close();
     await this.redis?.close();
   }
 }
