@@ -12,6 +12,7 @@ import { LoggingModule } from './infra/logging/index.js';
 import { MetricsModule } from './infra/metrics/index.js';
 import { OutboxModule } from './infra/outbox/index.js';
 import { QueueModule } from './infra/queue/index.js';
+import { RedisModule } from './infra/redis/index.js';
 import { ThrottleModule } from './infra/throttle/index.js';
 import { NotificationsModule } from './modules/notifications/notifications.module.js';
 import { PopularityModule } from './modules/popularity/popularity.module.js';
@@ -26,6 +27,7 @@ import { UsersModule } from './modules/users/users.module.js';
     HttpInfraModule,
     MetricsModule,
     DatabaseModule,
+    RedisModule,
     IdempotencyModule,
     CacheModule.forRootAsync({ inject: [cacheConfig.KEY, redisConfig.KEY], useFactory: cacheOptionsFromConfig }),
     AuthModule,

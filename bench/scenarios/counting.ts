@@ -55,7 +55,65 @@ export async function countingOnOff(ctx: BenchContext): Promise<ScenarioResult[]
   onRow.notes!.push(
     `one view recorded in memory: ${record.nsPerView} ns (${((record.nsPerView / 1000 / off.cpuUsPerRequest) * 100).toFixed(2)} % of the off row's CPU per request)`,
   );
-  return [row(off, rounds.off), onRow, record.result];
+  const flush = await flushCost(ctx);
+  onRow.notes!.push(
+    `one product in a flush to Redis: ${flush.usPerProduct} µs (${((flush.usPerProduct / off.cpuUsPerRequest) * 100).toFixed(2)} % of the off row's CPU per request; each view costs this when every view in a second is of a different product)`,
+  );
+  return [row(off, rounds.off), onRow, record.result, flush.result];
+}
+
+/** The subset of the built `RedisCountersStore` this measurement calls. */
+interface CountersStoreLike {
+  connect(timeoutMs?: number): Promise<boolean>;
+  add(family: object, increments: { bucket: number; member: string; count: number; ids: string[] }[]): Promise<void>;
+  close(): Promise<void>;
+  readonly client: { scanIterator(options: object): AsyncIterable<string[]>; del(keys: string[]): Promise<unknown> };
+}
+
+/**
+ * What a flush costs the service per product it carries, measured alone: the built
+ * `RedisCountersStore.add` of 1000 products with 3 viewers each (one bucket), 50 times, CPU time
+ * of the harness process (the store's encoding and replies; Redis's own work is not counted).
+ */
+async function flushCost(ctx: BenchContext): Promise<{ usPerProduct: number; result: ScenarioResult }> {
+  const path = join(dirname(SERVICE_ENTRY), 'infra/counters/redis-counters.store.js');
+  const { RedisCountersStore } = (await import(pathToFileURL(path).href)) as {
+    RedisCountersStore: new (options: { url: string; keyPrefix: string }) => CountersStoreLike;
+  };
+  const keyPrefix = `${ctx.redis.prefix}-flush`;
+  const store = new RedisCountersStore({ url: ctx.redis.url, keyPrefix });
+  try {
+    if (!(await store.connect(5000))) throw new Error(`Redis at ${ctx.redis.url} is not reachable`);
+    const family = { name: 'product-views', bucketMs: 3_600_000, retainBuckets: 169 };
+    const bucket = Math.floor(Date.now() / family.bucketMs);
+    const batch = Array.from({ length: 1000 }, (_, i) => ({
+      bucket,
+      member: `product-${i}`,
+      count: 3,
+      ids: [`client-${i % 50}`, `client-${(i + 1) % 50}`, `client-${(i + 2) % 50}`],
+    }));
+    for (let i = 0; i < 10; i += 1) await store.add(family, batch);
+    const flushes = 50;
+    const started = process.cpuUsage();
+    for (let i = 0; i < flushes; i += 1) await store.add(family, batch);
+    const spent = process.cpuUsage(started);
+    const usPerProduct = Math.round(((spent.user + spent.system) / flushes / batch.length) * 100) / 100;
+    return {
+      usPerProduct,
+      result: {
+        id: 'counting-flush',
+        label: 'view counting: a flush of 1000 products to Redis',
+        status: 'ok',
+        unit: 'ops/s',
+        rate: Math.round(1e6 / usPerProduct),
+        notes: [`${usPerProduct} µs of CPU per product flushed (3 viewers each), in the harness process`],
+      },
+    };
+  } finally {
+    for await (const keys of store.client.scanIterator({ MATCH: `${keyPrefix}:*`, COUNT: 1000 }))
+      if (keys.length > 0) await store.client.del(keys);
+    await store.close();
+  }
 }
 
 /** The subset of the built `CounterBuffer` this measurement calls. */

@@ -29,6 +29,8 @@ export {
 };
 export { AppConfigModule } from './app-config.module.js';
 export { InvalidEnvironmentError } from './env.js';
+export { CACHE_DEFAULTS } from './cache.config.js';
+export { parseRedisUrl, type RedisEndpoint } from './redis.config.js';
 export type { ApiKey } from './auth.config.js';
 export type { DatabaseConfig } from './database.config.js';
 export type { QueueWorkerSettings, WorkerProfile } from './queue.config.js';

@@ -1,6 +1,7 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { cacheConfig, redisConfig } from '../../config/index.js';
+import { CACHE_DEFAULTS, type cacheConfig, type redisConfig } from '../../config/index.js';
+import { RedisConnections } from '../redis/index.js';
 import { CacheAsideInterceptor } from './cache-aside.interceptor.js';
 import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-definition.js';
 import type { CacheBehaviour, CacheModuleOptions } from './cache.options.js';
@@ -19,7 +20,10 @@ const CONNECT_WAIT_MS = 2000;
 /**
  * Builds the store the options name. An unknown store stops start-up: there is no silent fallback.
  */
-export async function createCacheStore(options: CacheModuleOptions): Promise<CacheStore | null> {
+export async function createCacheStore(
+  options: CacheModuleOptions,
+  connections?: RedisConnections,
+): Promise<CacheStore | null> {
   switch (options.store) {
     case 'none':
       return null;
@@ -27,6 +31,7 @@ export async function createCacheStore(options: CacheModuleOptions): Promise<Cac
       return new MemoryCacheStore(options.bounds);
     case 'redis': {
       const redis = new RedisCacheStore(options);
+      connections?.hold('cache', redis.client);
       redis.connect();
       await redis.ready(CONNECT_WAIT_MS);
       if (!options.l1TtlMs) return redis;
@@ -41,10 +46,10 @@ export async function createCacheStore(options: CacheModuleOptions): Promise<Cac
 
 function behaviourOf(options: CacheModuleOptions): CacheBehaviour {
   return {
-    ttlMs: options.ttlMs ?? 60_000,
-    negativeTtlMs: options.negativeTtlMs ?? 5000,
-    lockWaitMs: options.lockWaitMs ?? 2000,
-    staleIfErrorMs: options.staleIfErrorMs ?? 0,
+    ttlMs: options.ttlMs ?? CACHE_DEFAULTS.ttlMs,
+    negativeTtlMs: options.negativeTtlMs ?? CACHE_DEFAULTS.negativeTtlMs,
+    lockWaitMs: options.lockWaitMs ?? CACHE_DEFAULTS.lockWaitMs,
+    staleIfErrorMs: options.staleIfErrorMs ?? CACHE_DEFAULTS.staleIfErrorMs,
     jitter: options.jitter,
     leaseTtlMs: options.leaseTtlMs,
     refreshBeta: options.refreshBeta,
@@ -108,9 +113,10 @@ export class CacheFeatureModule {}
   providers: [
     {
       provide: CacheStore,
-      inject: [CACHE_MODULE_OPTIONS],
-      useFactory: async (options: CacheModuleOptions) => {
-        const store = await createCacheStore(options);
+      // Optional: a test module may build the cache without RedisModule (health then has no cache client).
+      inject: [CACHE_MODULE_OPTIONS, { token: RedisConnections, optional: true }],
+      useFactory: async (options: CacheModuleOptions, connections?: RedisConnections) => {
+        const store = await createCacheStore(options, connections);
         new Logger('Cache').log(store === null ? 'Cache off (CACHE_STORE=none)' : `Cache store: ${store.kind}`);
         return store;
       },

@@ -15,7 +15,8 @@ export interface CacheBehaviour {
   lockWaitMs: number;
   /**
    * Stale-if-error: entries are kept this long past their TTL, and an expired one is answered
-   * (stale) when its reload fails because the database is unavailable (503). 0 or omitted = off.
+   * (stale) when its reload fails because the database is unavailable (503). 0 = off; omitted:
+   * `CACHE_DEFAULTS` (the same as `CACHE_STALE_IF_ERROR_SECONDS`'s default).
    */
   staleIfErrorMs?: number;
   /** Relative TTL jitter: 0.1 spreads TTLs over ±10% so entries written together expire apart. */
@@ -41,7 +42,7 @@ export type CacheModuleOptions =
       url: string;
       keyPrefix: string;
       commandTimeoutMs: number;
-      /** Timeout of write-through commands, which also bypass the open breaker (default 2000). */
+      /** Timeout of write-through commands, which also bypass the open breaker (`CACHE_DEFAULTS` when omitted). */
       writeTimeoutMs?: number;
       breakerHalfOpenMs: number;
       /** > 0 adds the in-process tier in front of Redis (see TieredCacheStore for its bound). */

@@ -1,3 +1,4 @@
+import { CACHE_DEFAULTS } from '../../config/index.js';
 import { BoundedEntries, stringBytes } from './bounded-entries.js';
 import { type CacheRecord, mayReplace } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteOptions } from './cache.store.js';
@@ -16,11 +17,7 @@ export interface InProcessBounds {
   maxEntryBytes: number;
 }
 
-export const DEFAULT_IN_PROCESS_BOUNDS: InProcessBounds = {
-  maxEntries: 10_000,
-  maxBytes: 64 * 1024 * 1024,
-  maxEntryBytes: 512 * 1024,
-};
+export const DEFAULT_IN_PROCESS_BOUNDS: InProcessBounds = CACHE_DEFAULTS.bounds;
 
 /**
  * The in-process store: a map bounded by entries and bytes (least recently written evicted

@@ -1,14 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { createClient, type RedisClientType } from '@redis/client';
-import {
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleAll,
-  isBrokenCircuitError,
-  type CircuitBreakerPolicy,
-} from 'cockatiel';
+import type { RedisClientType } from '@redis/client';
 import { type RedisScript, redisScript, runScript, whenReady } from '../../common/index.js';
+import { CACHE_DEFAULTS } from '../../config/index.js';
+import { closeNodeRedisClient, createNodeRedisClient, RedisGuard } from '../redis/index.js';
 import { type CacheRecord, decodeRecord, encodeRecord, fenceRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 
@@ -92,13 +86,6 @@ for _, key in ipairs(KEYS) do
 end
 return 1`);
 
-interface InFlight {
-  /** Epoch ms past which the command fails. */
-  deadline: number;
-  timeoutMs: number;
-  reject: (error: Error) => void;
-}
-
 /** How often missed write-throughs are retried while any is left. */
 const REPLAY_RETRY_MS = 1000;
 /** Repairs sent together (node-redis pipelines concurrent commands). */
@@ -125,53 +112,46 @@ export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis' as const;
   readonly client: RedisClientType;
   private readonly logger = new Logger('Cache');
-  private readonly breaker: CircuitBreakerPolicy;
+  private readonly guard: RedisGuard;
   /** Keys whose write-through failed: a miss here until the key is fenced in Redis (see replayRepairs). */
   private readonly repairs = new Map<string, Repair>();
   private readonly repairTags = new Set<string>();
-  private readonly counts = { commands: 0, failures: 0, shortCircuited: 0 };
   private readonly entryPrefix: string;
   private readonly leasePrefix: string;
   private readonly tagPrefix: string;
   private outageLogged = false;
   private breakerOpenLogged = false;
-  private readonly inFlight = new Set<InFlight>();
-  private sweeper: NodeJS.Timeout | undefined;
   private readonly writeTimeoutMs: number;
   private replayTimer: NodeJS.Timeout | undefined;
   private replaying = false;
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.writeTimeoutMs = Math.max(options.writeTimeoutMs ?? 2000, options.commandTimeoutMs);
+    this.writeTimeoutMs = Math.max(options.writeTimeoutMs ?? CACHE_DEFAULTS.writeTimeoutMs, options.commandTimeoutMs);
     this.entryPrefix = `${options.keyPrefix}:cache:`;
     this.leasePrefix = `${options.keyPrefix}:cache-lease:`;
     this.tagPrefix = `${options.keyPrefix}:cache-tag:`;
-    this.client = createClient({
-      url: options.url,
-      disableOfflineQueue: true,
-      commandsQueueMaxLength: 10_000,
-      socket: {
-        connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000) + Math.floor(Math.random() * 50),
-      },
-    });
+    this.client = createNodeRedisClient(
+      { url: options.url },
+      { connectTimeoutMs: Math.max(options.commandTimeoutMs, 1000), commandsQueueMaxLength: 10_000 },
+    );
     this.client.on('error', (error: unknown) => this.onClientError(error));
     this.client.on('ready', () => {
       if (this.outageLogged) this.logger.log('Redis cache connection is back');
       this.outageLogged = false;
       void this.replayRepairs();
     });
-    this.breaker = circuitBreaker(handleAll, {
-      halfOpenAfter: options.breakerHalfOpenMs,
-      breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 3),
+    this.guard = new RedisGuard({
+      commandTimeoutMs: options.commandTimeoutMs,
+      breakerThreshold: options.breakerThreshold ?? CACHE_DEFAULTS.breakerThreshold,
+      breakerHalfOpenMs: options.breakerHalfOpenMs,
     });
     // Each failed probe re-opens the breaker: say so once per outage.
-    this.breaker.onBreak(() => {
+    this.guard.onBreak(() => {
       if (this.breakerOpenLogged) return;
       this.breakerOpenLogged = true;
       this.logger.warn('Redis cache circuit opened: reads go to the database until it recovers');
     });
-    this.breaker.onReset(() => {
+    this.guard.onReset(() => {
       this.breakerOpenLogged = false;
       void this.replayRepairs();
     });
@@ -296,87 +276,19 @@ export class RedisCacheStore implements CacheStore {
   }
 
   status(): StoreStatus {
-    return { kind: this.kind, breaker: stateName(this.breaker.state), ...this.counts };
+    return { kind: this.kind, breaker: this.guard.state, ...this.guard.counts };
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    this.guard.close();
     clearTimeout(this.replayTimer);
     this.replayTimer = undefined;
-    if (this.client.isReady) {
-      await this.client.close().catch(() => this.client.destroy());
-    } else if (this.client.isOpen) {
-      this.client.destroy();
-    }
+    await closeNodeRedisClient(this.client);
   }
 
-  private async run<T>(command: () => Promise<T>, mode: WriteMode = 'fill'): Promise<T> {
-    if (mode === 'commit') {
-      // Past the breaker, with the longer timeout: see `writeTimeoutMs`.
-      this.counts.commands += 1;
-      try {
-        return await this.withDeadline(command(), this.writeTimeoutMs);
-      } catch (error) {
-        this.counts.failures += 1;
-        throw error;
-      }
-    }
-    try {
-      return await this.breaker.execute(() => {
-        this.counts.commands += 1;
-        return this.withDeadline(command(), this.options.commandTimeoutMs);
-      });
-    } catch (error) {
-      if (isBrokenCircuitError(error)) this.counts.shortCircuited += 1;
-      else this.counts.failures += 1;
-      throw error;
-    }
-  }
-
-  /**
-   * Fails `reply` once it is older than `timeoutMs`. node-redis's own timeout only covers
-   * a command still waiting to be written, not one waiting for its reply (a hung Redis). One sweep
-   * timer serves every command in flight, instead of a timer per command on the hot path.
-   */
-  private withDeadline<T>(reply: Promise<T>, timeoutMs: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry: InFlight = { deadline: Date.now() + timeoutMs, timeoutMs, reject };
-      this.inFlight.add(entry);
-      if (this.sweeper === undefined) {
-        this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.floor(this.options.commandTimeoutMs / 4)));
-        this.sweeper.unref();
-      }
-      reply.then(
-        (value) => {
-          this.inFlight.delete(entry);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.inFlight.delete(entry);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
-  }
-
-  private sweep(): void {
-    if (this.inFlight.size === 0) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
-      return;
-    }
-    const now = Date.now();
-    const overdue = [...this.inFlight].filter((entry) => entry.deadline <= now);
-    if (overdue.length === 0) return;
-    // After the poll phase: when the event loop itself was late (a busy CPU), replies that already
-    // arrived are read first, so a command is failed only when Redis really did not answer in time.
-    setImmediate(() => {
-      for (const entry of overdue) {
-        if (!this.inFlight.delete(entry)) continue;
-        entry.reject(new Error(`Redis command timeout after ${entry.timeoutMs} ms`));
-      }
-    });
+  private run<T>(command: () => Promise<T>, mode: WriteMode = 'fill'): Promise<T> {
+    // A commit goes past the breaker, with the longer timeout: see `writeTimeoutMs`.
+    return this.guard.run(command, mode === 'commit' ? { timeoutMs: this.writeTimeoutMs, pastBreaker: true } : {});
   }
 
   /** EVALSHA (EVAL once after a Redis restart forgot the script), under the breaker and deadline. */
@@ -470,18 +382,5 @@ export class RedisCacheStore implements CacheStore {
     if (this.outageLogged) return;
     this.outageLogged = true;
     this.logger.warn(`Redis cache connection failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-function stateName(state: CircuitState): StoreStatus['breaker'] {
-  switch (state) {
-    case CircuitState.Closed:
-      return 'closed';
-    case CircuitState.Open:
-      return 'open';
-    case CircuitState.HalfOpen:
-      return 'half-open';
-    default:
-      return 'isolated';
   }
 }

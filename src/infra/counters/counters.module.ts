@@ -1,6 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { countersConfig, redisConfig } from '../../config/index.js';
+import { countersConfig } from '../../config/index.js';
+import { RedisConnections, RedisModule } from '../redis/index.js';
 import { CountersService, type CountersOptions } from './counters.service.js';
 import { CountersStore } from './counters.store.js';
 import { COUNTERS_OPTIONS } from './counters.tokens.js';
@@ -16,14 +17,15 @@ const CONNECT_WAIT_MS = 2000;
  */
 export async function createCountersStore(
   counters: ConfigType<typeof countersConfig>,
-  redis: ConfigType<typeof redisConfig>,
+  connections: RedisConnections,
 ): Promise<CountersStore> {
   switch (counters.store) {
     case 'memory':
       return new MemoryCountersStore({ maxIds: counters.memoryMaxIds });
     case 'redis': {
       // The config namespace refuses `redis` without REDIS_URL.
-      const store = new RedisCountersStore({ url: redis.url!, keyPrefix: redis.keyPrefix });
+      const store = new RedisCountersStore({ url: connections.target!.url, keyPrefix: connections.keyPrefix });
+      connections.hold('counters', store.client);
       if (!(await store.connect(CONNECT_WAIT_MS))) {
         new Logger('Counters').warn('Redis did not answer at start-up; counts are kept in memory until it does');
       }
@@ -39,12 +41,13 @@ export async function createCountersStore(
  * `CountersService`. Feature code uses the service only; stores and Redis stay in here.
  */
 @Module({
+  imports: [RedisModule],
   providers: [
     {
       provide: CountersStore,
-      inject: [countersConfig.KEY, redisConfig.KEY],
-      useFactory: async (counters: ConfigType<typeof countersConfig>, redis: ConfigType<typeof redisConfig>) => {
-        const store = await createCountersStore(counters, redis);
+      inject: [countersConfig.KEY, RedisConnections],
+      useFactory: async (counters: ConfigType<typeof countersConfig>, connections: RedisConnections) => {
+        const store = await createCountersStore(counters, connections);
         new Logger('Counters').log(`Counters store: ${store.kind}`);
         return store;
       },

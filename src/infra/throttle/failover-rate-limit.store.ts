@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import { type ConsumeResult, RateLimitStore, type TierLimit } from './rate-limit.store.js';
 import type { RedisRateLimitStore } from './redis-rate-limit.store.js';
-import { withTimeout } from '../../common/index.js';
+import { RedisGuard } from '../redis/index.js';
 
 export type ThrottleFailMode = 'local' | 'closed';
 
@@ -21,7 +21,10 @@ export interface FailoverOptions {
   failMode: ThrottleFailMode;
   /** A Redis call slower than this counts as a failure. */
   timeoutMs: number;
-  /** After a failure, how long to decide without asking Redis (a circuit breaker, so an outage costs no timeout per request). */
+  /**
+   * After a failure, how long to decide without asking Redis before one request probes it again
+   * (the breaker opens on the first failure, so an outage costs no timeout per request).
+   */
   cooldownMs?: number;
   /** Called once per request decided without Redis, with the fail mode that applied. */
   onFallback?: (mode: ThrottleFailMode) => void;
@@ -35,8 +38,7 @@ export interface FailoverOptions {
  */
 export class FailoverRateLimitStore extends RateLimitStore {
   private readonly logger = new Logger('Throttle');
-  private readonly cooldownMs: number;
-  private openUntil = 0;
+  private readonly guard: RedisGuard;
   private degraded = false;
 
   constructor(
@@ -45,7 +47,11 @@ export class FailoverRateLimitStore extends RateLimitStore {
     private readonly options: FailoverOptions,
   ) {
     super();
-    this.cooldownMs = options.cooldownMs ?? 1_000;
+    this.guard = new RedisGuard({
+      commandTimeoutMs: options.timeoutMs,
+      breakerThreshold: 1,
+      breakerHalfOpenMs: options.cooldownMs ?? 1_000,
+    });
   }
 
   consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
@@ -61,16 +67,16 @@ export class FailoverRateLimitStore extends RateLimitStore {
     client: string,
     tiers: readonly TierLimit[],
   ): Promise<ConsumeResult> {
-    if (this.redis.ready && Date.now() >= this.openUntil) {
+    if (this.redis.ready) {
       try {
-        const result = await withTimeout(this.redis[operation](client, tiers), this.options.timeoutMs, 'Redis');
+        const result = await this.guard.run(() => this.redis[operation](client, tiers));
         if (this.degraded) {
           this.degraded = false;
           this.logger.log('Redis answers again: rate limits are shared across instances again');
         }
         return result;
       } catch (error) {
-        this.openUntil = Date.now() + this.cooldownMs;
+        // A failure opened the breaker; while it is open the guard refuses at once (also a fallback).
         return this.fallback(operation, client, tiers, error);
       }
     }

@@ -1,6 +1,7 @@
-import { createClient, type RedisClientType } from '@redis/client';
+import type { RedisClientType } from '@redis/client';
 import { type ConsumeResult, RateLimitStore, type TierLimit, type TierState } from './rate-limit.store.js';
 import { runScript, whenReady } from '../../common/index.js';
+import { closeNodeRedisClient, createNodeRedisClient } from '../redis/index.js';
 import { SLIDING_WINDOW } from './sliding-window.script.js';
 
 /** What a quota lease asks the script for (`RedisRateLimitStore.lease`). */
@@ -33,7 +34,8 @@ export interface RedisRateLimitStoreOptions {
  * Redis Cluster slot, as a multi-key script requires.
  *
  * Commands fail fast instead of queueing while Redis is away (no offline queue, no resend), so the
- * caller's fail mode applies at once; the connection keeps retrying in the background.
+ * caller's fail mode applies at once; the connection keeps retrying in the background. Timeouts
+ * and the breaker are `FailoverRateLimitStore`'s (a `RedisGuard`).
  */
 export class RedisRateLimitStore extends RateLimitStore {
   readonly client: RedisClientType;
@@ -48,14 +50,7 @@ export class RedisRateLimitStore extends RateLimitStore {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
     // node-redis (`@redis/client`, as the cache uses): its EVALSHA costs about half
     // the CPU of ioredis's, which is most of what rate limiting costs per request.
-    this.client = createClient({
-      url: options.url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: this.connectTimeoutMs,
-        reconnectStrategy: (retries: number) => Math.min((retries + 1) * 100, 1_000),
-      },
-    });
+    this.client = createNodeRedisClient({ url: options.url }, { connectTimeoutMs: this.connectTimeoutMs });
     // Without a listener node-redis reports every failed reconnect as an unhandled 'error' event.
     this.client.on('error', () => undefined);
   }
@@ -84,11 +79,7 @@ export class RedisRateLimitStore extends RateLimitStore {
   }
 
   async close(): Promise<void> {
-    if (this.client.isReady) {
-      await this.client.close().catch(() => this.client.destroy());
-    } else if (this.client.isOpen) {
-      this.client.destroy();
-    }
+    await closeNodeRedisClient(this.client);
   }
 
   private keyOf(client: string, bucket: string): string {

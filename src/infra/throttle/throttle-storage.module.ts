@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { redisConfig, throttleConfig } from '../../config/index.js';
+import { throttleConfig } from '../../config/index.js';
 import { MetricsService } from '../metrics/index.js';
+import { RedisConnections, RedisModule } from '../redis/index.js';
 import { FailoverRateLimitStore } from './failover-rate-limit.store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import { QuotaLeaseRateLimitStore } from './quota-lease.js';
@@ -22,15 +23,16 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
 
   constructor(
     @Inject(throttleConfig.KEY) config: ConfigType<typeof throttleConfig>,
-    @Inject(redisConfig.KEY) redis: ConfigType<typeof redisConfig>,
+    connections: RedisConnections,
     metrics: MetricsService,
   ) {
     const local = new MemoryRateLimitStore({ maxEntries: config.localMaxKeys });
-    if (redis.url === undefined) {
+    if (connections.target === undefined) {
       this.store = local;
       return;
     }
-    this.redis = new RedisRateLimitStore({ url: redis.url, keyPrefix: redis.keyPrefix });
+    this.redis = new RedisRateLimitStore({ url: connections.target.url, keyPrefix: connections.keyPrefix });
+    connections.hold('throttle', this.redis.client);
     this.leases = new QuotaLeaseRateLimitStore(this.redis);
     this.store = new FailoverRateLimitStore(this.leases, local, {
       failMode: config.failMode,
@@ -53,6 +55,7 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
 
 /** Provides `RateLimitStore` (also a `ThrottlerStorage`) for the guard and `ThrottlerModule`. */
 @Module({
+  imports: [RedisModule],
   providers: [
     RateLimitStoreLifecycle,
     {

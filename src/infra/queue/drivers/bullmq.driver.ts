@@ -14,12 +14,12 @@ import {
   type JobsOptions,
   Queue,
   type QueueOptions,
-  type RedisOptions,
   type WorkerOptions,
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import { settlesWithin } from '../../../common/index.js';
 import type { QueueWorkerSettings } from '../../../config/index.js';
+import { ioredisConnection } from '../../redis/index.js';
 import { APP_BACKOFF_TYPE, backoffDelay, isAppBackoff } from '../backoff.js';
 import {
   type BackoffOptions,
@@ -49,20 +49,6 @@ export interface BullmqDriverOptions {
   keepFailedMs: number;
 }
 
-/** ioredis options from a redis:// URL (BullMQ takes options, not URLs). */
-export function redisOptionsFromUrl(url: string): RedisOptions {
-  const parsed = new URL(url);
-  const db = parsed.pathname.replace('/', '');
-  return {
-    host: parsed.hostname,
-    port: parsed.port ? Number(parsed.port) : 6379,
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(db ? { db: Number(db) } : {}),
-    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
-}
-
 /**
  * BullMQ over Redis or PostgreSQL (BullMQ 6's Postgres backend). The backend factory is passed to
  * each Queue and Worker rather than set process-wide, so apps on different backends can share a
@@ -76,18 +62,13 @@ export function bullmqBackendFactory(backend: BullmqBackend): BackendFactory {
 /** Connection options for producers: they fail fast while Redis is down instead of queueing commands. */
 function producerConnection(backend: BullmqBackend): ConnectionOptions {
   if (backend.kind === 'postgres') return postgresConnection(backend);
-  return {
-    ...redisOptionsFromUrl(backend.url),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-  };
+  return ioredisConnection({ url: backend.url }, 'fail-fast');
 }
 
 /** Connection options for workers: they wait out outages (`maxRetriesPerRequest: null`, as BullMQ requires). */
 export function workerConnection(backend: BullmqBackend): ConnectionOptions {
   if (backend.kind === 'postgres') return postgresConnection(backend);
-  return { ...redisOptionsFromUrl(backend.url), maxRetriesPerRequest: null };
+  return ioredisConnection({ url: backend.url }, 'wait');
 }
 
 function postgresConnection(backend: Extract<BullmqBackend, { kind: 'postgres' }>): ConnectionOptions {
@@ -201,13 +182,7 @@ export class BullmqQueueDriver implements QueueDriver {
     const { backend } = options;
     this.backend = backend;
     if (backend.kind === 'redis') {
-      this.epochClient = new Redis({
-        ...redisOptionsFromUrl(backend.url),
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        connectTimeout: 2000,
-      });
+      this.epochClient = new Redis({ ...ioredisConnection({ url: backend.url }, 'fail-fast'), lazyConnect: true });
       this.epochClient.on('error', () => undefined); // outages surface as rejected calls
     }
     this.queueOptions = {
@@ -288,12 +263,7 @@ export class BullmqQueueDriver implements QueueDriver {
   async checkStorage(): Promise<void> {
     const { backend } = this.options;
     if (backend.kind !== 'redis') return;
-    const client = new Redis({
-      ...redisOptionsFromUrl(backend.url),
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-    });
+    const client = new Redis({ ...ioredisConnection({ url: backend.url }, 'fail-fast'), lazyConnect: true });
     client.on('error', () => undefined);
     try {
       await client.connect();
