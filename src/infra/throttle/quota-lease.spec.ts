@@ -160,7 +160,9 @@ describe('QuotaLeaseRateLimitStore', () => {
             }
             const client = rng() < 0.8 ? 'busy' : 'other';
             const store = stores[Math.floor(rng() * instances)]!;
-            void store.consume(client, tiers).then((result) => {
+            // As the failover store calls it: a slot already held, else a call.
+            const leased = store.takeLeased(client, tiers);
+            void (leased ? Promise.resolve(leased) : store.consume(client, tiers)).then((result) => {
               if (!result.allowed) return;
               if (!admitted.has(client)) admitted.set(client, []);
               admitted.get(client)!.push(clock.now);
