@@ -41,8 +41,13 @@ interface Lease {
   lastSeen: number;
 }
 
-/** A lease stays in memory this many lease lengths after its client's last request. */
-const IDLE_LEASES = 40;
+/**
+ * A client's lease state stays in memory this many lease lengths after its last request (its
+ * demand needs the last one only), and at most this many clients have one: under a flood of
+ * distinct clients the others get the plain per-request decision.
+ */
+const IDLE_LEASES = 4;
+const MAX_LEASES = 100_000;
 
 /**
  * Rate-limit decisions without a Redis round trip per request, still exact across instances: an
@@ -122,6 +127,7 @@ export class QuotaLeaseRateLimitStore extends RateLimitStore {
     const id = `${client}\n${this.idOf(tiers)}`;
     let lease = this.leases.get(id);
     if (lease === undefined) {
+      if (this.leases.size >= MAX_LEASES) return this.exact(client, tiers);
       lease = newLease(client, tiers, this.clock());
       this.leases.set(id, lease);
     }
