@@ -41,4 +41,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 STOPSIGNAL SIGTERM
 # --no-allocation-site-pretenuring: a V8 option NODE_OPTIONS refuses, so it is on the command line
 # (and on the worker's: docker-compose.yml). Why: docs/benchmarks.md, "The first instance".
-CMD ["node", "--no-allocation-site-pretenuring", "dist/main.js"]
+# --import ./dist/telemetry.js: OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set, else nothing
+# (docs/tracing.md); it must come before the application's first import, hence the flag.
+CMD ["node", "--no-allocation-site-pretenuring", "--import", "./dist/telemetry.js", "dist/main.js"]

@@ -22,6 +22,7 @@ import {
   ShutdownState,
 } from './infra/http/index.js';
 import { AppLogger, installRequestContext, installRequestLogging, ROOT_LOGGER } from './infra/logging/index.js';
+import { installRequestTracing } from './infra/tracing/index.js';
 
 export interface CreateAppOptions {
   logger?: LogLevel[] | false;
@@ -71,6 +72,8 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   // Before NestFactory.create registers the middleware runner: everything after this hook (Nest
   // middleware, the other hooks, the cached-read fast path, the handlers) logs with the request id.
   installRequestContext(adapter.getInstance());
+  // Tracing on: the request's server span is named after its route template (nothing when off).
+  installRequestTracing(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(options.module ?? AppModule, adapter, {
     abortOnError: false,
     // Fastify's own JSON parser only (it rejects __proto__ keys); Nest would add a form parser too.

@@ -1,16 +1,23 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app.factory.js';
 import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './process-lifecycle.js';
-import { httpConfig } from './config/index.js';
-import { closeGracefully, ShutdownState } from './infra/http/index.js';
-import { startupLogger } from './infra/logging/index.js';
+import { databaseConfig, httpConfig } from './config/index.js';
+import { preparePgliteDataDir } from './infra/pglite-data-dir/index.js';
 
 const logger = new Logger('Bootstrap');
 
 async function bootstrap(): Promise<void> {
   exitOnInvalidEnvironment();
+  // A new embedded database is seconds of initdb: a worker thread creates it while the app's
+  // modules load (imported below, not above, so that they load after this line).
+  const database = databaseConfig();
+  if (database.driver === 'pglite') void preparePgliteDataDir(database.dataDir);
+  const [{ createApp }, { closeGracefully, ShutdownState }, { startupLogger }] = await Promise.all([
+    import('./app.factory.js'),
+    import('./infra/http/index.js'),
+    import('./infra/logging/index.js'),
+  ]);
   // Until the app's logger takes over, and if start-up fails: scrubbed lines, like every other.
   Logger.overrideLogger(startupLogger());
   const http = httpConfig();

@@ -1,5 +1,6 @@
 import type { INestApplicationContext, Logger } from '@nestjs/common';
 import { assertValidEnvironment, InvalidEnvironmentError } from './config/index.js';
+import { shutdownTracing } from './infra/tracing/index.js';
 
 /** Start-up's first step: a bad environment prints one message naming every bad variable and exits 1. */
 export function exitOnInvalidEnvironment(): void {
@@ -30,6 +31,8 @@ export function closeOnShutdownSignal(
     stopping = true;
     beforeClose(signal)
       .then(() => app.close())
+      // Spans still queued are exported before the exit (nothing to do with tracing off).
+      .then(() => shutdownTracing())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error('shutdown failed', error instanceof Error ? error.stack : error);

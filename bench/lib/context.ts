@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BenchOptions } from './options.js';
 import type { BenchDatabase } from './postgres.js';
 import { type RunningProcess, sparePort, startProcess, UnavailableError } from './processes.js';
@@ -24,7 +25,19 @@ export const RESULTS_DIR = join(ROOT, 'bench/results');
 export function productionNodeFlags(): string[] {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
     .scripts;
-  return (scripts['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
+  const words = (scripts['start:prod'] ?? '').split(/\s+/);
+  // `--import <preload>` names a file of dist/: `telemetryPreload` gives the build's own.
+  return words.filter((word, at) => word.startsWith('--') && word !== '--import' && words[at - 1] !== '--import');
+}
+
+/**
+ * `--import <build>/telemetry.js`, as start:prod runs it (OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT
+ * is set, else nothing); none for a build from before it existed.
+ */
+export function telemetryPreload(entry: string): string[] {
+  const preload = resolve(dirname(entry), 'telemetry.js');
+  // A URL: `--import` reads a bare relative path (`bench/dist/…`) as a package name.
+  return existsSync(preload) ? ['--import', pathToFileURL(preload).href] : [];
 }
 
 /** Everything scenarios share during one run. */
@@ -93,6 +106,7 @@ export async function startService(
     logDir: RESULTS_DIR,
     nodeArgs: [
       ...productionNodeFlags(),
+      ...telemetryPreload(build.entry ?? SERVICE_ENTRY),
       ...(ctx.options.profile
         ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`]
         : []),

@@ -2,4 +2,4 @@
 export { minutes, seconds } from './duration.js';
 export { type RedisScript, redisScript, runScript, whenReady } from './redis-scripts.js';
 export { settlesWithin, TimeoutError, withTimeout } from './timeout.js';
-export { IsOmittable, IsText, ToBoolean, ToInteger } from './validation.js';
+export { IsOmittable, IsText, IsTimestamp, ToBoolean, ToInteger } from './validation.js';

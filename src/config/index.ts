@@ -12,6 +12,7 @@ import { productionProblems } from './production-checks.js';
 import { queueConfig, queueEnvSchema } from './queue.config.js';
 import { redisConfig, redisEnvSchema } from './redis.config.js';
 import { throttleConfig, throttleEnvSchema } from './throttle.config.js';
+import { tracingConfig, tracingEnvSchema, tracingSettings } from './tracing.config.js';
 import { webhooksConfig, webhooksEnvSchema } from './webhooks.config.js';
 
 export {
@@ -25,6 +26,8 @@ export {
   queueConfig,
   redisConfig,
   throttleConfig,
+  tracingConfig,
+  tracingSettings,
   webhooksConfig,
 };
 export { AppConfigModule } from './app-config.module.js';
@@ -34,6 +37,7 @@ export { parseRedisUrl, type RedisEndpoint } from './redis.config.js';
 export type { ApiKey } from './auth.config.js';
 export type { DatabaseConfig } from './database.config.js';
 export type { QueueWorkerSettings, WorkerProfile } from './queue.config.js';
+export type { TracingSettings } from './tracing.config.js';
 
 export type HttpConfig = ConfigType<typeof httpConfig>;
 export type RedisConfig = ConfigType<typeof redisConfig>;
@@ -58,6 +62,7 @@ const schemas = [
   authEnvSchema,
   countersEnvSchema,
   idempotencyEnvSchema,
+  tracingEnvSchema,
 ];
 
 /**

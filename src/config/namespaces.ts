@@ -8,6 +8,7 @@ import { mailConfig } from './mail.config.js';
 import { queueConfig } from './queue.config.js';
 import { redisConfig } from './redis.config.js';
 import { throttleConfig } from './throttle.config.js';
+import { tracingConfig } from './tracing.config.js';
 import { webhooksConfig } from './webhooks.config.js';
 
 // Apart from index.ts so that AppConfigModule (which index.ts exports) can load them without a cycle.
@@ -24,4 +25,5 @@ export const configNamespaces = [
   authConfig,
   countersConfig,
   idempotencyConfig,
+  tracingConfig,
 ];

@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { AppModule } from '../../src/app.module.js';
 import { CacheAsideInterceptor } from '../../src/infra/cache/cache-aside.interceptor.js';
 import { CacheService } from '../../src/infra/cache/cache.service.js';
+import { CachedReadPort } from '../../src/infra/cache/cached-read.port.js';
 import { Cached } from '../../src/infra/cache/cached.decorator.js';
 import { bootTestApp, problemOf, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -183,7 +184,8 @@ describe('cached-read fast path', () => {
     const headers = client();
     // The route's first request teaches the fast path about it.
     expect((await api.request(`/v1/products/${randomUUID()}`, { headers })).status).toBe(404);
-    const lookup = vi.spyOn(CacheService.prototype, 'lookup');
+    const lookup = vi.spyOn(CachedReadPort.prototype, 'read');
+    const resolve = vi.spyOn(CacheService.prototype, 'resolve');
     const intercept = vi.spyOn(CacheAsideInterceptor.prototype, 'intercept');
     const missing = `/v1/products/${randomUUID()}`;
     const first = await api.request(missing, { headers });
@@ -196,6 +198,8 @@ describe('cached-read fast path', () => {
     // Both went the full way (a cached 404 is rendered by Nest), each with one store read and one decision.
     expect(intercept).toHaveBeenCalledTimes(2);
     expect(lookup).toHaveBeenCalledTimes(2);
+    // The interceptor resolved each with the fast path's lookup, not a read of its own.
+    expect(resolve.mock.calls.map((call) => call[3] !== undefined)).toEqual([true, true]);
     expect(second.headers.get('ratelimit')).toMatch(/^"default";r=3;t=(59|60)$/);
   });
 });

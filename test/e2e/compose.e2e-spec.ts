@@ -22,6 +22,7 @@ interface ComposeService {
   healthcheck?: { test?: string[]; disable?: boolean };
   depends_on?: Record<string, { condition: string }>;
   ports?: unknown[];
+  profiles?: string[];
 }
 
 /**
@@ -54,7 +55,18 @@ describe('docker-compose.yml', () => {
 
   it('runs two API replicas behind nginx, a worker, postgres 16, redis 7 and mailpit, in dependency order', async () => {
     const { services } = await resolvedCompose();
-    expect(Object.keys(services).sort()).toEqual(['api-1', 'api-2', 'mailpit', 'nginx', 'postgres', 'redis', 'worker']);
+    // jaeger: only with `--profile tracing` (docs/tracing.md).
+    expect(Object.keys(services).sort()).toEqual([
+      'api-1',
+      'api-2',
+      'jaeger',
+      'mailpit',
+      'nginx',
+      'postgres',
+      'redis',
+      'worker',
+    ]);
+    expect(services.jaeger).toMatchObject({ profiles: ['tracing'] });
 
     for (const name of ['api-1', 'api-2']) {
       const api = services[name]!;
@@ -71,7 +83,7 @@ describe('docker-compose.yml', () => {
     }
     expect(services.worker).toMatchObject({
       image: 'nest-service:latest',
-      command: ['node', '--no-allocation-site-pretenuring', 'dist/worker.js'],
+      command: ['node', '--no-allocation-site-pretenuring', '--import', './dist/telemetry.js', 'dist/worker.js'],
       environment: { WORKERS: 'true', SMTP_URL: 'smtp://mailpit:1025' },
       depends_on: { mailpit: { condition: 'service_healthy' }, postgres: { condition: 'service_healthy' } },
     });
@@ -120,7 +132,9 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/NODE_ENV=production/);
     expect(runtime).toMatch(/^HEALTHCHECK .*\n?.*\/health\/live/m);
     // The V8 flag NODE_OPTIONS refuses (docs/benchmarks.md, "The first instance").
-    expect(runtime).toMatch(/^CMD \["node", "--no-allocation-site-pretenuring", "dist\/main\.js"\]$/m);
+    expect(runtime).toMatch(
+      /^CMD \["node", "--no-allocation-site-pretenuring", "--import", "\.\/dist\/telemetry\.js", "dist\/main\.js"\]$/m,
+    );
     // USER comes before the command, so nothing runs as root at runtime.
     expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('CMD ['));
   });

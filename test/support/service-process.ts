@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sparePort } from './redis-server.js';
 import { UNTHROTTLED } from './unthrottled.js';
 
 const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
+/** The preload every start script and the image run (OpenTelemetry when an OTLP endpoint is set). */
 
 /** The built service (`dist/main.js`, from `npm run build`) running as a child process. */
 export interface ServiceProcess {
@@ -17,10 +19,23 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `dist/main.js` with exactly `env` (plus PATH); does not wait for readiness. */
-export async function spawnService(env: Record<string, string>): Promise<ServiceProcess> {
+export interface SpawnOptions {
+  /** Another build's entry (a generated copy's `dist/main.js`); its own `telemetry.js` is preloaded. */
+  main?: string;
+  /** Imported before the telemetry preload. */
+  preloads?: string[];
+}
+
+/**
+ * Runs `dist/main.js` (or `options.main`) as the start scripts do (`--import <its dist>/telemetry.js`),
+ * with exactly `env` (plus PATH); does not wait for readiness.
+ */
+export async function spawnService(env: Record<string, string>, options: SpawnOptions = {}): Promise<ServiceProcess> {
   const port = env.PORT ?? String(await sparePort());
-  const child = spawn(process.execPath, [MAIN], {
+  const main = options.main ?? MAIN;
+  const telemetry = join(dirname(main), 'telemetry.js');
+  const imports = [...(options.preloads ?? []), telemetry].flatMap((file) => ['--import', file]);
+  const child = spawn(process.execPath, [...imports, main], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: port, ...UNTHROTTLED, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,8 +59,12 @@ export async function spawnService(env: Record<string, string>): Promise<Service
 }
 
 /** Spawns the service and waits until `/health/ready` answers 200 (or fails with its output). */
-export async function startService(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
-  const service = await spawnService(env);
+export async function startService(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  options: SpawnOptions = {},
+): Promise<ServiceProcess> {
+  const service = await spawnService(env, options);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (service.child.exitCode !== null) throw new Error(`service exited early:\n${service.output()}`);

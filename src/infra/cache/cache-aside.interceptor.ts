@@ -5,37 +5,17 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastValueFrom, type Observable, of } from 'rxjs';
 import { etagOf, ifNoneMatchHits, ProblemException } from '../http/index.js';
-import { hasQueryParameters, QueryValidator } from './cache-key.js';
+import { annotateSpan } from '../tracing/index.js';
 import type { CacheRecord } from './cache-record.js';
-import type { CachedOptions } from './cache.options.js';
-import { CACHED_OPTIONS } from './cache.tokens.js';
-import { type CachePolicy, CacheService, type Loaded, type Lookup, type Resolved } from './cache.service.js';
+import { CacheService } from './cache.service.js';
+import type { Loaded, Resolved } from './cache.types.js';
+import { type CachedRoute, CachedRoutes } from './cached-route.js';
 import { NotModifiedException } from './not-modified.filter.js';
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-
-/** What `@Cached` says for one handler, worked out once. */
-export interface CachedRoute {
-  options: CachedOptions<object>;
-  /** Validates the query before the key is built (routes with `query`). */
-  queryValidator?: QueryValidator<object>;
-  policy: CachePolicy;
-  /** Untagged entries carry the entity's version, hence an ETag. */
-  etag: boolean;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** A cache lookup already made for this request (by the cached-read fast path), with its key. */
-    cacheLookup?: { key: string; lookup: Lookup };
-    /** This request's cache key, worked out once (the fast path and the interceptor share it). */
-    cacheKey?: Promise<string | undefined>;
-  }
-}
 
 /**
  * The interceptor behind `@Cached`. It answers from the stored, already serialised body, so a hit
@@ -43,25 +23,24 @@ declare module 'fastify' {
  */
 @Injectable()
 export class CacheAsideInterceptor implements NestInterceptor {
-  private readonly routes = new WeakMap<object, CachedRoute | null>();
-
   constructor(
     private readonly cache: CacheService,
-    private readonly reflector: Reflector,
+    private readonly routes: CachedRoutes,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const route = this.routeOf(context);
+    const route = this.routes.of(context.getHandler(), context.getClass());
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     if (route === null || (request.method !== 'GET' && request.method !== 'HEAD')) return next.handle();
-    const key = await this.keyOf(route, request);
+    // The fast path's read of this request, when it passed the request on: not read again.
+    const ahead = this.routes.lookupOf(request);
+    const key = ahead?.key ?? (await this.routes.keyOf(route, request));
     // Parameters the pipes refuse: the handler's pipes answer (400), and no cache is consulted.
     if (key === undefined) return next.handle();
     const reply = http.getResponse<FastifyReply>();
     let resolved: Resolved;
     try {
-      const ahead = request.cacheLookup?.key === key ? request.cacheLookup.lookup : undefined;
       resolved = await this.cache.resolve(key, route.policy, () => this.load(next), ahead);
     } catch (error) {
       // The handler failed (400, 503…): nothing was stored, and the answer says it went past the cache.
@@ -71,17 +50,10 @@ export class CacheAsideInterceptor implements NestInterceptor {
     return of(this.answer(resolved, request, reply, route));
   }
 
-  /**
-   * The request's cache key, from its validated parameters (see `CachedOptions.key`); undefined
-   * when the request must not be answered from the cache. Worked out once per request.
-   */
-  keyOf(route: CachedRoute, request: FastifyRequest): Promise<string | undefined> {
-    request.cacheKey ??= keyFromRequest(route, request);
-    return request.cacheKey;
-  }
-
   private answer(resolved: Resolved, request: FastifyRequest, reply: FastifyReply, route: CachedRoute): string {
     const { record } = resolved;
+    // hit, miss, collapsed, stale or bypass, on the request's span (tracing on).
+    annotateSpan({ 'cache.outcome': resolved.outcome });
     void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, resolved));
     if (record.status === 404) throw new ProblemException(404, record.body);
     if (notModified(route, record, request, reply)) throw new NotModifiedException();
@@ -102,38 +74,6 @@ export class CacheAsideInterceptor implements NestInterceptor {
       throw error;
     }
   }
-
-  /** The handler's `@Cached` route, worked out on its first request. */
-  routeOf(context: ExecutionContext): CachedRoute | null {
-    const handler = context.getHandler();
-    let route = this.routes.get(handler);
-    if (route === undefined) {
-      const options = this.reflector.get<CachedOptions<object> | undefined>(CACHED_OPTIONS, handler);
-      route = options
-        ? {
-            options,
-            queryValidator: options.query && new QueryValidator(options.query),
-            policy: {
-              ttlMs: options.ttl,
-              tags: options.tags,
-              name: options.name ?? `${context.getClass().name}.${handler.name}`,
-            },
-            etag: (options.tags ?? []).length === 0,
-          }
-        : null;
-      this.routes.set(handler, route);
-    }
-    return route;
-  }
-}
-
-async function keyFromRequest(
-  { options, queryValidator }: CachedRoute,
-  request: FastifyRequest,
-): Promise<string | undefined> {
-  if (queryValidator === undefined) return hasQueryParameters(request) ? undefined : options.key(request, {});
-  const query = await queryValidator.validate(request);
-  return query === undefined ? undefined : options.key(request, query);
 }
 
 /**

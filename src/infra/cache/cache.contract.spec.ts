@@ -5,12 +5,14 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL } from '../../../test/support/services.js';
 import { ProblemException } from '../http/problem.js';
 import type { CacheBehaviour } from './cache.options.js';
-import { CacheService, type Loaded } from './cache.service.js';
+import { CacheService } from './cache.service.js';
+import type { Loaded } from './cache.types.js';
 import type { CacheStore, WriteOptions } from './cache.store.js';
 import type { CacheRecord } from './cache-record.js';
 import { DEFAULT_IN_PROCESS_BOUNDS, MemoryCacheStore } from './memory.store.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
+import { RedisInvalidationChannel } from './redis-invalidation.channel.js';
 
 /**
  * ONE contract for CacheService, run against every store. Each variant gives two services that
@@ -59,7 +61,7 @@ const variants: Variant[] = [
     pair: async (prefix) => {
       const tiers = [redisStore(prefix), redisStore(prefix)];
       await Promise.all(tiers.map((s) => s.ready(5000)));
-      const stores = tiers.map((l2) => new TieredCacheStore(l2, 5000));
+      const stores = tiers.map((l2) => new TieredCacheStore(l2, new RedisInvalidationChannel(l2), 5000));
       await Promise.all(stores.map((s) => s.connect(5000)));
       return [stores[0]!, stores[1]!];
     },

@@ -7,9 +7,12 @@ import { CACHE_MODULE_OPTIONS, ConfigurableCacheModule } from './cache.module-de
 import type { CacheBehaviour, CacheModuleOptions } from './cache.options.js';
 import { CacheService } from './cache.service.js';
 import { CacheStore } from './cache.store.js';
+import { CachedReadPort } from './cached-read.port.js';
+import { CachedRoutes } from './cached-route.js';
 import { CACHE_BEHAVIOUR } from './cache.tokens.js';
 import { type InProcessBounds, MemoryCacheStore } from './memory.store.js';
 import { NotModifiedFilter } from './not-modified.filter.js';
+import { RedisInvalidationChannel } from './redis-invalidation.channel.js';
 import { RedisCacheStore } from './redis.store.js';
 import { TieredCacheStore } from './tiered.store.js';
 import { type CachedAggregate, WriteThroughListener, WriteThroughRegistry } from './write-through.js';
@@ -35,7 +38,7 @@ export async function createCacheStore(
       redis.connect();
       await redis.ready(CONNECT_WAIT_MS);
       if (!options.l1TtlMs) return redis;
-      const tiered = new TieredCacheStore(redis, options.l1TtlMs, options.bounds);
+      const tiered = new TieredCacheStore(redis, new RedisInvalidationChannel(redis), options.l1TtlMs, options.bounds);
       await tiered.connect(CONNECT_WAIT_MS);
       return tiered;
     }
@@ -125,10 +128,13 @@ export class CacheFeatureModule {}
     CacheService,
     WriteThroughRegistry,
     WriteThroughListener,
+    CachedRoutes,
     CacheAsideInterceptor,
+    CachedReadPort,
     NotModifiedFilter,
   ],
-  exports: [CacheService, WriteThroughRegistry, CacheAsideInterceptor, NotModifiedFilter],
+  // CachedRoutes: `@Cached` routes' interceptors, made in the feature modules, share its hand-overs.
+  exports: [CacheService, WriteThroughRegistry, CachedRoutes, CacheAsideInterceptor, CachedReadPort, NotModifiedFilter],
 })
 export class CacheModule extends ConfigurableCacheModule {
   /**

@@ -25,8 +25,13 @@ export interface CacheBehaviour {
   leaseTtlMs?: number;
   /** XFetch β: > 1 refreshes hot keys earlier, < 1 later. */
   refreshBeta?: number;
-  /** Name in `Cache-Status` (RFC 9211). */
+  /** Name in `Cache-Status` (RFC 9211); `app` when omitted. */
   cacheName?: string;
+}
+
+/** The name the cache answers with in `Cache-Status`. */
+export function cacheNameOf(behaviour: CacheBehaviour): string {
+  return behaviour.cacheName ?? 'app';
 }
 
 /**

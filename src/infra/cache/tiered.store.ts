@@ -1,43 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import { Logger } from '@nestjs/common';
-import type { RedisClientType } from '@redis/client';
-import { settlesWithin } from '../../common/index.js';
 import { BoundedEntries, stringBytes } from './bounded-entries.js';
 import type { CacheRecord } from './cache-record.js';
 import type { CacheStore, StoreRead, StoreStatus, WriteMode, WriteOptions } from './cache.store.js';
 import { DEFAULT_IN_PROCESS_BOUNDS, type InProcessBounds } from './memory.store.js';
-import type { RedisCacheStore } from './redis.store.js';
+import type { InvalidationChannel } from './invalidation-channel.js';
 
 interface L1Slot {
   read: StoreRead;
   tags: readonly string[];
 }
 
-const CHANNEL = 'cache-invalidate';
-
 /**
- * An in-process tier (L1) in front of the Redis store. Reads served from L1 cost no round trip.
- * Every change made through any instance (write, delete, tag bump) is published on Redis pub/sub
- * and drops the entry from every other instance's L1.
+ * An in-process tier (L1) in front of a shared store (L2: Redis). Reads served from L1 cost no
+ * round trip. Every change made through any instance (write, delete, tag bump) is published on
+ * the invalidation channel and drops the entry from every other instance's L1.
  *
  * The bound this introduces: another instance may serve the previous value until the invalidation
- * reaches it (pub/sub delivery, normally well under a millisecond on a LAN), and never longer than
- * `l1TtlMs`. While the subscription is down L1 is bypassed, and it is emptied when it comes back,
- * so a lost message cannot extend that bound.
+ * reaches it (on Redis pub/sub, one message delivery), and never longer than `l1TtlMs`. While the
+ * channel is not live L1 is bypassed, and it is emptied when delivery restarts, so a lost message
+ * cannot extend that bound.
  */
 export class TieredCacheStore implements CacheStore {
   readonly kind = 'tiered' as const;
-  private readonly logger = new Logger('Cache');
   private readonly origin = randomUUID();
   private readonly l1: BoundedEntries<L1Slot>;
   private readonly byTag = new Map<string, Set<string>>();
-  private readonly subscriber: RedisClientType;
-  /** Bumped by every invalidation: a Redis read that raced one must not refill L1 with what it read. */
+  /** Bumped by every invalidation: an L2 read that raced one must not refill L1 with what it read. */
   private epoch = 0;
-  private subscribed = false;
 
   constructor(
-    private readonly l2: RedisCacheStore,
+    private readonly l2: CacheStore,
+    private readonly channel: InvalidationChannel,
     private readonly l1TtlMs: number,
     private readonly bounds: InProcessBounds = DEFAULT_IN_PROCESS_BOUNDS,
   ) {
@@ -47,28 +40,18 @@ export class TieredCacheStore implements CacheStore {
       (key, slot) => stringBytes(key, slot.read.record?.body ?? ''),
       (key, slot) => this.untag(key, slot),
     );
-    this.subscriber = l2.client.duplicate();
-    this.subscriber.on('error', () => {
-      // The main client logs outages; while this one is down L1 is bypassed.
-    });
-    this.subscriber.on('ready', () => this.clearL1());
   }
 
   /** Subscribes to the invalidation channel, waiting at most `waitMs` (L1 stays bypassed until then). */
   async connect(waitMs: number): Promise<void> {
-    const subscribed = this.subscriber
-      .connect()
-      .then(() => this.subscriber.subscribe(this.l2.channelName(CHANNEL), (message) => this.onMessage(message)))
-      .then(() => {
-        this.subscribed = true;
-        this.clearL1();
-      })
-      .catch((error: unknown) => this.logger.warn(`Cache invalidation channel unavailable: ${String(error)}`));
-    await settlesWithin(subscribed, waitMs);
+    await this.channel.subscribe(
+      { message: (message) => this.onMessage(message), resync: () => this.clearL1() },
+      waitMs,
+    );
   }
 
   async read(key: string, tags: readonly string[]): Promise<StoreRead> {
-    const live = this.subscribed && this.subscriber.isReady;
+    const live = this.channel.live;
     if (live) {
       const slot = this.l1.get(key);
       if (slot !== undefined) return slot.read;
@@ -122,14 +105,13 @@ export class TieredCacheStore implements CacheStore {
 
   async close(): Promise<void> {
     this.clearL1();
-    if (this.subscriber.isReady) await this.subscriber.close().catch(() => this.subscriber.destroy());
-    else if (this.subscriber.isOpen) this.subscriber.destroy();
+    await this.channel.close();
     await this.l2.close();
   }
 
   /** A write-through's invalidation goes out the way its write did (`commit`: past an open breaker). */
   private async broadcast(change: string, mode?: WriteMode): Promise<void> {
-    await this.l2.publish(CHANNEL, `${this.origin}|${change}`, mode);
+    await this.channel.publish(`${this.origin}|${change}`, mode);
   }
 
   private onMessage(message: string): void {

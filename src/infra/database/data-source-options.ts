@@ -4,6 +4,7 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresDataSourceOptions as PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions.js';
 import type { DatabaseConfig } from '../../config/index.js';
+import { preparePgliteDataDir, type DataDirOrigin } from '../pglite-data-dir/index.js';
 import { migrations } from './migrations/index.js';
 
 type EntityList = NonNullable<DataSourceOptions['entities']>;
@@ -50,11 +51,15 @@ export class EmbeddedDataSource extends DataSource {
   constructor(
     options: PostgresConnectionOptions,
     private readonly pglite: PGlite,
+    /** Whether this start created the database or found it. */
+    readonly dataDirOrigin: DataDirOrigin,
   ) {
     super(options);
   }
 
   static async open(dataDir: string, entities: EntityList): Promise<EmbeddedDataSource> {
+    // Created in a worker, atomically, and usually already under way (main.ts starts it first).
+    const origin = await preparePgliteDataDir(dataDir);
     const pglite = await PGlite.create({ dataDir: resolve(dataDir) });
     const pgConfig = createPgConfig(pglite);
     return new EmbeddedDataSource(
@@ -65,6 +70,7 @@ export class EmbeddedDataSource extends DataSource {
         extra: { ...pgConfig, connection: pgConfig.connection, max: 1 },
       },
       pglite,
+      origin,
     );
   }
 

@@ -34,9 +34,9 @@ type ModuleOptions = TypeOrmModuleOptions & { type: 'postgres'; databaseConfig: 
         await dataSource.initialize();
         await runMigrationsExclusively(dataSource, { lock: config.driver === 'postgres' });
         logger.log(
-          config.driver === 'postgres'
-            ? 'Connected to PostgreSQL'
-            : `Embedded PostgreSQL (PGlite) in ${config.dataDir}`,
+          config.driver === 'pglite' && dataSource instanceof EmbeddedDataSource
+            ? `Embedded PostgreSQL (PGlite) in ${dataSource.dataDirOrigin === 'created' ? 'a new' : 'its'} data directory ${config.dataDir}`
+            : 'Connected to PostgreSQL',
         );
         return dataSource;
       },

@@ -17,6 +17,12 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return driverError?.code === '23505' && (constraint === undefined || driverError.constraint === constraint);
 }
 
+/** SQLSTATE 23503, optionally on one named foreign key (e.g. `orders_product_id_fkey`): a reference to a missing row. */
+export function isForeignKeyViolation(error: unknown, constraint?: string): boolean {
+  const driverError = driverErrorOf(error);
+  return driverError?.code === '23503' && (constraint === undefined || driverError.constraint === constraint);
+}
+
 /** Any integrity constraint violation (class 23): the client's request conflicts with stored data. */
 export function isConstraintViolation(error: unknown): boolean {
   return driverErrorOf(error)?.code?.startsWith('23') ?? false;

@@ -1,42 +1,16 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import {
-  GUARDS_METADATA,
-  HEADERS_METADATA,
-  HTTP_CODE_METADATA,
-  INTERCEPTORS_METADATA,
-  REDIRECT_METADATA,
-  RENDER_METADATA,
-  SSE_METADATA,
-} from '@nestjs/common/constants.js';
-import { ApplicationConfig, HttpAdapterHost, Reflector } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiKeyGuard } from '../auth/index.js';
-import {
-  CacheAsideInterceptor,
-  type CachedRoute,
-  CacheService,
-  cacheStatusOf,
-  JSON_CONTENT_TYPE,
-  notModified,
-} from '../cache/index.js';
-import { isApiPath } from '../http/index.js';
-import { clientKeyOf, RateLimitGuard, rateLimitPolicy, type TierLimit } from '../throttle/index.js';
-
-/** Handler decorators whose effect (status, headers, rendering) Nest applies on every answer, hits included. */
-const RESPONSE_SHAPING_METADATA = [
-  HEADERS_METADATA,
-  HTTP_CODE_METADATA,
-  REDIRECT_METADATA,
-  RENDER_METADATA,
-  SSE_METADATA,
-];
+import { ApiKeyGuard, ApiKeys } from '../auth/index.js';
+import { type CachedRoute, CachedReadPort } from '../cache/index.js';
+import { type ConsumeResult, type ReadRateLimit, RateLimitGuard, ReadRateLimitPort } from '../throttle/index.js';
+import { annotateSpan, withoutSpans } from '../tracing/index.js';
+import { GUARDS_KEY, INTERCEPTORS_KEY, RESPONSE_SHAPING_KEYS } from './enhancer-keys.js';
 
 /** What the fast path needs to answer one route. */
 interface FastRoute {
   cached: CachedRoute;
-  /** The route's rate-limit tiers (empty: not limited), and their `RateLimit-Policy` field. */
-  tiers: TierLimit[];
-  rateLimitPolicy: string;
+  limit: ReadRateLimit;
 }
 
 /**
@@ -44,35 +18,40 @@ interface FastRoute {
  * router, guards and interceptors: the API key is identified, the rate limit decided and the
  * entry read in parallel (two Redis commands in flight, one round trip of latency), and a fresh
  * hit is sent as it is stored, with the same headers the full path sends (`RateLimit-*`,
- * `Cache-Status`, `ETag`, 304 on `If-None-Match`).
+ * `Cache-Status`, `ETag`, 304 on `If-None-Match`). It sees the cache and the throttle only
+ * through their ports (`CachedReadPort`, `ReadRateLimitPort`).
  *
  * Anything else goes on through Nest as usual, carrying what was already done: a miss, a stale or
  * 404 entry, an entry due for refresh-ahead, a refused or undecided rate limit, a store error. The
- * cache interceptor then reuses the lookup and the throttle guard the decision, so nothing is read
- * or counted twice.
+ * ports hand the read to the cache interceptor and the decision to the throttle guard, so nothing
+ * is read or counted twice.
  *
  * Safe by construction: a route is answered here only once a request has gone through Nest and
- * shown that nothing would be skipped. As a global guard (the last one) this class learns, for
- * each route, whether its only guards are the API-key and rate-limit guards (global or route
- * level), its only interceptor is `CacheAsideInterceptor`, it has no `@Header`/`@HttpCode`-style
+ * shown that nothing would be skipped. As a global guard (in any position among them) this class
+ * learns, for each route, whether its only guards are the API-key and rate-limit guards (global
+ * or route level), its only interceptor is the cache's, it has no `@Header`/`@HttpCode`-style
  * decorator, and its rate limits are constants. A route with a guard of its own (roles,
  * tenants…), another interceptor, a response-shaping decorator or a dynamic limit is never
- * answered here, so adding one to a route can never be bypassed by a cache hit.
+ * answered here, so adding one to a route can never be bypassed by a cache hit. Global guards and
+ * interceptors are found among the providers (`APP_GUARD`, `APP_INTERCEPTOR`): one added with
+ * `app.useGlobalGuards()` or `useGlobalInterceptors()` is not seen, so register them as providers
+ * (as every module here does).
  */
 @Injectable()
 export class CachedReadFastPath implements CanActivate, OnModuleInit {
   private readonly logger = new Logger('CachedReadFastPath');
   /** Per route (Fastify's route config object): how to answer it here, or null for "never". */
   private readonly routes = new WeakMap<object, FastRoute | null>();
+  /** Whether the app's global guards and interceptors leave the fast path possible; read once. */
+  private globalsKnown: boolean | undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly applicationConfig: ApplicationConfig,
+    private readonly discovery: DiscoveryService,
     private readonly reflector: Reflector,
-    private readonly cache: CacheService,
-    private readonly cacheInterceptor: CacheAsideInterceptor,
-    private readonly apiKeys: ApiKeyGuard,
-    private readonly rateLimit: RateLimitGuard,
+    private readonly cache: CachedReadPort,
+    private readonly apiKeys: ApiKeys,
+    private readonly rateLimit: ReadRateLimitPort,
   ) {}
 
   onModuleInit(): void {
@@ -106,56 +85,74 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
     return true;
   }
 
-  /** Resolves to true when it answered the request. */
+  /** Resolves to true when it answered the request; else the ports have handed over what was done. */
   private async answer(request: FastifyRequest, reply: FastifyReply, route: FastRoute): Promise<boolean> {
     this.apiKeys.identify(request);
-    const limited = route.tiers.length > 0;
-    const deciding = limited ? this.rateLimit.decide(clientKeyOf(request), route.tiers) : undefined;
-    // The guard awaits the same decision if the request goes on (and answers its failure: 503).
-    if (deciding !== undefined) request.rateLimitDecision = deciding;
-    const decided = deciding?.catch(() => undefined);
-    // Undefined: parameters the pipes refuse; the full path answers them, without the cache.
-    const key = await this.cacheInterceptor.keyOf(route.cached, request);
-    if (key === undefined) return false;
-    const [decision, lookup] = await Promise.all([decided, this.cache.lookup(key, route.cached.policy)]);
-    const record = lookup.fresh;
-    const servable = record !== undefined && record.status === 200 && !lookup.refreshDue;
-    if (!servable || (limited && decision?.allowed !== true)) {
-      request.cacheLookup = { key, lookup };
-      return false;
+    const limited = route.limit.tiers.length > 0;
+    // The hottest request: its Redis commands (rate limit, cache read) get no span each (tracing
+    // on); the outcomes go on the request's span as attributes instead.
+    const deciding = limited ? withoutSpans(() => this.rateLimit.decide(request, route.limit)) : undefined;
+    try {
+      const decided = deciding?.catch(() => undefined);
+      // Undefined: parameters the pipes refuse; the full path answers them, without the cache.
+      const key = await this.cache.keyOf(route.cached, request);
+      if (key === undefined) return this.goOn(request, deciding);
+      const [decision, lookup] = await Promise.all([decided, withoutSpans(() => this.cache.read(route.cached, key))]);
+      const record = this.cache.servable(lookup);
+      if (record === undefined || (limited && decision?.allowed !== true)) {
+        this.cache.handOver(request, lookup);
+        return this.goOn(request, deciding);
+      }
+      if (decision !== undefined) this.rateLimit.admit(decision, reply, route.limit);
+      annotateSpan({ 'cache.outcome': 'hit' });
+      this.cache.send(route.cached, record, request, reply);
+      return true;
+    } catch (error) {
+      this.goOn(request, deciding);
+      throw error;
     }
-    if (decision !== undefined) this.rateLimit.admit(decision, reply, route.rateLimitPolicy);
-    this.cache.count(route.cached.policy.name, 'hit');
-    void reply.header('cache-status', cacheStatusOf(this.cache.cacheName, { record, outcome: 'hit', stored: false }));
-    if (notModified(route.cached, record, request, reply)) void reply.code(304).send();
-    else void reply.header('content-type', JSON_CONTENT_TYPE).send(record.body);
-    return true;
+  }
+
+  /** The guard awaits the same decision if the request goes on (and answers its failure: 503). */
+  private goOn(request: FastifyRequest, deciding: Promise<ConsumeResult> | undefined): false {
+    if (deciding !== undefined) this.rateLimit.handOver(request, deciding);
+    return false;
   }
 
   private eligible(context: ExecutionContext, request: FastifyRequest): FastRoute | null {
-    const cached = this.cacheInterceptor.routeOf(context);
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    const cached = this.cache.routeOf(handler, controller);
     if (cached === null) return null;
-    const targets = [context.getHandler(), context.getClass()];
-    const routeGuards = this.reflector.getAllAndMerge<unknown[]>(GUARDS_METADATA, targets);
-    const routeInterceptors = this.reflector.getAllAndMerge<unknown[]>(INTERCEPTORS_METADATA, targets);
+    const targets = [handler, controller];
     const known = new Set<unknown>([ApiKeyGuard, RateLimitGuard, CachedReadFastPath]);
-    const onlyKnownGuards =
-      routeGuards.every((guard) => known.has(guard)) &&
-      this.applicationConfig.getGlobalGuards().every((guard) => known.has(guard.constructor)) &&
-      this.applicationConfig.getGlobalRequestGuards().length === 0;
-    const onlyCacheInterceptor =
-      routeInterceptors.every((interceptor) => interceptor === CacheAsideInterceptor) &&
-      this.applicationConfig.getGlobalInterceptors().length === 0 &&
-      this.applicationConfig.getGlobalRequestInterceptors().length === 0;
+    const routeGuards = this.reflector.getAllAndMerge<unknown[]>(GUARDS_KEY, targets);
+    const routeInterceptors = this.reflector.getAllAndMerge<unknown[]>(INTERCEPTORS_KEY, targets);
+    const onlyKnownGuards = routeGuards.every((guard) => known.has(guard));
+    const onlyCacheInterceptor = routeInterceptors.every((interceptor) => interceptor === this.cache.interceptor);
     // `@Header('Cache-Control', 'private')`, `@HttpCode(…)` and the like shape every answer: keep them.
-    const shapesResponse = RESPONSE_SHAPING_METADATA.some(
-      (key) => this.reflector.get<unknown>(key, context.getHandler()) !== undefined,
-    );
-    if (!onlyKnownGuards || !onlyCacheInterceptor || shapesResponse) return null;
+    const shapesResponse = RESPONSE_SHAPING_KEYS.some((key) => this.reflector.get<unknown>(key, handler) !== undefined);
+    if (!onlyKnownGuards || !onlyCacheInterceptor || shapesResponse || !this.globalEnhancersKnown(known)) return null;
     const url = request.routeOptions.url ?? request.url;
-    const tiers = isApiPath(url) ? this.rateLimit.constantReadTiersFor(context) : [];
-    if (tiers === undefined) return null;
+    const limit = this.rateLimit.limitOf(handler, controller, url);
+    if (limit === undefined) return null;
     this.logger.log(`answering cache hits of GET ${url} before the Nest pipeline`);
-    return { cached, tiers, rateLimitPolicy: rateLimitPolicy(tiers) };
+    return { cached, limit };
+  }
+
+  /**
+   * True when every global guard is a known one and there is no global interceptor. Global
+   * enhancers are the guard and interceptor providers registered under a token of their own
+   * (`APP_GUARD`, `APP_INTERCEPTOR`); a route's `@UseGuards(X)` makes a provider keyed by `X`,
+   * which the route's metadata covers.
+   */
+  private globalEnhancersKnown(known: ReadonlySet<unknown>): boolean {
+    this.globalsKnown ??= this.discovery.getProviders().every((wrapper) => {
+      if (wrapper.subtype !== 'guard' && wrapper.subtype !== 'interceptor') return true;
+      if (typeof wrapper.token === 'function') return true;
+      const instance: unknown = wrapper.instance;
+      return wrapper.subtype === 'guard' && known.has((instance as object | undefined)?.constructor);
+    });
+    return this.globalsKnown;
   }
 }

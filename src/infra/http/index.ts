@@ -21,7 +21,7 @@ export { DEFAULT_PAGE_SIZE, LimitQueryParameter, PageQueryDto } from './page-que
 export { isUuid, ParseUuidPipe } from './parse-uuid.pipe.js';
 export { type FieldError, PROBLEM_CONTENT_TYPE, type ProblemDetails, ProblemException, titleOf } from './problem.js';
 export { installQueryParameterRule } from './query-parameters.js';
-export { entityOrFail, notFound, rethrowAsConflict } from './resource-errors.js';
+export { entityOrFail, notFound, rethrowWriteError, type WriteConstraints } from './resource-errors.js';
 export { RouteMethods } from './route-methods.js';
 export { answerClientError, answerFrameworkError } from './router-errors.js';
 export { SECURITY_HEADERS } from './security-headers.js';

@@ -1,7 +1,15 @@
 import { Global, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Logger } from 'pino';
-import { authConfig, databaseConfig, httpConfig, mailConfig, redisConfig, webhooksConfig } from '../../config/index.js';
+import {
+  authConfig,
+  databaseConfig,
+  httpConfig,
+  mailConfig,
+  redisConfig,
+  tracingConfig,
+  webhooksConfig,
+} from '../../config/index.js';
 import { AppLogger } from './app-logger.js';
 import { createRootLogger, flushLogs } from './logging.options.js';
 import { loggingSettingsOf } from './startup-logger.js';
@@ -19,7 +27,15 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
   providers: [
     {
       provide: ROOT_LOGGER,
-      inject: [httpConfig.KEY, authConfig.KEY, webhooksConfig.KEY, mailConfig.KEY, databaseConfig.KEY, redisConfig.KEY],
+      inject: [
+        httpConfig.KEY,
+        authConfig.KEY,
+        webhooksConfig.KEY,
+        mailConfig.KEY,
+        databaseConfig.KEY,
+        redisConfig.KEY,
+        tracingConfig.KEY,
+      ],
       useFactory: (
         http: ConfigType<typeof httpConfig>,
         auth: ConfigType<typeof authConfig>,
@@ -27,7 +43,8 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
         mail: ConfigType<typeof mailConfig>,
         database: ConfigType<typeof databaseConfig>,
         redis: ConfigType<typeof redisConfig>,
-      ): Logger => createRootLogger(loggingSettingsOf({ http, auth, webhooks, mail, database, redis })),
+        tracing: ConfigType<typeof tracingConfig>,
+      ): Logger => createRootLogger(loggingSettingsOf({ http, auth, webhooks, mail, database, redis, tracing })),
     },
     { provide: AppLogger, inject: [ROOT_LOGGER], useFactory: (root: Logger) => new AppLogger(root) },
   ],

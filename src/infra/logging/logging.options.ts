@@ -1,4 +1,5 @@
 import pino, { type LevelWithSilent, type Logger } from 'pino';
+import { currentTraceIds } from '../tracing/index.js';
 import { currentRequestId } from './request-context.js';
 import { passwordOf, secretScrubber } from './secret-scrubber.js';
 
@@ -111,11 +112,14 @@ export function createRootLogger(settings: LoggingSettings): Logger {
     level: settings.level,
     redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
     hooks: { streamWrite: scrub },
-    // Every line written while handling a request carries its id (request-context.ts). A new
-    // object each time: pino merges the line's own fields into it.
+    // Every line written while handling a request carries its id (request-context.ts), and every
+    // line inside a traced request or job its trace_id and span_id. A new object each time: pino
+    // merges the line's own fields into it.
     mixin: () => {
       const reqId = currentRequestId();
-      return reqId === undefined ? {} : { reqId };
+      const ids = currentTraceIds();
+      if (ids === undefined) return reqId === undefined ? {} : { reqId };
+      return reqId === undefined ? { ...ids } : { reqId, ...ids };
     },
   };
   if (settings.format === 'pretty') {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Level, Logger } from 'pino';
+import { currentTraceIds } from '../tracing/index.js';
 import { requestLineLogger } from './logging.options.js';
 
 /** Successful requests to these paths are not logged: probes and scrapes arrive every few seconds. */
@@ -34,6 +35,8 @@ export function installRequestLogging(fastify: FastifyInstance, root: Logger): v
   const logger = requestLineLogger(root);
   const line = (request: FastifyRequest, reply?: FastifyReply) => ({
     reqId: request.id,
+    // The request line's logger has no mixin (logging.options.ts): the trace ids are set here.
+    ...currentTraceIds(),
     req: {
       method: request.method,
       url: request.url,

@@ -1,5 +1,13 @@
 import type { ConfigType } from '@nestjs/config';
-import { authConfig, databaseConfig, httpConfig, mailConfig, redisConfig, webhooksConfig } from '../../config/index.js';
+import {
+  authConfig,
+  databaseConfig,
+  httpConfig,
+  mailConfig,
+  redisConfig,
+  tracingConfig,
+  webhooksConfig,
+} from '../../config/index.js';
 import { AppLogger } from './app-logger.js';
 import { createRootLogger, type LoggingSettings } from './logging.options.js';
 
@@ -11,10 +19,19 @@ export interface LoggingSources {
   mail: ConfigType<typeof mailConfig>;
   database: ConfigType<typeof databaseConfig>;
   redis: ConfigType<typeof redisConfig>;
+  tracing: ConfigType<typeof tracingConfig>;
 }
 
 /** Level, format, destination, and every value that must never appear in a line. */
-export function loggingSettingsOf({ http, auth, webhooks, mail, database, redis }: LoggingSources): LoggingSettings {
+export function loggingSettingsOf({
+  http,
+  auth,
+  webhooks,
+  mail,
+  database,
+  redis,
+  tracing,
+}: LoggingSources): LoggingSettings {
   return {
     level: http.logLevel,
     format: http.logFormat,
@@ -25,6 +42,8 @@ export function loggingSettingsOf({ http, auth, webhooks, mail, database, redis 
       webhooks.secret,
       // The signing key itself, without its whsec_ prefix.
       webhooks.secret?.replace(/^whsec_/, ''),
+      // OTLP export headers usually carry a collector's API key.
+      ...Object.values(tracing.headers),
     ],
     urlsWithPasswords: [mail.smtpUrl, database.driver === 'postgres' ? database.url : undefined, redis.url],
   };
@@ -48,6 +67,7 @@ export function startupLogger(): AppLogger {
     mail: mailConfig(),
     database: databaseConfig(),
     redis: redisConfig(),
+    tracing: tracingConfig(),
   });
   return new AppLogger(createRootLogger(settings));
 }

@@ -1,3 +1,5 @@
+import type { TraceCarrier } from '../tracing/index.js';
+
 /** What a committed write tells the rest of the system. `payload` is the entity as the API returns it. */
 export interface DomainEvent<TPayload = unknown> {
   id: string;
@@ -6,4 +8,9 @@ export interface DomainEvent<TPayload = unknown> {
   aggregateId: string;
   occurredAt: string;
   payload: TPayload;
+  /**
+   * The trace context of the transaction that wrote it (tracing on only): the relay, the sweeper
+   * and the event job continue that trace. Never sent to webhook receivers.
+   */
+  trace?: TraceCarrier;
 }

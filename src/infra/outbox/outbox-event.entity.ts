@@ -22,6 +22,13 @@ export class OutboxEventEntity {
   @Column({ name: 'occurred_at', type: 'timestamptz', precision: 3 })
   occurredAt!: Date;
 
+  /** The W3C `traceparent` of the transaction that wrote the event; null when it was not traced. */
+  @Column({ name: 'trace_parent', type: 'varchar', length: 55, nullable: true })
+  traceParent!: string | null;
+
+  @Column({ name: 'trace_state', type: 'varchar', length: 512, nullable: true })
+  traceState!: string | null;
+
   @Column({ name: 'dispatched_at', type: 'timestamptz', precision: 3, nullable: true })
   dispatchedAt!: Date | null;
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { UnitOfWork } from './unit-of-work.js';
 import { enqueue, QueueDriver } from '../queue/index.js';
+import { withSpan } from '../tracing/index.js';
 import { DISPATCH_EVENT } from './dispatch-event.job.js';
 import type { DomainEvent } from './domain-event.js';
 
@@ -47,17 +48,17 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Enqueues the events and marks the ones that made it dispatched (with `manager` when given, so
-   * the sweeper does it inside its locked transaction). Returns how many were dispatched.
+   * The sweeper's hand-over: enqueues the events and marks the ones that made it dispatched, with
+   * `manager` (inside the sweeper's locked transaction). Returns how many were dispatched.
    */
-  async relay(events: readonly DomainEvent[], manager: EntityManager = this.dataSource.manager): Promise<number> {
-    const dispatched = await this.enqueue(events);
+  async relay(events: readonly DomainEvent[], manager: EntityManager): Promise<number> {
+    const dispatched = await this.enqueue(events, true);
     if (dispatched.length > 0) await markDispatched(manager, dispatched);
     return dispatched.length;
   }
 
   private relayInBackground(events: readonly DomainEvent[]): void {
-    const work: Promise<void> = this.enqueue(events)
+    const work: Promise<void> = this.enqueue(events, false)
       .then((dispatched) => this.markDispatchedSoon(dispatched))
       .catch((error: unknown) =>
         this.warn(`could not hand ${events.length} event(s) over; the sweeper will retry`, error),
@@ -98,17 +99,12 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Returns the ids that are now safely on the queue. */
-  private async enqueue(events: readonly DomainEvent[]): Promise<string[]> {
+  private async enqueue(events: readonly DomainEvent[], swept: boolean): Promise<string[]> {
     const done: string[] = [];
     let failure: unknown;
     for (let start = 0; start < events.length; start += ENQUEUE_CHUNK) {
       const chunk = events.slice(start, start + ENQUEUE_CHUNK);
-      const outcomes = await Promise.allSettled(
-        chunk.map((event) =>
-          // Attempts and backoff as declared with the job (dispatch-event.job.ts).
-          enqueue(this.queue, DISPATCH_EVENT, { event }, { jobId: event.id }),
-        ),
-      );
+      const outcomes = await Promise.allSettled(chunk.map((event) => this.handOver(event, swept)));
       outcomes.forEach((outcome, index) => {
         if (outcome.status === 'fulfilled') done.push(chunk[index]!.id);
         else failure ??= outcome.reason;
@@ -119,6 +115,19 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     if (failure !== undefined)
       this.warn(`queue unavailable; ${events.length - done.length} event(s) left for the sweeper`, failure);
     return done;
+  }
+
+  /**
+   * One event onto the queue. A traced event is handed over in a span that is a child of the
+   * transaction that wrote it, also when the sweeper does it much later (docs/tracing.md, "Across
+   * the outbox"): the queue's producer span, the event job and its side effects join that trace.
+   */
+  private handOver(event: DomainEvent, swept: boolean): Promise<unknown> {
+    // Attempts and backoff as declared with the job (dispatch-event.job.ts).
+    const add = () => enqueue(this.queue, DISPATCH_EVENT, { event }, { jobId: event.id });
+    if (event.trace === undefined) return add();
+    const attributes = { 'outbox.event_id': event.id, 'outbox.event_type': event.type, 'outbox.swept': swept };
+    return withSpan('outbox hand-over', { parent: event.trace, attributes }, add);
   }
 
   /** At most one warning every 10 s: an outage must not flood the log with one line per write. */

@@ -34,6 +34,8 @@ interface OutboxRow {
   aggregate_id: string;
   payload: unknown;
   occurred_at: Date;
+  trace_parent: string | null;
+  trace_state: string | null;
 }
 
 /**
@@ -77,7 +79,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
       if (!lock?.locked) return 0;
       await this.redispatchIfQueueStorageWasLost(manager);
       const rows = await manager.query<OutboxRow[]>(
-        `SELECT id, type, aggregate_type, aggregate_id, payload, occurred_at FROM outbox_events
+        `SELECT id, type, aggregate_type, aggregate_id, payload, occurred_at, trace_parent, trace_state FROM outbox_events
           WHERE dispatched_at IS NULL AND occurred_at < now() - make_interval(secs => $1)
           ORDER BY occurred_at LIMIT $2`,
         [this.config.outbox.sweepAfterMs / 1000, SWEEP_BATCH],
@@ -204,7 +206,7 @@ export class OutboxSweeper implements OnApplicationBootstrap, BeforeApplicationS
 }
 
 function toEvent(row: OutboxRow): DomainEvent {
-  return {
+  const event: DomainEvent = {
     id: row.id,
     type: row.type,
     aggregateType: row.aggregate_type,
@@ -212,4 +214,11 @@ function toEvent(row: OutboxRow): DomainEvent {
     occurredAt: new Date(row.occurred_at).toISOString(),
     payload: row.payload,
   };
+  // The writer's trace: the hand-over continues it (outbox.relay.ts).
+  if (row.trace_parent !== null)
+    event.trace = {
+      traceparent: row.trace_parent,
+      ...(row.trace_state === null ? {} : { tracestate: row.trace_state }),
+    };
+  return event;
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
+import { currentTraceCarrier, withSpan } from '../tracing/index.js';
 import { type Aggregate, type AggregateState, type EventKind, eventType } from './aggregate.js';
 import { DeclaredAggregates } from './declared-aggregates.js';
 import type { DomainEvent } from './domain-event.js';
@@ -96,11 +97,14 @@ export class UnitOfWork {
     const changes: AggregateChange[] = [];
     const afterCommit: Array<() => Promise<void> | void> = [];
 
-    const result = await this.dataSource.transaction(async (manager) => {
-      const value = await work(this.scopeOf(manager, changes, afterCommit));
-      if (changes.length > 0) await this.insertEvents(manager, changes);
-      return value;
-    });
+    // One span per transaction (tracing on): its queries are its children, and its events carry it.
+    const result = await withSpan('unit-of-work', {}, () =>
+      this.dataSource.transaction(async (manager) => {
+        const value = await work(this.scopeOf(manager, changes, afterCommit));
+        if (changes.length > 0) await this.insertEvents(manager, changes);
+        return value;
+      }),
+    );
 
     await this.runAfterCommit(changes, afterCommit);
     return result;
@@ -214,6 +218,8 @@ export class UnitOfWork {
           occurredAt: new Date().toISOString(),
           payload: state,
         };
+        const trace = currentTraceCarrier();
+        if (trace !== undefined) event.trace = trace;
         changes.push({ aggregate, kind, event });
         return event;
       },
@@ -222,7 +228,7 @@ export class UnitOfWork {
   }
 
   private async insertEvents(manager: EntityManager, changes: readonly AggregateChange[]): Promise<void> {
-    // Chunked: Postgres takes at most 65535 bind parameters per statement, 7 per row here.
+    // Chunked: Postgres takes at most 65535 bind parameters per statement, 9 per row here.
     for (let start = 0; start < changes.length; start += 5000) {
       await manager
         .createQueryBuilder()
@@ -236,6 +242,8 @@ export class UnitOfWork {
             aggregateId: e.aggregateId,
             payload: e.payload,
             occurredAt: new Date(e.occurredAt),
+            traceParent: e.trace?.traceparent ?? null,
+            traceState: e.trace?.tracestate ?? null,
             dispatchedAt: null,
           })),
         )

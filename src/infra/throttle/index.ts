@@ -5,4 +5,6 @@ export { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit
 export { type ConsumeResult, RateLimitStore, type TierLimit } from './rate-limit.store.js';
 export { ThrottleStorageModule } from './throttle-storage.module.js';
 export { RateLimitGuard } from './throttle.guard.js';
+// The seam infra/fast-path decides rate limits through, before the Nest pipeline.
+export { type ReadRateLimit, ReadRateLimitPort } from './read-rate-limit.port.js';
 export { ThrottleModule } from './throttle.module.js';

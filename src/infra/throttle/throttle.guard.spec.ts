@@ -8,6 +8,7 @@ import { clientKeyOf } from './client-key.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
 import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit.headers.js';
 import { isApiPath } from '../http/api-path.js';
+import { ReadRateLimitPort } from './read-rate-limit.port.js';
 import { RateLimitGuard } from './throttle.guard.js';
 import { tiersFrom } from './throttle.module.js';
 
@@ -87,7 +88,9 @@ describe('RateLimitGuard', () => {
       write: { limit: 1, windowMs: 60_000 },
     } as Parameters<typeof tiersFrom>[0];
     const metrics = new MetricsService();
-    const guard = new RateLimitGuard({ throttlers: tiersFrom(config) }, store, new Reflector(), metrics);
+    const options = { throttlers: tiersFrom(config) };
+    const reads = new ReadRateLimitPort(options, store, new Reflector());
+    const guard = new RateLimitGuard(options, store, new Reflector(), metrics, reads);
     await guard.onModuleInit();
     return { guard, metrics };
   }

@@ -4,38 +4,17 @@ import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
   ThrottlerGuard,
-  type ThrottlerGetTrackerFunction,
   type ThrottlerModuleOptions,
   type ThrottlerOptions,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isApiPath, ProblemException, WRITE_METHODS } from '../http/index.js';
+import { isApiPath, ProblemException } from '../http/index.js';
 import { MetricsService } from '../metrics/index.js';
 import { clientKeyOf } from './client-key.js';
-import { RateLimiterUnavailableError } from './failover-rate-limit.store.js';
-import { rateLimitPolicy, rateLimitState, retryAfterSeconds } from './rate-limit.headers.js';
-import { type ConsumeResult, RateLimitStore, type TierLimit } from './rate-limit.store.js';
-
-// The metadata keys `@Throttle()` and `@SkipThrottle()` write (not exported by @nestjs/throttler;
-// throttle.guard.spec.ts checks they still match what the decorators write).
-const THROTTLER_LIMIT = 'THROTTLER:LIMIT';
-const THROTTLER_TTL = 'THROTTLER:TTL';
-const THROTTLER_TRACKER = 'THROTTLER:TRACKER';
-const THROTTLER_SKIP = 'THROTTLER:SKIP';
-
-type Resolvable<T> = T | ((context: ExecutionContext) => T | Promise<T>);
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** A rate-limit decision already under way for this request (the cached-read fast path's). */
-    rateLimitDecision?: Promise<ConsumeResult>;
-  }
-}
-
-/** `skipIf` of the `write` tier: it counts writes only (the fast path knows it skips every GET). */
-export function skipUnlessWrite(context: ExecutionContext): boolean {
-  return !WRITE_METHODS.has(context.switchToHttp().getRequest<FastifyRequest>().method);
-}
+import { retryAfterSeconds } from './rate-limit.headers.js';
+import { RateLimitStore, type TierLimit } from './rate-limit.store.js';
+import { consumeTiers, ReadRateLimitPort, sendRateLimitFields } from './read-rate-limit.port.js';
+import { tierLimit, TierPlans } from './tier-plans.js';
 
 /**
  * `@nestjs/throttler`'s guard, reworked so that one request costs one store call for all tiers:
@@ -50,26 +29,19 @@ export function skipUnlessWrite(context: ExecutionContext): boolean {
  * resetPassword() {}
  * ```
  */
-/** One tier as it applies to one handler. */
-interface TierPlan {
-  name: string;
-  throttler: ThrottlerOptions;
-  limit: Resolvable<number>;
-  ttl: Resolvable<number>;
-  bucket: string;
-  tracker: ThrottlerGetTrackerFunction | undefined;
-}
-
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  private readonly plans = new WeakMap<object, TierPlan[]>();
+  private readonly plans: TierPlans;
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @Inject(RateLimitStore) private readonly store: RateLimitStore,
     reflector: Reflector,
     private readonly metrics: MetricsService,
+    private readonly reads: ReadRateLimitPort,
   ) {
     super(options, store, reflector);
+    this.plans = new TierPlans(options, reflector);
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -80,11 +52,12 @@ export class RateLimitGuard extends ThrottlerGuard {
 
     // The cached-read fast path may have decided this request already (and then passed it on);
     // its failure (an unavailable limiter) is this guard's 503, not a second attempt.
-    let result = request.rateLimitDecision === undefined ? undefined : await request.rateLimitDecision;
+    const handedOver = this.reads.decisionOf(request);
+    let result = handedOver === undefined ? undefined : await handedOver;
     if (result === undefined) {
       const tiers: TierLimit[] = [];
       let tracker: string | undefined;
-      for (const plan of this.planOf(context)) {
+      for (const plan of this.plans.of(context.getHandler(), context.getClass())) {
         if (plan.throttler.skipIf?.(context)) continue;
         // Constants need no await: the common case stays synchronous.
         const limit = typeof plan.limit === 'number' ? plan.limit : await resolve(context, plan.limit);
@@ -93,9 +66,9 @@ export class RateLimitGuard extends ThrottlerGuard {
         if (plan.tracker && tracker === undefined) tracker = `t:${sha256(await plan.tracker(request, context))}`;
       }
       if (tiers.length === 0) return true;
-      result = await this.decide(tracker ?? clientKeyOf(request), tiers);
+      result = await consumeTiers(this.store, tracker ?? clientKeyOf(request), tiers);
     }
-    if (this.admit(result, reply)) return true;
+    if (sendRateLimitFields(result, reply)) return true;
 
     const tier = result.tiers.find((t) => t.name === result.refusedBy) ?? result.tiers[0];
     const wait = retryAfterSeconds(result.retryAfterMs);
@@ -108,84 +81,6 @@ export class RateLimitGuard extends ThrottlerGuard {
       { headers: { 'retry-after': String(wait) } },
     );
   }
-
-  /**
-   * The tiers this handler limits its reads (GET) by, when they are the same for every read
-   * (constant limits, no custom tracker, no `skipIf` but the `write` tier's, which skips reads),
-   * else `undefined`. The cached-read fast path decides only such routes itself.
-   */
-  constantReadTiersFor(context: ExecutionContext): TierLimit[] | undefined {
-    const tiers: TierLimit[] = [];
-    for (const plan of this.planOf(context)) {
-      if (plan.throttler.skipIf === skipUnlessWrite) continue;
-      if (plan.throttler.skipIf || plan.tracker || typeof plan.limit !== 'number' || typeof plan.ttl !== 'number')
-        return undefined;
-      tiers.push(tierLimit(plan, plan.limit, plan.ttl));
-    }
-    return tiers;
-  }
-
-  /**
-   * Sends the RateLimit fields of a decision; true when the request may go on. `policy` depends on
-   * the tiers only: a caller with a fixed set of tiers passes it worked out once.
-   */
-  admit(result: ConsumeResult, reply: FastifyReply, policy = rateLimitPolicy(result.tiers)): boolean {
-    void reply.header('RateLimit-Policy', policy);
-    void reply.header('RateLimit', rateLimitState(result.tiers));
-    return result.allowed;
-  }
-
-  /**
-   * What `@Throttle`/`@SkipThrottle` say for this handler, per tier: read once per handler (the
-   * metadata never changes), not on every request.
-   */
-  private planOf(context: ExecutionContext): TierPlan[] {
-    const handler = context.getHandler();
-    let plans = this.plans.get(handler);
-    if (plans === undefined) {
-      plans = [];
-      for (const throttler of this.throttlers) {
-        const name = throttler.name ?? 'default';
-        const meta = <T>(key: string): T | undefined =>
-          this.reflector.getAllAndOverride<T | undefined>(key + name, [handler, context.getClass()]);
-        if (meta<boolean>(THROTTLER_SKIP)) continue;
-        const routeLimit = meta<Resolvable<number>>(THROTTLER_LIMIT);
-        const routeTtl = meta<Resolvable<number>>(THROTTLER_TTL);
-        // A route with limits of its own gets its own bucket; all others share the client's tier bucket.
-        const ownBucket = routeLimit !== undefined || routeTtl !== undefined;
-        plans.push({
-          name,
-          throttler: { ...throttler, skipIf: throttler.skipIf ?? this.commonOptions.skipIf },
-          limit: routeLimit ?? throttler.limit,
-          ttl: routeTtl ?? throttler.ttl,
-          bucket: ownBucket ? `${name}@${context.getClass().name}.${handler.name}` : name,
-          tracker: meta<ThrottlerGetTrackerFunction>(THROTTLER_TRACKER) ?? throttler.getTracker,
-        });
-      }
-      this.plans.set(handler, plans);
-    }
-    return plans;
-  }
-
-  /** One store call for all tiers; an unavailable limiter (fail mode `closed`) is a 503. */
-  async decide(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
-    try {
-      return await this.store.consume(client, tiers);
-    } catch (error) {
-      if (!(error instanceof RateLimiterUnavailableError)) throw error;
-      throw new ProblemException(503, 'Rate limiting is unavailable right now; try again shortly', {
-        headers: { 'retry-after': '1' },
-        cause: error,
-      });
-    }
-  }
-}
-
-function tierLimit(plan: TierPlan, limit: number, windowMs: number): TierLimit {
-  if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowMs) || windowMs < 1) {
-    throw new Error(`Throttler tier "${plan.name}" needs an integer limit ≥ 1 and ttl ≥ 1 ms`);
-  }
-  return { name: plan.name, bucket: plan.bucket, limit, windowMs };
 }
 
 async function resolve(context: ExecutionContext, value: ThrottlerOptions['limit']): Promise<number> {

@@ -5,7 +5,9 @@ import { type ThrottlerOptions, ThrottlerModule } from '@nestjs/throttler';
 import { throttleConfig } from '../../config/index.js';
 import { RateLimitStore } from './rate-limit.store.js';
 import { ThrottleStorageModule } from './throttle-storage.module.js';
-import { RateLimitGuard, skipUnlessWrite } from './throttle.guard.js';
+import { ReadRateLimitPort } from './read-rate-limit.port.js';
+import { RateLimitGuard } from './throttle.guard.js';
+import { skipUnlessWrite } from './tier-plans.js';
 
 /** The tiers from config; a tier whose limit is 0 is off. */
 export function tiersFrom(config: ConfigType<typeof throttleConfig>): ThrottlerOptions[] {
@@ -39,7 +41,7 @@ export function tiersFrom(config: ConfigType<typeof throttleConfig>): ThrottlerO
       }),
     }),
   ],
-  providers: [RateLimitGuard, { provide: APP_GUARD, useExisting: RateLimitGuard }],
-  exports: [RateLimitGuard],
+  providers: [RateLimitGuard, ReadRateLimitPort, { provide: APP_GUARD, useExisting: RateLimitGuard }],
+  exports: [RateLimitGuard, ReadRateLimitPort],
 })
 export class ThrottleModule {}

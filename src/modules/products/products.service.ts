@@ -5,7 +5,7 @@ import {
   DEFAULT_PAGE_SIZE,
   entityOrFail,
   notFound,
-  rethrowAsConflict,
+  rethrowWriteError,
 } from '../../infra/http/index.js';
 import { type TransactionScope, UnitOfWork } from '../../infra/outbox/index.js';
 import type { CreateProductDto } from './dto/create-product.dto.js';
@@ -16,7 +16,7 @@ import { productAggregate } from './product.events.js';
 import { SKU_UNIQUE_INDEX } from './product.entity.js';
 import { ProductsRepository } from './products.repository.js';
 
-const SKU_CONFLICT = [SKU_UNIQUE_INDEX, 'sku', 'A product with this sku already exists'] as const;
+const CONSTRAINTS = { conflicts: { [SKU_UNIQUE_INDEX]: 'sku' } };
 
 @Injectable()
 export class ProductsService {
@@ -44,7 +44,7 @@ export class ProductsService {
     try {
       return await this.unitOfWork.run((tx) => this.insertWithEvent(tx, input));
     } catch (error) {
-      rethrowAsConflict(error, ...SKU_CONFLICT);
+      rethrowWriteError(error, 'product', CONSTRAINTS);
     }
   }
 
@@ -68,7 +68,7 @@ export class ProductsService {
         return product;
       });
     } catch (error) {
-      rethrowAsConflict(error, ...SKU_CONFLICT);
+      rethrowWriteError(error, 'product', CONSTRAINTS);
     }
   }
 

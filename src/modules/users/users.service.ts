@@ -6,7 +6,7 @@ import {
   preconditionFailed,
   entityOrFail,
   notFound,
-  rethrowAsConflict,
+  rethrowWriteError,
 } from '../../infra/http/index.js';
 import { UnitOfWork } from '../../infra/outbox/index.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
@@ -16,7 +16,7 @@ import { WelcomeEmailQuota } from './welcome-email.quota.js';
 import { userAggregate } from './user.events.js';
 import { UsersRepository } from './users.repository.js';
 
-const EMAIL_CONFLICT = ['users_email_lower_uq', 'email', 'A user with this email already exists'] as const;
+const CONSTRAINTS = { conflicts: { users_email_lower_uq: 'email' } };
 
 @Injectable()
 export class UsersService {
@@ -52,7 +52,7 @@ export class UsersService {
         return user;
       });
     } catch (error) {
-      rethrowAsConflict(error, ...EMAIL_CONFLICT);
+      rethrowWriteError(error, 'user', CONSTRAINTS);
     }
   }
 
@@ -68,7 +68,7 @@ export class UsersService {
         return user;
       });
     } catch (error) {
-      rethrowAsConflict(error, ...EMAIL_CONFLICT);
+      rethrowWriteError(error, 'user', CONSTRAINTS);
     }
   }
 

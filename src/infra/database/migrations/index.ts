@@ -7,6 +7,7 @@ import { DeadLetterBody1764200000000 } from './1764200000000-dead-letter-body.js
 import { OutboxEventHolds1764630000000 } from './1764630000000-outbox-event-holds.js';
 import { SentEmailSuppressed1764630000001 } from './1764630000001-sent-email-suppressed.js';
 import { IdempotencyKeys1764640000000 } from './1764640000000-idempotency-keys.js';
+import { OutboxTraceContext1764650000000 } from './1764650000000-outbox-trace-context.js';
 
 /** Every migration, oldest first. `npm run migration:generate` writes new ones here; add them to this list. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   OutboxEventHolds1764630000000,
   SentEmailSuppressed1764630000001,
   IdempotencyKeys1764640000000,
+  OutboxTraceContext1764650000000,
 ];

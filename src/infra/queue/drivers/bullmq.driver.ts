@@ -14,12 +14,14 @@ import {
   type JobsOptions,
   Queue,
   type QueueOptions,
+  type Telemetry,
   type WorkerOptions,
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import { settlesWithin } from '../../../common/index.js';
 import type { QueueWorkerSettings } from '../../../config/index.js';
 import { ioredisConnection } from '../../redis/index.js';
+import { queueTelemetry } from '../../tracing/index.js';
 import { APP_BACKOFF_TYPE, backoffDelay, isAppBackoff } from '../backoff.js';
 import {
   type BackoffOptions,
@@ -93,6 +95,7 @@ export function bullmqWorkerOptions(
     stalledInterval: settings.stalledIntervalMs,
     ...(settings.maxStalledCount !== undefined ? { maxStalledCount: settings.maxStalledCount } : {}),
     settings: { backoffStrategy: appBackoffStrategy },
+    ...telemetryOption(),
   };
 }
 
@@ -192,6 +195,7 @@ export class BullmqQueueDriver implements QueueDriver {
         removeOnComplete: retention(options.keepCompletedMs),
         removeOnFail: retention(options.keepFailedMs),
       },
+      ...telemetryOption(),
     };
   }
 
@@ -367,4 +371,13 @@ export class BullmqQueueDriver implements QueueDriver {
     this.producers.set(name, queue);
     return queue;
   }
+}
+
+/**
+ * BullMQ's own telemetry (bullmq-otel) when tracing is on: producer spans for `add`, consumer spans
+ * for each job, the trace context carried in the job so the consumer continues the producer's trace.
+ */
+function telemetryOption(): { telemetry?: Telemetry } {
+  const telemetry = queueTelemetry() as Telemetry | undefined;
+  return telemetry === undefined ? {} : { telemetry };
 }

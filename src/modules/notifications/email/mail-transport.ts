@@ -2,6 +2,7 @@ import { Logger, type Provider } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import nodemailer from 'nodemailer';
 import { mailConfig } from '../../../config/index.js';
+import { withSpan } from '../../../infra/tracing/index.js';
 
 /** What we need of a mail transport: nodemailer's `sendMail`, and `close` at shutdown. */
 export interface MailTransport {
@@ -28,12 +29,17 @@ export const mailTransportProvider: Provider = {
   inject: [mailConfig.KEY],
   useFactory: (config: ConfigType<typeof mailConfig>): MailTransport => {
     if (config.smtpUrl !== undefined) {
-      return nodemailer.createTransport({
+      const smtp = nodemailer.createTransport({
         url: config.smtpUrl,
         connectionTimeout: 10_000,
         greetingTimeout: 10_000,
         socketTimeout: 20_000,
       });
+      // nodemailer has no OpenTelemetry instrumentation: one client span per message (tracing on).
+      return {
+        sendMail: (message) => withSpan('smtp send', { kind: 'client' }, () => smtp.sendMail(message)),
+        close: () => smtp.close(),
+      };
     }
     const logger = new Logger('Mail');
     logger.log('SMTP_URL is unset: emails are logged, not sent');

@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OutboxEvents } from '../../../infra/outbox/index.js';
 import { type JobContext, JobHandler, type QueueJobHandler } from '../../../infra/queue/index.js';
-import { UserEvent } from '../../users/user.events.js';
-import { SEND_WELCOME_EMAIL, type WelcomeEmailJob, type WelcomeEmailRecipient } from './welcome-email.js';
+import { SEND_WELCOME_EMAIL, USER_CREATED, type WelcomeEmailJob, type WelcomeEmailRecipient } from './welcome-email.js';
 import { type SendOutcome, WelcomeEmailService } from './welcome-email.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -48,7 +47,7 @@ export class WelcomeEmailHandler implements QueueJobHandler<WelcomeEmailJob, Sen
     const eventId = (data as Partial<WelcomeEmailJob>).eventId;
     if (typeof eventId !== 'string' || !UUID.test(eventId)) return undefined;
     const event = await this.outboxEvents.find(eventId);
-    if (event?.type !== UserEvent.Created) return undefined;
+    if (event?.type !== USER_CREATED) return undefined;
     const user = event.payload as { email?: unknown; name?: unknown };
     if (typeof user.email !== 'string' || typeof user.name !== 'string') return undefined;
     return { eventId, email: user.email, name: user.name };

@@ -8,14 +8,13 @@ import {
   type FanOutJob,
 } from '../../../infra/outbox/index.js';
 import { jobIdOf } from '../../../infra/queue/index.js';
-import { UserEvent } from '../../users/user.events.js';
-import { SEND_WELCOME_EMAIL, type WelcomeEmailJob } from './welcome-email.js';
+import { SEND_WELCOME_EMAIL, USER_CREATED, type WelcomeEmailJob } from './welcome-email.js';
 
 /** `user.created` → one welcome email job carrying the event id, its job id derived from it. */
 @Injectable()
 @EventSubscriber()
 export class WelcomeEmailSubscriber implements DomainEventSubscriber {
-  readonly events = [UserEvent.Created];
+  readonly events = [USER_CREATED];
 
   constructor(@Inject(mailConfig.KEY) private readonly config: ConfigType<typeof mailConfig>) {}
 

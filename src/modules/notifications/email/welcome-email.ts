@@ -13,6 +13,13 @@ export interface WelcomeEmailJob {
   eventId: string;
 }
 
+/**
+ * The event the welcome email answers, by its published name (as a webhook consumer knows it)
+ * rather than an import of the users module: removing users leaves notifications compiling, and
+ * the email simply never fires.
+ */
+export const USER_CREATED = 'user.created';
+
 /** The welcome email job; attempts and backoff from config (MAIL_*), given where it is added. */
 export const SEND_WELCOME_EMAIL = defineJob<WelcomeEmailJob>({
   name: 'send-welcome-email',

@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { annotateSpan, withSpan } from '../../../infra/tracing/index.js';
 import type { SignedWebhook } from './webhook-signer.js';
 
 /**
@@ -21,11 +22,25 @@ export interface SendOptions {
  * `request` does not follow them, and a 3xx counts as a failure), so a receiver cannot bounce a
  * signed event to another host; the whole exchange, body included, is bounded by `timeoutMs`.
  */
-export async function sendWebhook(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
+export function sendWebhook(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
+  // One span per attempt (tracing on), with its outcome; the HTTP client span under it is undici's.
+  return withSpan('webhook attempt', { kind: 'client', attributes: { 'http.request.method': 'POST' } }, async () => {
+    const outcome = await attempt(url, signed, options);
+    annotateSpan({
+      'webhook.outcome': outcome.kind,
+      ...(outcome.status ? { 'http.response.status_code': outcome.status } : {}),
+    });
+    return outcome;
+  });
+}
+
+async function attempt(url: string, signed: SignedWebhook, options: SendOptions): Promise<AttemptOutcome> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
     const response = await request(url, {
       method: 'POST',
+      // With tracing on, undici's instrumentation adds `traceparent` (its client span, under the
+      // attempt's): outside the signed content, which covers id, timestamp and body only.
       headers: { ...signed.headers, 'user-agent': options.userAgent },
       body: signed.body,
       signal,
