@@ -1,6 +1,13 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type BenchContext, newBenchContext, RESULTS_DIR, startService } from './lib/context.js';
+import {
+  BASELINE_ENTRY,
+  type BenchContext,
+  newBenchContext,
+  RESULTS_DIR,
+  startBaseline,
+  startService,
+} from './lib/context.js';
 import { runLoad } from './lib/load.js';
 import { parseOptions } from './lib/options.js';
 import { createBenchDatabase } from './lib/postgres.js';
@@ -20,7 +27,8 @@ import { openBenchRedis } from './lib/redis.js';
  * node bench/dist/bench/cpu-per-request.js --rounds 10 --rate 1000 \
  *   --variant before=bench/dist/variants/before/main.js \
  *   --variant after=bench/dist/variants/after/main.js \
- *   --variant after-22=/path/to/node-22/bin/node:bench/dist/variants/after/main.js
+ *   --variant after-22=/path/to/node-22/bin/node:bench/dist/variants/after/main.js \
+ *   --baseline fastify --baseline express   # the stock app (bench/baselines) in the same rotation
  * node bench/dist/bench/cpu-per-request.js --products 1000 --variant on=bench/dist/service/main.js \
  *   --variant off=bench/dist/service/main.js --env off:POPULARITY_COUNT_VIEWS=false
  * ```
@@ -83,6 +91,8 @@ async function main(): Promise<void> {
     options: {
       variant: { type: 'string', multiple: true },
       env: { type: 'string', multiple: true },
+      // The stock baseline app (bench/baselines) on `fastify` or `express`, loaded in the same rotation.
+      baseline: { type: 'string', multiple: true },
       // Products in the catalogue, one picked at random per request (1: the same id every time).
       products: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '5' },
@@ -118,6 +128,15 @@ async function main(): Promise<void> {
       servers.push({ variant, server });
       samples.set(variant.name, []);
       log(`${variant.name}: pid ${server.pid}, ${variant.node ?? process.execPath} ${variant.entry}`);
+    }
+    for (const platform of values.baseline ?? []) {
+      if (platform !== 'fastify' && platform !== 'express')
+        throw new Error(`--baseline ${platform}: fastify or express`);
+      const variant: Variant = { name: `baseline-${platform}`, entry: BASELINE_ENTRY, env: {} };
+      const server = await startBaseline(ctx, `cpu-${variant.name}`, platform);
+      servers.push({ variant, server });
+      samples.set(variant.name, []);
+      log(`${variant.name}: pid ${server.pid}, the stock app on ${platform}`);
     }
     const products = await db.runOnce<{ id: string }>(
       `INSERT INTO products (sku, name, description, price_cents, currency, stock, active)
@@ -158,11 +177,11 @@ async function main(): Promise<void> {
     `\n| variant | µs CPU per cached GET, median | per round | req/s, median | ÷ ${variants[0]!.name}, median of rounds |\n`,
   );
   process.stdout.write('|---|---:|---|---:|---:|\n');
-  for (const variant of variants) {
-    const rows = samples.get(variant.name)!;
+  for (const name of samples.keys()) {
+    const rows = samples.get(name)!;
     const ratio = median(rows.map((s, round) => s.usPerRequest / reference[round]!.usPerRequest));
     process.stdout.write(
-      `| ${variant.name} | ${median(rows.map((s) => s.usPerRequest)).toFixed(1)} | ${rows.map((s) => s.usPerRequest.toFixed(1)).join(', ')} | ${median(rows.map((s) => s.requestsPerSec))} | ${ratio.toFixed(3)} |\n`,
+      `| ${name} | ${median(rows.map((s) => s.usPerRequest)).toFixed(1)} | ${rows.map((s) => s.usPerRequest.toFixed(1)).join(', ')} | ${median(rows.map((s) => s.requestsPerSec))} | ${ratio.toFixed(3)} |\n`,
     );
   }
 }

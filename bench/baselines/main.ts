@@ -1,6 +1,7 @@
 import 'reflect-metadata';
+import { createRequire } from 'node:module';
 import { type INestApplication, ValidationPipe, VersioningType } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { type AbstractHttpAdapter, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BaselineModule } from './baseline.module.js';
 
@@ -12,17 +13,20 @@ async function bootstrap(): Promise<void> {
   const platform = process.env.BASELINE_PLATFORM ?? 'fastify';
   let app: INestApplication;
   if (platform === 'express') {
-    // Nest's default platform; not a dependency of the template, so it may be missing.
-    const expressPlatform = '@nestjs/platform-express';
+    // Nest's default platform, kept out of the project's tree (as an optional peer of @nestjs/core
+    // it would land in production installs): bench/baselines has its own package.json, installed
+    // by the harness. Its Nest peers resolve from the project's node_modules, so one @nestjs/core.
+    let ExpressAdapter: new () => AbstractHttpAdapter;
     try {
-      await import(expressPlatform);
+      const fromBaselines = createRequire(new URL('../../../baselines/package.json', import.meta.url));
+      ({ ExpressAdapter } = fromBaselines('@nestjs/platform-express') as {
+        ExpressAdapter: new () => AbstractHttpAdapter;
+      });
     } catch {
-      process.stderr.write(
-        `${expressPlatform} is not installed: add it to devDependencies to run the Express baseline\n`,
-      );
+      process.stderr.write('@nestjs/platform-express is not installed: npm ci --prefix bench/baselines\n');
       process.exit(UNAVAILABLE);
     }
-    app = await NestFactory.create(BaselineModule, { logger: ['error', 'warn'] });
+    app = await NestFactory.create(BaselineModule, new ExpressAdapter(), { logger: ['error', 'warn'] });
   } else {
     app = await NestFactory.create<NestFastifyApplication>(BaselineModule, new FastifyAdapter(), {
       logger: ['error', 'warn'],

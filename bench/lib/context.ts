@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BenchOptions } from './options.js';
 import type { BenchDatabase } from './postgres.js';
-import { type RunningProcess, sparePort, startProcess } from './processes.js';
+import { type RunningProcess, sparePort, startProcess, UnavailableError } from './processes.js';
 import type { BenchRedis } from './redis.js';
 import type { ScenarioResult } from './report.js';
 
@@ -136,6 +137,7 @@ export async function startBaseline(
   name: string,
   platform: 'fastify' | 'express',
 ): Promise<RunningProcess> {
+  if (platform === 'express') await installBaselinePackages();
   const port = await sparePort();
   return startProcess({
     name,
@@ -154,6 +156,30 @@ export async function startBaseline(
       CACHE_NAMESPACE: `${ctx.redis.prefix}:baseline-${platform}`,
     },
   });
+}
+
+/**
+ * `npm ci` of bench/baselines' own lock (only @nestjs/platform-express and what it needs), once:
+ * the Express baseline resolves it from there, so express never enters the project's tree.
+ * Without the registry the row reports n/a.
+ */
+async function installBaselinePackages(): Promise<void> {
+  const dir = join(ROOT, 'bench/baselines');
+  if (existsSync(join(dir, 'node_modules/@nestjs/platform-express/package.json'))) return;
+  const args = ['ci', '--prefix', dir, '--legacy-peer-deps', '--ignore-scripts', '--no-audit', '--no-fund'];
+  const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn('npm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', (error) => resolve({ code: null, output: String(error) }));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+  if (result.code !== 0) {
+    throw new UnavailableError(
+      `npm ci --prefix bench/baselines failed: ${result.output.trim().split('\n').at(-1) ?? ''}`,
+    );
+  }
 }
 
 export function randomItem<T>(items: readonly T[]): T {

@@ -8,7 +8,7 @@ import { TEST_REDIS_URL } from '../support/services.js';
 
 // Every app here shares the suite's database and one Redis key prefix, as instances of one deployment do.
 const PREFIX = `t-throttle-${randomUUID().slice(0, 8)}`;
-const KEYS = ['alpha', 'beta', 'gamma'].map((name) => ({ name, secret: `${name}-secret-${randomUUID()}` }));
+const KEYS = ['alpha', 'beta', 'gamma', 'delta'].map((name) => ({ name, secret: `${name}-secret-${randomUUID()}` }));
 let db: TestDatabase;
 let redis: Redis;
 const apps: TestApp[] = [];
@@ -121,6 +121,51 @@ describe('two instances sharing Redis (limit 10 per 60 s)', () => {
         await response.arrayBuffer();
       }
     }
+  });
+});
+
+describe('two instances sharing Redis, a limit large enough to lease (300 per 60 s)', () => {
+  it('admits 200 of 200, then no more than the rest of 1000 concurrent, then exactly 300 in all once the leases have ended', async () => {
+    const env = { THROTTLE_LIMIT: '300', THROTTLE_TTL_SECONDS: '60', THROTTLE_REDIS_TIMEOUT_MS: '5000' };
+    const a = await boot(env);
+    const b = await boot(env);
+    const headers = { 'x-api-key': KEYS[3]!.secret };
+    const concurrently = (count: number) =>
+      Promise.all(Array.from({ length: count }, (_, i) => (i % 2 === 0 ? a : b).request(LIMITED(), { headers })));
+
+    // Under the limit every request passes, though the instances hold leases.
+    const first = await concurrently(200);
+    expect(first.filter(admitted)).toHaveLength(200);
+    await Promise.all(first.map((response) => response.arrayBuffer()));
+
+    const burst = await concurrently(1000);
+    const admittedInBurst = burst.filter(admitted);
+    expect(admittedInBurst.length).toBeLessThanOrEqual(100);
+    for (const response of [...first, ...admittedInBurst]) {
+      expect(response.status).toBe(404);
+      expect(response.headers.get('ratelimit-policy')).toBe('"default";q=300;w=60');
+      const [, remaining, reset] = /^"default";r=(\d+);t=(\d+)$/.exec(response.headers.get('ratelimit')!)!;
+      expect(Number(remaining)).toBeLessThan(300);
+      expect(Number(reset)).toBeLessThanOrEqual(61);
+    }
+    for (const response of burst.filter((r) => !admitted(r))) await expectThrottled(response);
+    await Promise.all(admittedInBurst.map((response) => response.arrayBuffer()));
+
+    // A lease lasts at most 250 ms and its unspent slots are handed back within 100 ms of its end:
+    // after that, one instance gets exactly what is left, one request at a time.
+    await sleep(1_000);
+    let after = 0;
+    for (;;) {
+      const response = await a.request(LIMITED(), { headers });
+      await response.arrayBuffer();
+      if (!admitted(response)) break;
+      after += 1;
+      expect(after).toBeLessThanOrEqual(100);
+    }
+    expect(200 + admittedInBurst.length + after).toBe(300);
+    // Neither instance fell back to its local limiter.
+    const metrics = (await (await a.request('/metrics')).text()) + (await (await b.request('/metrics')).text());
+    expect(metrics).not.toMatch(/^throttle_fallbacks_total\{/m);
   });
 });
 

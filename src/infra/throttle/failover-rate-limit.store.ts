@@ -6,6 +6,12 @@ import { RedisGuard } from '../redis/index.js';
 
 export type ThrottleFailMode = 'local' | 'closed';
 
+/** The shared store failover puts first: Redis, through quota leases (quota-lease.ts) or not. */
+export type SharedRateLimitStore = Pick<RedisRateLimitStore, 'ready' | 'state' | 'consume' | 'peek'> & {
+  /** An admission from a slot already leased (and recorded in Redis), decided without a call; else undefined. */
+  takeLeased?: (client: string, tiers: readonly TierLimit[]) => ConsumeResult | undefined;
+};
+
 /** Thrown in `closed` mode while Redis is down: the guard answers 503. */
 export class RateLimiterUnavailableError extends Error {
   constructor(cause: unknown) {
@@ -39,7 +45,7 @@ export class FailoverRateLimitStore extends RateLimitStore {
   private degraded = false;
 
   constructor(
-    private readonly redis: RedisRateLimitStore,
+    private readonly redis: SharedRateLimitStore,
     private readonly local: MemoryRateLimitStore,
     private readonly options: FailoverOptions,
   ) {
@@ -52,6 +58,8 @@ export class FailoverRateLimitStore extends RateLimitStore {
   }
 
   consume(client: string, tiers: readonly TierLimit[]): Promise<ConsumeResult> {
+    const leased = this.redis.takeLeased?.(client, tiers);
+    if (leased !== undefined) return Promise.resolve(leased);
     return this.decide('consume', client, tiers);
   }
 

@@ -11,6 +11,21 @@ import {
 } from '../redis/index.js';
 import { SLIDING_WINDOW } from './sliding-window.script.js';
 
+/** What a quota lease asks the script for (`RedisRateLimitStore.lease`). */
+export interface LeaseRequest {
+  wanted: number;
+  leaseMs: number;
+  handBack: number;
+  /** The time (Redis ms) the handed-back slots were recorded at. */
+  handBackAt: number;
+}
+
+/** A decision with the slots granted (1 = this request only) and the time they were recorded at. */
+export interface LeaseDecision extends ConsumeResult {
+  granted: number;
+  recordedAt: number;
+}
+
 /** One server (`url`) or a cluster (`clusterNodes`), and: */
 export type RedisRateLimitStoreOptions = RedisTarget & {
   /** `REDIS_KEY_PREFIX`: keys are `<prefix>:throttle:{<client>}:<bucket>`. */
@@ -87,7 +102,24 @@ export class RedisRateLimitStore extends RateLimitStore {
     return this.decide(client, tiers, this.argumentsOf(tiers, this.peekArgumentsByTiers, '0'));
   }
 
-  private async decide(client: string, tiers: readonly TierLimit[], args: string[]): Promise<ConsumeResult> {
+  /**
+   * One script call for a quota lease (quota-lease.ts): first hands back `handBack` unused slots
+   * recorded at `handBackAt`, then, when `wanted` > 0, decides like `consume` and grants up to
+   * `wanted` slots to spend within `leaseMs` (0 wanted: hand back and look only).
+   */
+  lease(client: string, tiers: readonly TierLimit[], request: LeaseRequest): Promise<LeaseDecision> {
+    const record = request.wanted > 0 ? this.argumentsByTiers : this.peekArgumentsByTiers;
+    const args = [
+      ...this.argumentsOf(tiers, record, request.wanted > 0 ? '1' : '0'),
+      String(request.wanted),
+      String(request.leaseMs),
+      String(request.handBack),
+      String(request.handBackAt),
+    ];
+    return this.decide(client, tiers, args);
+  }
+
+  private async decide(client: string, tiers: readonly TierLimit[], args: string[]): Promise<LeaseDecision> {
     const keys = tiers.map((tier) => this.keyOf(client, tier.bucket));
     const reply = (await runScript(this.client, SLIDING_WINDOW, { keys, arguments: args })) as number[];
     const allowed = reply[0] === 1;
@@ -103,7 +135,14 @@ export class RedisRateLimitStore extends RateLimitStore {
       };
     });
     const refusedBy = allowed ? undefined : refusingTier(states);
-    return { allowed, retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs), refusedBy, tiers: states };
+    return {
+      allowed,
+      retryAfterMs: allowed ? 0 : Math.max(1, retryAfterMs),
+      refusedBy,
+      tiers: states,
+      granted: reply[2 + 2 * tiers.length] ?? 0,
+      recordedAt: reply[3 + 2 * tiers.length] ?? 0,
+    };
   }
 
   /**

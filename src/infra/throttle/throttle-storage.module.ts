@@ -5,6 +5,7 @@ import { MetricsService } from '../metrics/index.js';
 import { RedisConnections, RedisModule } from '../redis/index.js';
 import { FailoverRateLimitStore } from './failover-rate-limit.store.js';
 import { MemoryRateLimitStore } from './memory-rate-limit.store.js';
+import { QuotaLeaseRateLimitStore } from './quota-lease.js';
 import { RateLimitStore } from './rate-limit.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
 
@@ -19,6 +20,7 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
   private readonly logger = new Logger('Throttle');
   readonly store: RateLimitStore;
   private readonly redis: RedisRateLimitStore | undefined;
+  private readonly leases: QuotaLeaseRateLimitStore | undefined;
 
   constructor(
     @Inject(throttleConfig.KEY) config: ConfigType<typeof throttleConfig>,
@@ -32,7 +34,8 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
     }
     this.redis = new RedisRateLimitStore({ ...connections.target, keyPrefix: connections.keyPrefix });
     connections.hold('throttle', this.redis.client);
-    this.store = new FailoverRateLimitStore(this.redis, local, {
+    this.leases = new QuotaLeaseRateLimitStore(this.redis);
+    this.store = new FailoverRateLimitStore(this.leases, local, {
       failMode: config.failMode,
       timeoutMs: config.redisTimeoutMs,
       onFallback: (mode) => metrics.throttleFallbacks.inc({ mode }),
@@ -46,6 +49,7 @@ export class RateLimitStoreLifecycle implements OnModuleInit, OnApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.leases?.close();
     await this.redis?.close();
   }
 }
