@@ -168,6 +168,8 @@ describe('tracing on (OTLP http/json)', () => {
     expect(scopes).toContain('@opentelemetry/instrumentation-pg');
     expect(scopes).toContain('@opentelemetry/instrumentation-redis');
     expect(scopes).toContain('@opentelemetry/instrumentation-ioredis');
+    // No span carries the user's data (Redis commands are recorded by name, not with their arguments).
+    expect(JSON.stringify(spans.map((span) => span.attributes))).not.toContain(email);
 
     // The receiver got the attempt's context, outside the signed content (the signature verified).
     const delivery = webhooks.received.find((w) => (w.body.data as { id?: string }).id === user.id);

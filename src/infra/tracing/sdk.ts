@@ -88,8 +88,10 @@ export function startTracingSdk(settings: TracingSettings): void {
       // Without a parent, no span: BullMQ's polling, the sweeper's ticks and the cache's pub/sub
       // would otherwise each make a trace of their own.
       new PgInstrumentation({ requireParentSpan: true }),
-      new RedisInstrumentation({ requireParentSpan: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
+      // Commands by name only: the default serializer records every argument of EVALSHA, which
+      // carries whole response bodies (cache write-through) and job data (BullMQ adds).
+      new RedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
+      new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
       new UndiciInstrumentation({ requireParentforSpans: true }),
     ],
   });
