@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
-import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './process-lifecycle.js';
+import {
+  closeOnShutdownSignal,
+  exitOnInvalidEnvironment,
+  exitOnStartupFailure,
+  warnWhenTracingNotStarted,
+} from './process-lifecycle.js';
 import { databaseConfig, httpConfig } from './config/index.js';
 import { preparePgliteDataDir } from './infra/pglite-data-dir/index.js';
 
@@ -20,6 +25,7 @@ async function bootstrap(): Promise<void> {
   ]);
   // Until the app's logger takes over, and if start-up fails: scrubbed lines, like every other.
   Logger.overrideLogger(startupLogger());
+  warnWhenTracingNotStarted(logger);
   const http = httpConfig();
   const app = await createApp();
   await app.listen({ port: http.port, host: http.host });

@@ -1,6 +1,7 @@
 import type { INestApplicationContext, Logger } from '@nestjs/common';
-import { assertValidEnvironment, InvalidEnvironmentError } from './config/index.js';
-import { shutdownTracing } from './infra/tracing/index.js';
+import { settlesWithin } from './common/index.js';
+import { assertValidEnvironment, InvalidEnvironmentError, tracingSettings } from './config/index.js';
+import { shutdownTracing, tracingEnabled } from './infra/tracing/index.js';
 
 /** Start-up's first step: a bad environment prints one message naming every bad variable and exits 1. */
 export function exitOnInvalidEnvironment(): void {
@@ -10,6 +11,15 @@ export function exitOnInvalidEnvironment(): void {
     if (!(error instanceof InvalidEnvironmentError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
+  }
+}
+
+const TRACING_FLUSH_MS = 2000;
+
+/** An OTLP endpoint set but no preload (`node dist/main.js`, `start:dev`): say so instead of tracing nothing. */
+export function warnWhenTracingNotStarted(logger: Logger): void {
+  if (tracingSettings().enabled && !tracingEnabled()) {
+    logger.warn('an OTLP endpoint is set but tracing did not start: run node with --import ./dist/telemetry.js');
   }
 }
 
@@ -31,8 +41,9 @@ export function closeOnShutdownSignal(
     stopping = true;
     beforeClose(signal)
       .then(() => app.close())
-      // Spans still queued are exported before the exit (nothing to do with tracing off).
-      .then(() => shutdownTracing())
+      // Spans still queued are exported before the exit (nothing to do with tracing off), for at
+      // most 2 s: a collector that is down must not hold the exit past the shutdown budget.
+      .then(() => settlesWithin(shutdownTracing(), TRACING_FLUSH_MS))
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error('shutdown failed', error instanceof Error ? error.stack : error);

@@ -2,7 +2,12 @@ import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { closeOnShutdownSignal, exitOnInvalidEnvironment, exitOnStartupFailure } from './process-lifecycle.js';
+import {
+  closeOnShutdownSignal,
+  exitOnInvalidEnvironment,
+  exitOnStartupFailure,
+  warnWhenTracingNotStarted,
+} from './process-lifecycle.js';
 import { queueConfig } from './config/index.js';
 import { AppLogger, startupLogger } from './infra/logging/index.js';
 
@@ -16,6 +21,7 @@ async function bootstrap(): Promise<void> {
   exitOnInvalidEnvironment();
   // Until the app's logger takes over, and if start-up fails: scrubbed lines, like every other.
   NestLogger.overrideLogger(startupLogger());
+  warnWhenTracingNotStarted(logger);
   if (!queueConfig().workers) {
     process.stderr.write('WORKERS=false: the worker entry would have nothing to do\n');
     process.exit(1);
