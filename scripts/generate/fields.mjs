@@ -46,6 +46,8 @@ export function namesOf(plural) {
     PLURAL: snake(plural).toUpperCase(),
     table: snake(plural), // orders
     words: singular.replace(/-/g, ' '), // line item (messages)
+    // "an order", "a tag": by the first letter, which the generated code states (edit it for "a user", "an hour").
+    aWords: `${/^[aeiou]/.test(singular) ? 'an' : 'a'} ${singular.replace(/-/g, ' ')}`,
   };
 }
 

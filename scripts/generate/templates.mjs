@@ -1,5 +1,7 @@
 // The files `npm run generate -- resource` writes, as functions of the parsed resource (fields.mjs).
 // They follow src/modules/users/ line for line; prettier formats them afterwards.
+// One file on purpose (about 700 lines): each template is short, and reading them in order, entity to
+// controller, is how a reader checks that they still match users/.
 
 const q = (value) => `'${String(value).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const list = (values) => `[${values.map(q).join(', ')}]`;
@@ -326,7 +328,7 @@ export function serviceFile({ names: n, fields }) {
   // Without a unique field or a reference no constraint is the client's to break: no mapping.
   const guarded = (body) =>
     constraints.length
-      ? `    try {\n      ${body}\n    } catch (error) {\n      rethrowWriteError(error, '${n.words}', CONSTRAINTS);\n    }`
+      ? `    try {\n      ${body}\n    } catch (error) {\n      rethrowWriteError(error, '${n.aWords}', CONSTRAINTS);\n    }`
       : `    ${body.replace(/\n {2}/g, '\n')}`;
   return `import { Injectable } from '@nestjs/common';
 import type { Page } from '../../infra/database/index.js';

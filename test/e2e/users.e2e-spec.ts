@@ -32,4 +32,12 @@ describe('users: resource-specific rules', () => {
       expect((await problemOf(response)).errors?.[0]?.field).toBe('email');
     }
   });
+
+  it('names a taken email in plain English', async () => {
+    const json = { email: 'taken@example.com', name: 'Ada' };
+    expect((await api.request('/v1/users', { method: 'POST', json })).status).toBe(201);
+    const taken = await api.request('/v1/users', { method: 'POST', json });
+    expect(taken.status).toBe(409);
+    expect((await problemOf(taken)).detail).toBe('A user with this email already exists');
+  });
 });

@@ -21,10 +21,11 @@ export interface WriteConstraints {
 /**
  * Maps a violation of one of `constraints` to the problem naming its field, and rethrows anything
  * else. The database decides, never a pre-check, so two racing writers cannot both succeed and a
- * referenced row deleted meanwhile is still caught.
+ * referenced row deleted meanwhile is still caught. `resource` comes with its article ('a user',
+ * 'an order'): the first letter does not tell which ('a user', 'an hour').
  *
  * ```ts
- * rethrowWriteError(error, 'order', {
+ * rethrowWriteError(error, 'an order', {
  *   conflicts: { orders_reference_lower_uq: 'reference' },
  *   references: { orders_product_id_fkey: 'productId' },
  * });
@@ -33,8 +34,8 @@ export interface WriteConstraints {
 export function rethrowWriteError(error: unknown, resource: string, constraints: WriteConstraints): never {
   for (const [constraint, field] of Object.entries(constraints.conflicts ?? {})) {
     if (isUniqueViolation(error, constraint)) {
-      const article = /^[aeiou]/i.test(resource) ? 'An' : 'A';
-      throw new ProblemException(409, `${article} ${resource} with this ${field} already exists`, {
+      const named = resource.charAt(0).toUpperCase() + resource.slice(1);
+      throw new ProblemException(409, `${named} with this ${field} already exists`, {
         errors: [{ field, message: 'is already taken' }],
         cause: error,
       });

@@ -44,7 +44,7 @@ export class ProductsService {
     try {
       return await this.unitOfWork.run((tx) => this.insertWithEvent(tx, input));
     } catch (error) {
-      rethrowWriteError(error, 'product', CONSTRAINTS);
+      rethrowWriteError(error, 'a product', CONSTRAINTS);
     }
   }
 
@@ -68,7 +68,7 @@ export class ProductsService {
         return product;
       });
     } catch (error) {
-      rethrowWriteError(error, 'product', CONSTRAINTS);
+      rethrowWriteError(error, 'a product', CONSTRAINTS);
     }
   }
 

@@ -52,7 +52,7 @@ export class UsersService {
         return user;
       });
     } catch (error) {
-      rethrowWriteError(error, 'user', CONSTRAINTS);
+      rethrowWriteError(error, 'a user', CONSTRAINTS);
     }
   }
 
@@ -68,7 +68,7 @@ export class UsersService {
         return user;
       });
     } catch (error) {
-      rethrowWriteError(error, 'user', CONSTRAINTS);
+      rethrowWriteError(error, 'a user', CONSTRAINTS);
     }
   }
 
