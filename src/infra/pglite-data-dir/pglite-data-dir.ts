@@ -69,14 +69,18 @@ async function assertEmptyOrMissing(dataDir: string): Promise<void> {
   }
 }
 
-/** Attempts left by a process that died during initdb (the pid in their name no longer runs). */
+/**
+ * Attempts left by a process that died during initdb: the pid in their name no longer runs, or is
+ * this process's own (a container's service is pid 1 on every start; this process's one running
+ * attempt for `dataDir` is made after this, and only one runs at a time).
+ */
 async function removeAbandonedAttempts(dataDir: string): Promise<void> {
   const prefix = `${basename(dataDir)}${attemptSuffix}`;
   const siblings = await readdir(dirname(dataDir)).catch(() => []);
   for (const name of siblings) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && !isRunning(pid)) {
+    if (Number.isInteger(pid) && (pid === process.pid || !isRunning(pid))) {
       await rm(join(dirname(dataDir), name), { recursive: true, force: true });
     }
   }
