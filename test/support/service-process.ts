@@ -1,13 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { once } from 'node:events';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sparePort } from './redis-server.js';
 import { UNTHROTTLED } from './unthrottled.js';
 
 const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
-/** The preload every start script and the image run (OpenTelemetry when an OTLP endpoint is set). */
-
 /** The built service (`dist/main.js`, from `npm run build`) running as a child process. */
 export interface ServiceProcess {
   url: string;

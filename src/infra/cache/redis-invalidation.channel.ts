@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { RedisClientType } from '@redis/client';
 import { settlesWithin } from '../../common/index.js';
+import { closeNodeRedisClient } from '../redis/index.js';
 import type { WriteMode } from './cache.store.js';
 import type { InvalidationChannel, InvalidationListener } from './invalidation-channel.js';
 import type { RedisCacheStore } from './redis.store.js';
@@ -47,7 +48,6 @@ export class RedisInvalidationChannel implements InvalidationChannel {
   }
 
   async close(): Promise<void> {
-    if (this.subscriber.isReady) await this.subscriber.close().catch(() => this.subscriber.destroy());
-    else if (this.subscriber.isOpen) this.subscriber.destroy();
+    await closeNodeRedisClient(this.subscriber);
   }
 }
