@@ -182,3 +182,36 @@ describe('QuotaLeaseRateLimitStore', () => {
     expect(leases).toBeGreaterThan(0);
   });
 });
+
+describe('QuotaLeaseRateLimitStore under a flood of distinct clients', () => {
+  /** Answers every call at once with room left, and records which clients were offered a lease. */
+  class RecordingLog implements SharedWindowLog {
+    readonly ready = true;
+    readonly state = 'ready';
+    readonly leased = new Set<string>();
+    peek(client: string, limits: readonly TierLimit[]): Promise<ConsumeResult> {
+      return this.lease(client, limits, { wanted: 0, leaseMs: 0, handBack: 0, handBackAt: 0 });
+    }
+    lease(client: string, limits: readonly TierLimit[], request: LeaseRequest): Promise<LeaseDecision> {
+      if (request.leaseMs > 0) this.leased.add(client);
+      const states = limits.map((tier) => ({ ...tier, remaining: tier.limit - 1, resetMs: tier.windowMs }));
+      return Promise.resolve({ allowed: true, retryAfterMs: 0, tiers: states, granted: 1, recordedAt: 0 });
+    }
+  }
+
+  it('keeps lease state for at most maxLeases clients, and takes new ones once idle leases are forgotten', async () => {
+    let now = 0;
+    const log = new RecordingLog();
+    const store = new QuotaLeaseRateLimitStore(log, { sweepMs: 0, clock: () => now, maxLeases: 100 });
+    for (let i = 0; i < 1_000; i++) expect((await store.consume(`flood-${i}`, tiers)).allowed).toBe(true);
+    // Past the bound every new client got the plain per-request decision, and no state.
+    expect(log.leased.size).toBe(100);
+    expect([...log.leased].every((client) => Number(client.slice('flood-'.length)) < 100)).toBe(true);
+
+    // Idle long enough (more than 4 lease lengths): the sweep forgets them, and a new client leases.
+    now += 10_000;
+    await store.sweep();
+    await store.consume('after-the-flood', tiers);
+    expect(log.leased.has('after-the-flood')).toBe(true);
+  });
+});

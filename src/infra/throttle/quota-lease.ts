@@ -14,6 +14,8 @@ export interface QuotaLeaseOptions {
   sweepMs?: number;
   /** A monotonic clock in ms (the property test drives its own). */
   clock?: () => number;
+  /** Most clients holding a lease at once (memory bound); past it a new client gets exact decisions. */
+  maxLeases?: number;
 }
 
 /** One client's lease on one set of tiers, on this instance. */
@@ -43,11 +45,10 @@ interface Lease {
 
 /**
  * A client's lease state stays in memory this many lease lengths after its last request (its
- * demand needs the last one only), and at most this many clients have one: under a flood of
- * distinct clients the others get the plain per-request decision.
+ * demand needs the last one only). At most `maxLeases` clients have one: under a flood of distinct
+ * clients the others get the plain per-request decision.
  */
 const IDLE_LEASES = 4;
-const MAX_LEASES = 100_000;
 
 /**
  * Rate-limit decisions without a Redis round trip per request, still exact across instances: an
@@ -73,6 +74,7 @@ export class QuotaLeaseRateLimitStore extends RateLimitStore {
   private readonly idByTiers = new WeakMap<readonly TierLimit[], string>();
   private readonly maxSlots: number;
   private readonly maxLeaseMs: number;
+  private readonly maxLeases: number;
   private readonly clock: () => number;
   private readonly sweeper: NodeJS.Timeout | undefined;
 
@@ -83,6 +85,7 @@ export class QuotaLeaseRateLimitStore extends RateLimitStore {
     super();
     this.maxSlots = options.maxSlots ?? 256;
     this.maxLeaseMs = options.maxLeaseMs ?? 250;
+    this.maxLeases = options.maxLeases ?? 100_000;
     this.clock = options.clock ?? (() => performance.now());
     const sweepMs = options.sweepMs ?? 100;
     if (sweepMs > 0) {
@@ -127,7 +130,7 @@ export class QuotaLeaseRateLimitStore extends RateLimitStore {
     const id = `${client}\n${this.idOf(tiers)}`;
     let lease = this.leases.get(id);
     if (lease === undefined) {
-      if (this.leases.size >= MAX_LEASES) return this.exact(client, tiers);
+      if (this.leases.size >= this.maxLeases) return this.exact(client, tiers);
       lease = newLease(client, tiers, this.clock());
       this.leases.set(id, lease);
     }
