@@ -45,7 +45,13 @@ export function loggingSettingsOf({
       // OTLP export headers usually carry a collector's API key.
       ...Object.values(tracing.headers),
     ],
-    urlsWithPasswords: [mail.smtpUrl, database.driver === 'postgres' ? database.url : undefined, redis.url],
+    urlsWithPasswords: [
+      mail.smtpUrl,
+      database.driver === 'postgres' ? database.url : undefined,
+      redis.url,
+      // REDIS_CLUSTER_NODES entries may carry credentials too.
+      ...(redis.clusterNodes ?? []),
+    ],
   };
 }
 
