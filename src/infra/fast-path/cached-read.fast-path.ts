@@ -7,6 +7,9 @@ import { type ConsumeResult, type ReadRateLimit, RateLimitGuard, ReadRateLimitPo
 import { annotateSpan, withoutSpans } from '../tracing/index.js';
 import { GUARDS_KEY, INTERCEPTORS_KEY, RESPONSE_SHAPING_KEYS } from './enhancer-keys.js';
 
+/** The hit's span attribute, built once (the fast path must not allocate it per request). */
+const HIT = { 'cache.outcome': 'hit' } as const;
+
 /** What the fast path needs to answer one route. */
 interface FastRoute {
   cached: CachedRoute;
@@ -33,9 +36,8 @@ interface FastRoute {
  * decorator, and its rate limits are constants. A route with a guard of its own (roles,
  * tenants…), another interceptor, a response-shaping decorator or a dynamic limit is never
  * answered here, so adding one to a route can never be bypassed by a cache hit. Global guards and
- * interceptors are found among the providers (`APP_GUARD`, `APP_INTERCEPTOR`): one added with
- * `app.useGlobalGuards()` or `useGlobalInterceptors()` is not seen, so register them as providers
- * (as every module here does).
+ * interceptors are read from Nest's `ApplicationConfig`: `APP_GUARD`/`APP_INTERCEPTOR` providers,
+ * request-scoped ones and those added with `app.useGlobalGuards()`/`useGlobalInterceptors()`.
  */
 @Injectable()
 export class CachedReadFastPath implements CanActivate, OnModuleInit {
@@ -104,7 +106,7 @@ export class CachedReadFastPath implements CanActivate, OnModuleInit {
         return this.goOn(request, deciding);
       }
       if (decision !== undefined) this.rateLimit.admit(decision, reply, route.limit);
-      annotateSpan({ 'cache.outcome': 'hit' });
+      annotateSpan(HIT);
       this.cache.send(route.cached, record, request, reply);
       return true;
     } catch (error) {
